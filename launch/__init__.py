@@ -1,0 +1,1 @@
+"""Launch configurations that ship with robollm (YAML files beside this one)."""

@@ -1,0 +1,188 @@
+"""Launch configurations: YAML files loaded into typed dataclasses, strictly.
+
+An unknown key, a value of the wrong type, a missing field or a missing file fails
+with the file, the dotted key and what was expected, before anything starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import dacite
+import yaml
+
+from robollm.errors import ConfigError
+
+T = TypeVar("T")
+
+COORDINATION_MODES = ("left", "right", "both_sync", "both_async")
+
+
+@dataclass
+class ControllerConfig:
+    """How one arm moves: a Cartesian speed for straight-line moves and tolerances."""
+
+    ee_speed: float = 0.25  # m/s along straight-line moves
+    joint_speed_scale: float = 0.5  # fraction of each joint's velocity limit
+    position_tolerance: float = 0.004  # m, when a move counts as arrived
+    settle_time: float = 0.15  # s to wait at the end of a move
+    timeout: float = 8.0  # s before a move gives up
+    grasp_force: float = 40.0  # N when closing the gripper
+
+
+@dataclass
+class ArmConfig:
+    base: list[float]  # x, y, z of the arm's mounting point in the world
+    workspace_low: list[float]  # x, y, z lower corner of where the grasp point may go
+    workspace_high: list[float]
+    base_yaw: float = 0.0  # radians about the world z axis
+
+
+@dataclass
+class RobotConfig:
+    driver: str = "pybullet"  # a name in the robot-driver registry
+    arms: dict[str, ArmConfig] = field(default_factory=dict)
+    # per coordination mode, per arm; a missing entry takes ControllerConfig's defaults
+    controllers: dict[str, dict[str, ControllerConfig]] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # driver-specific, checked by the driver
+
+
+@dataclass
+class TableConfig:
+    """The work surface in front of the robot (x away from the robot, y to its left)."""
+
+    low: list[float] = field(default_factory=lambda: [0.28, -0.58])  # x, y corner
+    high: list[float] = field(default_factory=lambda: [0.72, 0.58])
+    height: float = 0.0  # z of the table top
+
+
+@dataclass
+class SimConfig:
+    timestep: float = 1.0 / 240.0
+    gui: bool = False
+    scene: str = "default"  # a scene file, or the name of a scene that ships with robollm
+    camera_width: int = 224
+    camera_height: int = 224
+
+
+@dataclass
+class SkillsConfig:
+    library: str = "robollm.skills.catalog:register_builtin"  # function filling a registry
+    executor: str = "physics"  # physics | symbolic
+
+
+@dataclass
+class LaunchConfig:
+    robot: RobotConfig
+    table: TableConfig = field(default_factory=TableConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    skills: SkillsConfig = field(default_factory=SkillsConfig)
+    source: str = "<defaults>"
+
+    def controller(self, mode: str, arm: str) -> ControllerConfig:
+        return self.robot.controllers.get(mode, {}).get(arm, ControllerConfig())
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def load_dataclass(cls: type[T], data: Any, source: str, prefix: str = "") -> T:
+    """Strictly build `cls` from plain data, with errors that name `source` and the key."""
+    if not isinstance(data, dict):
+        where = f"'{prefix}'" if prefix else "the top level"
+        raise ConfigError(f"{source}: {where} must be a mapping, got {type(data).__name__}")
+    try:
+        return dacite.from_dict(cls, data, config=dacite.Config(strict=True))
+    except dacite.UnexpectedDataError as e:
+        keys = ", ".join(sorted(e.keys))
+        known = ", ".join(f.name for f in dataclasses.fields(cls))
+        raise ConfigError(
+            f"{source}: unknown key(s) {keys}{_under(prefix)}; expected keys of {cls.__name__}: {known}"
+        ) from None
+    except dacite.WrongTypeError as e:
+        raise ConfigError(
+            f"{source}: key '{_join(prefix, e.field_path)}' should be {_type_name(e.field_type)}, "
+            f"got {e.value!r}"
+        ) from None
+    except dacite.MissingValueError as e:
+        raise ConfigError(f"{source}: missing required key '{_join(prefix, e.field_path)}'") from None
+    except dacite.DaciteError as e:
+        raise ConfigError(f"{source}: {e}") from None
+
+
+def _join(prefix: str, path: str | None) -> str:
+    return ".".join(p for p in (prefix, path) if p)
+
+
+def _under(prefix: str) -> str:
+    return f" under '{prefix}'" if prefix else ""
+
+
+def read_yaml(path: str | Path) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: no such file")
+    try:
+        return yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{p}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
+
+
+def launch_dir() -> Path:
+    """The launch files that ship with robollm (the repo's `launch/` folder)."""
+    from importlib.resources import files
+
+    return Path(str(files("robollm.launch")))
+
+
+def default_config_path() -> Path:
+    return launch_dir() / "sim_bimanual.yaml"
+
+
+def load_config(path: str | Path | None = None) -> LaunchConfig:
+    p = Path(path) if path is not None else default_config_path()
+    cfg = load_dataclass(LaunchConfig, read_yaml(p) or {}, str(p))
+    cfg.source = str(p)
+    _check(cfg, str(p))
+    return cfg
+
+
+def _check(cfg: LaunchConfig, source: str) -> None:
+    if set(cfg.robot.arms) != {"left", "right"}:
+        raise ConfigError(
+            f"{source}: key 'robot.arms' must name exactly the arms left and right, "
+            f"got {sorted(cfg.robot.arms)}"
+        )
+    for name, arm in cfg.robot.arms.items():
+        for key in ("base", "workspace_low", "workspace_high"):
+            value = getattr(arm, key)
+            if len(value) != 3:
+                raise ConfigError(
+                    f"{source}: key 'robot.arms.{name}.{key}' should be 3 numbers [x, y, z], "
+                    f"got {value!r}"
+                )
+    for mode, per_arm in cfg.robot.controllers.items():
+        if mode not in COORDINATION_MODES:
+            raise ConfigError(
+                f"{source}: unknown coordination mode 'robot.controllers.{mode}'; "
+                f"expected one of {', '.join(COORDINATION_MODES)}"
+            )
+        for arm in per_arm:
+            if arm not in cfg.robot.arms:
+                raise ConfigError(
+                    f"{source}: unknown arm 'robot.controllers.{mode}.{arm}'; expected left or right"
+                )
+    if cfg.skills.executor not in ("physics", "symbolic"):
+        raise ConfigError(
+            f"{source}: key 'skills.executor' should be physics or symbolic, got {cfg.skills.executor!r}"
+        )
+    if cfg.sim.timestep <= 0 or cfg.sim.timestep > 0.02:
+        raise ConfigError(
+            f"{source}: key 'sim.timestep' should be in (0, 0.02] seconds, got {cfg.sim.timestep}"
+        )

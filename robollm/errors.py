@@ -1,0 +1,13 @@
+"""Errors that mean "the user gave us something wrong".
+
+The CLI prints these as one line and exits with status 2; anything else is a bug and
+keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """A mistake in the user's input: a file, a flag, a plan, a predicate, a config."""
+
+
+class ConfigError(UserError):
+    """A launch or scene file that does not match its schema."""

@@ -1,0 +1,190 @@
+"""Simulated sensors returning the same observation types as real ones.
+
+Cameras render with PyBullet's software renderer. The wrist force-torque sensor is
+the reaction wrench of the joint between flange and hand. Finger contact sums the
+contact forces on each finger pad. The microphone synthesises impact sounds from the
+contact solver's impulses: each new contact excites the struck object's acoustic
+modes (frequencies and damping from its material and size), so a knock on metal
+rings high and long and a knock on foam thuds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from robollm.sensors import (AudioClip, CameraFrame, ContactReading, FingerContact, ForceTorque,
+                             Sensor, SensorInfo)
+from robollm.sim.materials import MATERIAL_TABLE
+from robollm.sim.world import FINGER_LINKS, HAND_JOINT, SimWorld
+from robollm.types import Pose
+
+HAND_LINKS = (8, 9, 10, 11)  # hand, fingers and grasp point: what the wrist sensor carries
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    eye: tuple[float, float, float]
+    target: tuple[float, float, float]
+    up: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    fov: float = 50.0
+    near: float = 0.05
+    far: float = 3.0
+
+
+FRONT = CameraSpec(eye=(1.25, 0.0, 0.55), target=(0.45, 0.0, 0.02))
+TOP = CameraSpec(eye=(0.5, 0.0, 1.35), target=(0.5, 0.0, 0.0), up=(1.0, 0.0, 0.0), fov=55.0)
+
+
+def _look_at_quat(spec: CameraSpec) -> tuple[float, float, float, float]:
+    """Camera orientation (x right, y down, z forward) as a quaternion."""
+    z = np.subtract(spec.target, spec.eye)
+    z = z / np.linalg.norm(z)
+    x = np.cross(z, spec.up)
+    x = x / np.linalg.norm(x)
+    y = np.cross(z, x)
+    m = np.stack([x, y, z], axis=1)
+    w = math.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2
+    if w < 1e-6:
+        return (1.0, 0.0, 0.0, 0.0)
+    return ((m[2, 1] - m[1, 2]) / (4 * w), (m[0, 2] - m[2, 0]) / (4 * w), (m[1, 0] - m[0, 1]) / (4 * w), w)
+
+
+class SimCamera(Sensor):
+    def __init__(self, name: str, world: SimWorld, spec: CameraSpec, width: int, height: int) -> None:
+        super().__init__(SensorInfo(name, "camera", extra={"width": width, "height": height}))
+        self.world, self.spec, self.width, self.height = world, spec, width, height
+        pb = world.pb
+        self._view = pb.computeViewMatrix(spec.eye, spec.target, spec.up)
+        self._proj = pb.computeProjectionMatrixFOV(spec.fov, width / height, spec.near, spec.far)
+        fy = (height / 2) / math.tan(math.radians(spec.fov) / 2)
+        self.intrinsics = (fy, fy, width / 2, height / 2)
+
+    def read(self, width: int | None = None, height: int | None = None) -> CameraFrame:
+        pb = self.world.pb
+        w, h = width or self.width, height or self.height
+        proj = self._proj if (w, h) == (self.width, self.height) else pb.computeProjectionMatrixFOV(
+            self.spec.fov, w / h, self.spec.near, self.spec.far)
+        _, _, rgba, depth_buf, seg = pb.getCameraImage(
+            w, h, self._view, proj, renderer=pb.ER_TINY_RENDERER,
+            flags=pb.ER_SEGMENTATION_MASK_OBJECT_AND_LINKINDEX)
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)[:, :, :3].copy()
+        d = np.asarray(depth_buf, dtype=np.float32).reshape(h, w)
+        near, far = self.spec.near, self.spec.far
+        depth = (far * near / (far - (far - near) * d)).astype(np.float32)
+        seg_raw = np.asarray(seg, dtype=np.int64).reshape(h, w)
+        body = np.where(seg_raw >= 0, seg_raw & ((1 << 24) - 1), -1).astype(np.int32)
+        fy = (h / 2) / math.tan(math.radians(self.spec.fov) / 2)
+        return CameraFrame(rgb, depth, body, self.world.body_names(), (fy, fy, w / 2, h / 2),
+                           Pose(self.spec.eye, _look_at_quat(self.spec)), self.world.time)
+
+
+class SimWristForceTorque(Sensor):
+    """Wrench the hand exerts on the flange, world frame, with the hand's own weight removed."""
+
+    def __init__(self, world: SimWorld, arm: str) -> None:
+        super().__init__(SensorInfo(f"{arm}_wrist_ft", "force_torque", arm=arm))
+        self.world, self.arm = world, arm
+        pb, body = world.pb, world.arm_bodies[arm]
+        self.hand_mass = sum(pb.getDynamicsInfo(body, link)[0] for link in HAND_LINKS)
+
+    def read(self) -> ForceTorque:
+        pb, body = self.world.pb, self.world.arm_bodies[self.arm]
+        reaction = pb.getJointState(body, HAND_JOINT)[2]
+        orn = pb.getLinkState(body, HAND_JOINT, computeForwardKinematics=True)[5]
+        rot = np.array(pb.getMatrixFromQuaternion(orn)).reshape(3, 3)
+        force = rot @ np.array(reaction[:3])
+        torque = rot @ np.array(reaction[3:])
+        # At rest the joint carries the hand's weight; report only what the hand holds.
+        force = -force - np.array([0.0, 0.0, -9.81 * self.hand_mass])
+        return ForceTorque(tuple(float(v) for v in force), tuple(float(v) for v in -torque), self.world.time)
+
+
+class SimFingerContact(Sensor):
+    def __init__(self, world: SimWorld, arm: str) -> None:
+        super().__init__(SensorInfo(f"{arm}_fingers", "contact", arm=arm))
+        self.world, self.arm = world, arm
+
+    def read(self) -> ContactReading:
+        pb, body = self.world.pb, self.world.arm_bodies[self.arm]
+        fingers = {}
+        for label, link in zip(("left_finger", "right_finger"), FINGER_LINKS, strict=True):
+            normal, shear = 0.0, np.zeros(3)
+            for c in pb.getContactPoints(bodyA=body, linkIndexA=link):
+                if c[2] == body:
+                    continue
+                normal += c[9]
+                shear += c[10] * np.array(c[11]) + c[12] * np.array(c[13])
+            fingers[label] = FingerContact(float(normal), float(np.linalg.norm(shear)), normal > 1e-6)
+        return ContactReading(fingers, self.world.time)
+
+
+class SimMicrophone(Sensor):
+    """Impact sounds by modal synthesis, recorded while listening (between start and stop)."""
+
+    SAMPLE_RATE = 32000
+    MODE_GAINS = (1.0, 0.55, 0.3)
+    MIN_IMPULSE = 2e-4  # N s: lighter touches make no audible sound
+    NOISE = 2e-4
+
+    def __init__(self, world: SimWorld, name: str = "microphone") -> None:
+        super().__init__(SensorInfo(name, "microphone", extra={"sample_rate": self.SAMPLE_RATE}))
+        self.world = world
+        self.listening = False
+        self._events: list[tuple[float, float, tuple[float, ...], float]] = []  # t, impulse, modes, damping
+        self._pairs: set[tuple[int, int]] = set()
+        self._read_from = 0.0
+        world.add_step_hook(1, self._scan)
+
+    def start(self) -> None:
+        self.listening = True
+        self._events.clear()
+        self._pairs = set(self._current_pairs())
+        self._read_from = self.world.time
+
+    def stop(self) -> None:
+        self.listening = False
+
+    def _current_pairs(self) -> dict[tuple[int, int], float]:
+        forces: dict[tuple[int, int], float] = {}
+        for c in self.world.pb.getContactPoints():
+            key = (min(c[1], c[2]), max(c[1], c[2]))
+            forces[key] = forces.get(key, 0.0) + c[9]
+        return forces
+
+    def _scan(self) -> None:
+        if not self.listening:
+            return
+        forces = self._current_pairs()
+        objects = {o.body: o for o in self.world.objects.values()}
+        for pair, force in forces.items():
+            impulse = force * self.world.dt
+            if pair in self._pairs or impulse < self.MIN_IMPULSE:
+                continue
+            for body in pair:
+                obj = objects.get(body)
+                if obj is None:
+                    continue
+                mat = MATERIAL_TABLE[obj.spec.resolved_material]
+                self._events.append((self.world.time, impulse, mat.modes_for(obj.spec.resolved_size), mat.damping_ratio))
+        self._pairs = set(forces)
+
+    def read(self) -> AudioClip:
+        t0, t1 = self._read_from, self.world.time
+        n = max(0, int(round((t1 - t0) * self.SAMPLE_RATE)))
+        t = t0 + np.arange(n) / self.SAMPLE_RATE
+        rng = np.random.default_rng(self.world.steps)
+        out = self.NOISE * rng.standard_normal(n)
+        nyquist = self.SAMPLE_RATE / 2
+        for when, impulse, modes, zeta in self._events:
+            dt = t - when
+            on = dt >= 0
+            for gain, f in zip(self.MODE_GAINS, modes, strict=False):
+                if f >= nyquist:
+                    continue
+                w = 2 * math.pi * f
+                out[on] += 40.0 * impulse * gain * np.exp(-zeta * w * dt[on]) * np.sin(w * dt[on])
+        self._read_from = t1
+        return AudioClip(np.clip(out, -1.0, 1.0).astype(np.float32), self.SAMPLE_RATE, t0)
