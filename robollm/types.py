@@ -46,3 +46,13 @@ class Box:
     @property
     def size(self) -> Vec3:
         return tuple(hi - lo for lo, hi in zip(self.low, self.high, strict=True))  # type: ignore[return-value]
+
+
+def top_down(yaw: float = 0.0) -> Quat:
+    """Gripper pointing down, rotated by `yaw` about the world z axis (fingers close along
+    the rotated y axis)."""
+    import math
+
+    c, s = math.cos(yaw / 2.0), math.sin(yaw / 2.0)
+    # q_z(yaw) * q_x(pi)
+    return (c, s, 0.0, 0.0)

@@ -100,6 +100,19 @@ class PyBulletRobot(Robot):
     def wait(self, seconds: float) -> None:
         self.world.step(max(1, int(round(seconds / self.world.dt))))
 
-    # -- simulation-only extras (ground truth for scoring and tests) -------------------
+    # -- simulation extras: scene layout and ground truth -----------------------------
+    def load_scene(self, scene, seed: int) -> None:
+        self.world.load_scene(scene, seed)
+
     def held_object(self, arm: str) -> str | None:
         return self.grasps.held(arm)
+
+    def perception(self):
+        from robollm.sim.perception import GroundTruthPerception
+
+        return GroundTruthPerception(self)
+
+    def facts(self):
+        from robollm.sim.facts import GeometricFacts
+
+        return GeometricFacts(self)

@@ -1,0 +1,91 @@
+"""The `robollm` command line.
+
+Exit status: 0 when a task succeeds (or a check passes), 1 when it ran and failed,
+2 for a user mistake, reported as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from robollm.errors import UserError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other user mistake
+        self.print_usage(sys.stderr)
+        raise SystemExit(f"{self.prog}: error: {message}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from robollm.commands.run import run_command
+
+    return run_command(args)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from robollm.config import load_config
+    from robollm.scene import load_scene
+
+    cfg = load_config(args.file)
+    load_scene(cfg.sim.scene)
+    print(f"{args.file}: ok (driver {cfg.robot.driver}, scene {cfg.sim.scene}, "
+          f"skills {cfg.skills.library})")
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from robollm.commands.bench import bench_command
+
+    return bench_command(args.what, args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="robollm", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a task in simulation (a scripted plan for now)")
+    run.add_argument("--plan", required=True,
+                     help="skill steps separated by ';', e.g. 'pick red_block; place red_block in green_bowl'")
+    run.add_argument("--success", default="true", help="success predicate, e.g. 'in(red_block, green_bowl)'")
+    run.add_argument("--config", help="launch file (default: launch/sim_bimanual.yaml)")
+    run.add_argument("--scene", help="scene file or built-in scene name (default: the launch file's)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--executor", choices=("physics", "symbolic"), default=None,
+                     help="physics runs the motions; symbolic applies only the skills' effects")
+    run.add_argument("--record", metavar="FILE.gif", help="save the front camera's view of the episode")
+    run.add_argument("--gui", action="store_true", help="open the PyBullet window")
+    run.add_argument("--json", action="store_true", help="print one JSON object instead of a trace")
+    run.set_defaults(func=_run)
+
+    check = sub.add_parser("check-config", help="validate a launch file without running anything")
+    check.add_argument("file")
+    check.set_defaults(func=_check_config)
+
+    bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills")
+    bench.add_argument("what", choices=("sim", "scoring", "skills"))
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except UserError as e:
+        print(f"robollm: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("robollm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Arm controllers: straight-line Cartesian moves by IK waypoints and joint interpolation.
+
+The same code drives one arm or both. Two arms moving together either share one
+clock (`both_sync`, each trajectory stretched to the slower one, as a tray lift needs)
+or keep their own timing (`both_async`). Each coordination mode has its own controller
+settings per arm in the launch file. Everything goes through the `Robot` interface.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from robollm.config import LaunchConfig
+from robollm.robot import ArmCommand, Robot
+from robollm.types import Pose
+
+WAYPOINT_SPACING = 0.03  # m between IK waypoints along a straight line
+IK_TOLERANCE = 0.008  # m: a waypoint IK cannot get closer than this is out of reach
+
+
+@dataclass
+class MoveResult:
+    ok: bool
+    reason: str = ""
+    error: float = 0.0  # m between the grasp point and the target at the end
+
+
+def _lerp_pose(a: Pose, b: Pose, s: float) -> Pose:
+    pos = tuple(float(x) for x in np.add(a.position, s * np.subtract(b.position, a.position)))
+    return Pose(pos, b.orientation)
+
+
+class Motion:
+    """What skills get instead of the simulator: moves, grippers, sensors, time."""
+
+    def __init__(self, robot: Robot, config: LaunchConfig) -> None:
+        self.robot = robot
+        self.config = config
+        self.arms = robot.arms
+        self.tick_hooks: list = []  # called after every wait, e.g. to record video frames
+
+    def _wait(self, seconds: float) -> None:
+        self.robot.wait(seconds)
+        for hook in self.tick_hooks:
+            hook()
+
+    # -- planning ---------------------------------------------------------------------
+    def in_workspace(self, arm: str, position) -> bool:
+        ws = self.arms[arm].workspace
+        return all(lo - 1e-6 <= v <= hi + 1e-6 for lo, v, hi in zip(ws.low, position, ws.high, strict=True))
+
+    def plan(self, arm: str, target: Pose, start_joints=None) -> tuple[list[tuple[float, ...]], str]:
+        """Joint waypoints along a straight line to `target`, or a reason it can't be done."""
+        if not self.in_workspace(arm, target.position):
+            return [], "target out of reach"
+        spec, kin = self.arms[arm], self.robot.kinematics
+        q = tuple(start_joints if start_joints is not None else self.robot.observe().arms[arm].joints)
+        start = kin.forward(spec, q)
+        n = max(1, math.ceil(start.distance_to(target) / WAYPOINT_SPACING))
+        waypoints = [q]
+        for i in range(1, n + 1):
+            q, err = kin.inverse(spec, _lerp_pose(start, target, i / n), q)
+            if err > IK_TOLERANCE:
+                return [], "target out of reach"
+            waypoints.append(q)
+        return waypoints, ""
+
+    # -- execution --------------------------------------------------------------------
+    def move(self, targets: dict[str, Pose], mode: str | None = None) -> MoveResult:
+        """Move one or both arms in straight lines. `mode` is left, right, both_sync or both_async."""
+        mode = mode or (next(iter(targets)) if len(targets) == 1 else "both_sync")
+        plans, durations = {}, {}
+        for arm, target in targets.items():
+            waypoints, reason = self.plan(arm, target)
+            if reason:
+                return MoveResult(False, f"{arm} arm: {reason}")
+            plans[arm] = waypoints
+            durations[arm] = self._durations(arm, waypoints, mode)
+        if mode == "both_sync":
+            longest = max(sum(d) for d in durations.values())
+            durations = {a: [x * longest / max(sum(d), 1e-9) for x in d] for a, d in durations.items()}
+        self._execute(plans, durations)
+        return self._settle(targets, mode)
+
+    def _durations(self, arm: str, waypoints, mode: str) -> list[float]:
+        ctl = self.config.controller(mode, arm)
+        spec = self.arms[arm]
+        vmax = np.asarray(spec.max_velocity) * ctl.joint_speed_scale
+        kin = self.robot.kinematics
+        out = []
+        for a, b in zip(waypoints, waypoints[1:], strict=False):
+            cart = kin.forward(spec, a).distance_to(kin.forward(spec, b)) / ctl.ee_speed
+            joint = float(np.max(np.abs(np.subtract(b, a)) / vmax))
+            out.append(max(cart, joint, self.robot.control_period))
+        return out
+
+    def _execute(self, plans: dict, durations: dict) -> None:
+        period = self.robot.control_period
+        total = max(sum(d) for d in durations.values())
+        times = {a: np.concatenate([[0.0], np.cumsum(d)]) for a, d in durations.items()}
+        steps = max(1, math.ceil(total / period))
+        for k in range(1, steps + 1):
+            t = min(k * period, total)
+            action = {}
+            for arm, waypoints in plans.items():
+                ts = times[arm]
+                if t >= ts[-1]:
+                    q = waypoints[-1]
+                else:
+                    i = int(np.searchsorted(ts, t, side="right") - 1)
+                    s = (t - ts[i]) / max(ts[i + 1] - ts[i], 1e-9)
+                    q = tuple(np.add(waypoints[i], s * np.subtract(waypoints[i + 1], waypoints[i])))
+                action[arm] = ArmCommand(joints=tuple(float(v) for v in q))
+            self.robot.send_action(action)
+            self._wait(period)
+
+    def _settle(self, targets: dict[str, Pose], mode: str) -> MoveResult:
+        ctls = {a: self.config.controller(mode, a) for a in targets}
+        deadline = max(c.settle_time for c in ctls.values())
+        self._wait(deadline)
+        errors = {}
+        for _ in range(int(1.0 / 0.1)):
+            obs = self.robot.observe()
+            errors = {a: obs.arms[a].ee_pose.distance_to(t) for a, t in targets.items()}
+            if all(errors[a] <= ctls[a].position_tolerance for a in targets):
+                return MoveResult(True, error=max(errors.values()))
+            self._wait(0.1)
+        worst = max(errors, key=errors.get)
+        return MoveResult(False, f"{worst} arm stopped {errors[worst] * 100:.1f} cm short of its target "
+                                 "(joint torque limits)", errors[worst])
+
+    # -- grippers and sensors -------------------------------------------------------
+    def open_gripper(self, arm: str, wait: float = 0.5) -> None:
+        self.robot.send_action({arm: ArmCommand(gripper_width=self.arms[arm].gripper_max_width)})
+        self._wait(wait)
+
+    def close_gripper(self, arm: str, force: float | None = None, wait: float = 0.6) -> float:
+        """Close with a grasp force; returns the width the fingers stopped at."""
+        f = force if force is not None else self.config.controller(arm, arm).grasp_force
+        self.robot.send_action({arm: ArmCommand(gripper_width=0.0, gripper_force=f)})
+        self._wait(wait)
+        return self.robot.observe().arms[arm].gripper_width
+
+    def gripper_width(self, arm: str) -> float:
+        return self.robot.observe().arms[arm].gripper_width
+
+    def ee_pose(self, arm: str) -> Pose:
+        return self.robot.observe().arms[arm].ee_pose
+
+    def home(self, arm: str) -> MoveResult:
+        spec = self.arms[arm]
+        target = self.robot.kinematics.forward(spec, spec.home)
+        return self.move({arm: target})
+
+    def sensor(self, name: str):
+        return self.robot.sensors[name]
+
+    def wait(self, seconds: float) -> None:
+        self._wait(seconds)

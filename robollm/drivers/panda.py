@@ -1,0 +1,544 @@
+"""Two real Franka Panda (or FR3) arms behind the `Robot` interface, through panda-python.
+
+Each arm has its own FCI host address. At connect a panda-py `JointPosition` torque
+controller starts on each arm and holds it where it is; `send_action` checks a command
+against the limits in `panda_safety` and, only if both arms' parts pass, moves the goals;
+the setpoint streamed to the controller then walks towards the goal no faster than
+`speed_scale` of the joint velocity limits (in `send_action` and in every tick of `wait`).
+The hands' calls block for up to seconds, so each hand has a worker thread.
+
+Any exception from the SDK (including errors of the asynchronous control loop, which
+panda-py only reports through `raise_error`) stops both arms and both hands, marks the
+driver faulted and surfaces as a `RobotFault` naming the arm; commands then raise until
+`recover()` or a reconnect.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, NoReturn
+
+import numpy as np
+
+from robollm.config import LaunchConfig, load_dataclass
+from robollm.drivers.panda_safety import (
+    SafetyError,
+    SafetyLimits,
+    check_gripper,
+    check_joints,
+    check_step,
+    check_workspace,
+    step_toward,
+)
+from robollm.errors import ConfigError, UserError
+from robollm.rig import ARM_NAMES, arm_specs
+from robollm.robot import Action, ArmCommand, ArmState, Kinematics, Robot, RobotObservation
+from robollm.sensors import ForceTorque, Sensor, SensorInfo
+from robollm.types import Quat
+
+__all__ = ["PandaBimanual", "PandaOptions", "RobotFault", "SafetyError", "WristForceTorque"]
+
+log = logging.getLogger(__name__)
+
+CLOSING_TOLERANCE = 0.001  # m: a width target this much below the measured width is closing
+
+
+class RobotFault(RuntimeError):
+    """The robot or its SDK reported an error; both arms and hands were stopped."""
+
+    def __init__(self, arm: str, message: str) -> None:
+        self.arm = arm
+        self.sdk_message = message
+        super().__init__(
+            f"Panda arm {arm!r}: {message}. Both arms were stopped; check the robot, "
+            "then call recover() or reconnect"
+        )
+
+
+@dataclass
+class PandaOptions:
+    """`robot.options` of a launch file that uses the `panda` driver."""
+
+    hosts: dict[str, str]  # arm name -> FCI address of its control unit
+    speed_scale: float = 0.3  # fraction of each joint's velocity limit the setpoint may move at
+    control_rate: float = 50.0  # Hz: commands per second a controller sends; wait() ticks at it
+    max_step: float = 0.5  # rad: largest change of any joint in one command; more is refused
+    joint_margin: float = 0.05  # rad outside the joint limits that is still clipped, not refused
+    workspace_margin: float = 0.0  # m the grasp point must stay inside the workspace faces
+    path_resolution: float = 0.05  # rad between workspace checks along a commanded joint path
+    gripper_speed: float = 0.05  # m/s of the fingers (the Franka Hand does at most 0.1)
+    grasp_epsilon_inner: float = 0.005  # m: a grasp succeeds this much below the target width
+    grasp_epsilon_outer: float = 0.08  # m: ... and this much above it
+
+    @classmethod
+    def from_config(cls, config: LaunchConfig) -> PandaOptions:
+        options = load_dataclass(cls, config.robot.options, config.source, prefix="robot.options")
+        options._check(config.source)
+        return options
+
+    def _check(self, source: str) -> None:
+        def fail(key: str, expected: str, got: object) -> NoReturn:
+            raise ConfigError(f"{source}: key 'robot.options.{key}' should be {expected}, got {got!r}")
+
+        if set(self.hosts) != set(ARM_NAMES):
+            fail("hosts", "a mapping with exactly the arms left and right", sorted(self.hosts))
+        for arm, host in self.hosts.items():
+            if not host.strip():
+                fail(f"hosts.{arm}", "a host name or IP address", host)
+        if len(set(self.hosts.values())) != len(self.hosts):
+            fail("hosts", "a different address for each arm", self.hosts)
+        ranges = {
+            "speed_scale": (0.0, 1.0, "in (0, 1]"),
+            "control_rate": (0.0, 1000.0, "in (0, 1000] Hz"),
+            "max_step": (0.0, 3.0, "in (0, 3] rad"),
+            "path_resolution": (0.0, 0.5, "in (0, 0.5] rad"),
+            "gripper_speed": (0.0, 0.1, "in (0, 0.1] m/s"),
+        }
+        for key, (lo, hi, text) in ranges.items():
+            value = getattr(self, key)
+            if not lo < value <= hi:
+                fail(key, text, value)
+        for key in ("joint_margin", "workspace_margin", "grasp_epsilon_inner", "grasp_epsilon_outer"):
+            if getattr(self, key) < 0:
+                fail(key, ">= 0", getattr(self, key))
+
+    @property
+    def limits(self) -> SafetyLimits:
+        return SafetyLimits(
+            speed_scale=self.speed_scale,
+            max_step=self.max_step,
+            joint_margin=self.joint_margin,
+            workspace_margin=self.workspace_margin,
+            path_resolution=self.path_resolution,
+        )
+
+
+def load_sdk() -> Any:
+    """Import panda-python only when a robot is connected, so configs check without it."""
+    try:
+        sdk = importlib.import_module("panda_py")
+        importlib.import_module("panda_py.controllers")
+        importlib.import_module("panda_py.libfranka")
+    except ImportError as e:
+        raise UserError(f"the panda driver needs panda-python (pip install panda-python): {e}") from e
+    return sdk
+
+
+def _rotation(q: Quat) -> np.ndarray:
+    x, y, z, w = q
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def _floats(values: Any) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+@dataclass(frozen=True)
+class GripperCommand:
+    width: float
+    force: float | None  # None: Gripper.move; a force: Gripper.grasp
+
+
+class GripperWorker:
+    """Runs one hand's blocking SDK calls on a thread of its own, newest command first.
+
+    A command that arrives while another runs replaces any queued one, so a controller
+    that changes its mind does not build a backlog. After each command the worker reads
+    the hand's width for `observe` (not in between: panda-py's `read_once` holds the GIL
+    while it waits for the hand, which would stall the arms' streaming). The first
+    exception ends the thread and stays in `error` until the driver picks it up.
+    """
+
+    def __init__(self, arm: str, gripper: Any, options: PandaOptions, width: float) -> None:
+        self.arm = arm
+        self.width = width
+        self.error: BaseException | None = None
+        self.last_result: bool | None = None
+        self.gripper = gripper
+        self._options = options
+        self._cond = threading.Condition()
+        self._pending: GripperCommand | None = None
+        self._busy = False
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=f"panda-hand-{arm}", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def submit(self, command: GripperCommand) -> None:
+        with self._cond:
+            if not self._closing:
+                self._pending = command
+                self._cond.notify_all()
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until nothing is queued or running; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self.error is not None or not (self._busy or self._pending), timeout
+            )
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Drop queued commands, abort the running one and end the thread (best effort)."""
+        with self._cond:
+            self._closing = True
+            self._pending = None
+            self._cond.notify_all()
+        try:
+            self.gripper.stop()
+        except Exception as e:  # the hand may be the very thing that failed
+            log.warning("stopping the %s hand failed: %s", self.arm, e)
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._closing)
+                if self._closing or self._pending is None:
+                    return
+                command, self._pending = self._pending, None
+                self._busy = True
+            try:
+                self.last_result = bool(self._execute(command))
+                self.width = float(self.gripper.read_once().width)
+            except Exception as e:
+                with self._cond:
+                    if not self._closing:  # an abort during shutdown is expected
+                        self.error = e
+                    self._busy = False
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    def _execute(self, command: GripperCommand) -> bool:
+        speed = self._options.gripper_speed
+        if command.force is None:
+            return self.gripper.move(command.width, speed)
+        return self.gripper.grasp(
+            command.width,
+            speed,
+            command.force,
+            self._options.grasp_epsilon_inner,
+            self._options.grasp_epsilon_outer,
+        )
+
+
+class WristForceTorque(Sensor):
+    """An arm's estimated external wrench (O_F_ext_hat_K), rotated into the world frame."""
+
+    def __init__(self, robot: PandaBimanual, arm: str) -> None:
+        super().__init__(
+            SensorInfo(
+                name=f"{arm}_wrist_ft",
+                kind="force_torque",
+                arm=arm,
+                extra={"source": "O_F_ext_hat_K", "frame": "world"},
+            )
+        )
+        self._robot = robot
+        self._arm = arm
+
+    def read(self) -> ForceTorque:
+        return self._robot.wrench(self._arm)
+
+
+class PandaBimanual(Robot):
+    """Arms `left` and `right`, each a Panda on its own host; see the module docstring."""
+
+    def __init__(
+        self,
+        config: LaunchConfig,
+        *,
+        sdk: Any = None,
+        kinematics: Kinematics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        from robollm.kinematics import PandaKinematics
+
+        self.config = config
+        self.options = PandaOptions.from_config(config)
+        self.limits = self.options.limits
+        self.arms = arm_specs(config.robot)
+        self.kinematics = kinematics if kinematics is not None else PandaKinematics()
+        self.control_period = 1.0 / self.options.control_rate
+        self.sensors: dict[str, Sensor] = {
+            f"{arm}_wrist_ft": WristForceTorque(self, arm) for arm in ARM_NAMES
+        }
+        self._sdk = sdk
+        self._clock = clock
+        self._sleep = sleep
+        self._connected = False
+        self._fault: RobotFault | None = None
+        self._pandas: dict[str, Any] = {}
+        self._controllers: dict[str, Any] = {}
+        self._hands: dict[str, GripperWorker] = {}
+        self._setpoint: dict[str, tuple[float, ...]] = {}
+        self._velocity: dict[str, tuple[float, ...]] = {}
+        self._goal: dict[str, tuple[float, ...]] = {}
+        self._hand_target: dict[str, tuple[float, float | None]] = {}  # width, force
+        self._t0 = self._last_advance = clock()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected
+
+    @property
+    def faulted(self) -> RobotFault | None:
+        return self._fault
+
+    def connect(self) -> None:
+        """Open both arms and hands, then start a joint controller holding each arm still."""
+        if self._connected:
+            return
+        sdk = self._sdk if self._sdk is not None else load_sdk()
+        self._sdk = sdk
+        self._fault = None
+        grippers: dict[str, Any] = {}
+        arm = ARM_NAMES[0]
+        try:
+            for arm in ARM_NAMES:
+                host = self.options.hosts[arm]
+                self._pandas[arm] = sdk.Panda(host)
+                grippers[arm] = sdk.libfranka.Gripper(host)
+                self._narrow_limits(arm, self._pandas[arm])
+            for arm in ARM_NAMES:
+                width = float(grippers[arm].read_once().width)
+                self._start_controller(arm)
+                self._hands[arm] = GripperWorker(arm, grippers[arm], self.options, width)
+                self._hand_target[arm] = (width, None)
+        except Exception as e:
+            self._stop_everything()
+            self._release()
+            raise RobotFault(arm, f"connecting to {self.options.hosts[arm]} failed: {e}") from e
+        self._t0 = self._last_advance = self._clock()
+        self._connected = True
+
+    def disconnect(self) -> None:
+        """Stop both controllers (the arms hold position) and both hands; safe to repeat."""
+        self._shutdown(report=True)
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        # An exception already on its way out must not be replaced by a late fault report.
+        self._shutdown(report=exc_type is None)
+
+    def recover(self) -> None:
+        """Clear a fault: libfranka's error recovery, then fresh controllers holding still."""
+        self._require_connected()
+        for arm in ARM_NAMES:
+            self._call(arm, "error recovery", self._pandas[arm].recover)
+        for arm in ARM_NAMES:
+            hand = self._hands[arm]
+            if hand.alive:
+                hand.close()
+            width = float(self._call(arm, "reading the hand", hand.gripper.read_once).width)
+            self._hands[arm] = GripperWorker(arm, hand.gripper, self.options, width)
+            self._hand_target[arm] = (width, None)
+            try:
+                self._start_controller(arm)
+            except Exception as e:
+                self._fail(arm, f"restarting the controller failed: {e}", e)
+        self._last_advance = self._clock()
+        self._fault = None
+
+    # -- Robot interface ------------------------------------------------------------
+
+    def observe(self) -> RobotObservation:
+        self._require_connected()
+        if self._fault is None:
+            self._poll()
+        arms = {}
+        for arm in ARM_NAMES:
+            state = self._call(arm, "reading the robot state", self._pandas[arm].get_state)
+            q = _floats(state.q)
+            arms[arm] = ArmState(
+                joints=q,
+                velocities=_floats(state.dq),
+                torques=_floats(state.tau_J),
+                ee_pose=self.kinematics.forward(self.arms[arm], q),
+                gripper_width=self._hands[arm].width,
+            )
+        return RobotObservation(arms=arms, time=self._clock() - self._t0)
+
+    def send_action(self, action: Action) -> Action:
+        """Check every part of `action`; send it only if all of it passes, else SafetyError."""
+        self._require_ready()
+        self._poll()
+        checked: Action = {}
+        for arm, cmd in action.items():
+            if arm not in self.arms:
+                raise KeyError(f"unknown arm {arm!r}; this robot has {sorted(self.arms)}")
+            spec = self.arms[arm]
+            joints = None
+            if cmd.joints is not None:
+                joints = check_joints(spec, cmd.joints, self.limits)
+                check_step(spec, self._goal[arm], joints, self.limits)
+                check_workspace(spec, self.kinematics, self._setpoint[arm], joints, self.limits)
+            width, force = check_gripper(spec, cmd.gripper_width, cmd.gripper_force)
+            checked[arm] = replace(cmd, joints=joints, gripper_width=width, gripper_force=force)
+        for arm, cmd in checked.items():
+            if cmd.joints is not None:
+                self._goal[arm] = cmd.joints
+            self._command_hand(arm, cmd)
+        self._advance()
+        return checked
+
+    def wait(self, seconds: float) -> None:
+        """Sleep in control ticks, streaming the setpoints and watching for errors."""
+        self._require_ready()
+        end = self._clock() + max(seconds, 0.0)
+        while True:
+            self._poll()
+            self._advance()
+            remaining = end - self._clock()
+            if remaining <= 0:
+                return
+            self._sleep(min(self.control_period, remaining))
+
+    def wrench(self, arm: str) -> ForceTorque:
+        """The arm's estimated external wrench at the end effector, in the world frame."""
+        self._require_connected()
+        state = self._call(arm, "reading the wrench", self._pandas[arm].get_state)
+        wrench = np.asarray(state.O_F_ext_hat_K, dtype=float)
+        rotation = _rotation(self.arms[arm].base.orientation)
+        force, torque = rotation @ wrench[:3], rotation @ wrench[3:]
+        fx, fy, fz = (float(v) for v in force)
+        tx, ty, tz = (float(v) for v in torque)
+        return ForceTorque((fx, fy, fz), (tx, ty, tz), timestamp=self._clock() - self._t0)
+
+    # -- internals ------------------------------------------------------------------
+
+    def _narrow_limits(self, arm: str, panda: Any) -> None:
+        """Keep the joint limits inside what the connected model (FER or FR3) allows."""
+        spec = self.arms[arm]
+        lower = np.maximum(spec.joint_lower, np.asarray(panda.get_joint_limits_lower(), float))
+        upper = np.minimum(spec.joint_upper, np.asarray(panda.get_joint_limits_upper(), float))
+        self.arms[arm] = replace(spec, joint_lower=_floats(lower), joint_upper=_floats(upper))
+
+    def _start_controller(self, arm: str) -> None:
+        controller = self._sdk.controllers.JointPosition()
+        self._pandas[arm].start_controller(controller)
+        self._controllers[arm] = controller
+        q = _floats(self._pandas[arm].get_state().q)
+        self._setpoint[arm] = self._goal[arm] = q
+        self._velocity[arm] = (0.0,) * len(q)
+
+    def _command_hand(self, arm: str, cmd: ArmCommand) -> None:
+        """Turn width/force targets into Gripper.move or Gripper.grasp, once per change.
+
+        Like the simulated hand, width and force persist until changed; closing below the
+        measured width with a force set is a grasp, anything else a move.
+        """
+        width, force = self._hand_target[arm]
+        target = (
+            width if cmd.gripper_width is None else cmd.gripper_width,
+            force if cmd.gripper_force is None else cmd.gripper_force,
+        )
+        if target == self._hand_target[arm]:
+            return
+        self._hand_target[arm] = target
+        hand = self._hands[arm]
+        # The measured width is stale while a move runs, so the previous target counts too.
+        closing = target[0] < max(hand.width, width) - CLOSING_TOLERANCE
+        grasp_force = target[1] if target[1] and closing else None
+        hand.submit(GripperCommand(width=target[0], force=grasp_force))
+
+    def _advance(self) -> None:
+        now = self._clock()
+        dt = min(max(now - self._last_advance, 0.0), self.control_period)
+        self._last_advance = now
+        for arm in ARM_NAMES:
+            setpoint, velocity = step_toward(
+                self.arms[arm], self._setpoint[arm], self._goal[arm], self.limits.speed_scale, dt
+            )
+            if setpoint == self._setpoint[arm] and velocity == self._velocity[arm]:
+                continue
+            self._call(
+                arm,
+                "sending the joint target",
+                self._controllers[arm].set_control,
+                np.asarray(setpoint),
+                np.asarray(velocity),
+            )
+            self._setpoint[arm], self._velocity[arm] = setpoint, velocity
+
+    def _poll(self) -> None:
+        """Surface errors raised asynchronously: the control loops and the hand workers."""
+        for arm in ARM_NAMES:
+            error = self._hands[arm].error
+            if error is not None:
+                self._fail(arm, f"the hand failed: {error}", error)
+            panda = self._pandas[arm]
+            self._call(arm, "the control loop", panda.raise_error)
+            if not self._call(arm, "reading the controller", panda.is_moving):
+                self._fail(arm, "its joint controller stopped unexpectedly", None)
+
+    def _call(self, arm: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as e:
+            self._fail(arm, f"{what} failed: {e}", e)
+
+    def _fail(self, arm: str, message: str, cause: BaseException | None) -> NoReturn:
+        self._fault = RobotFault(arm, message)
+        log.error("%s", self._fault)
+        self._stop_everything()
+        raise self._fault from cause
+
+    def _stop_everything(self) -> None:
+        """Best effort: stop both controllers (arms then hold position) and both hands."""
+        for arm, panda in self._pandas.items():
+            try:
+                panda.stop_controller()
+            except Exception as e:
+                log.warning("stopping the %s arm's controller failed: %s", arm, e)
+        for hand in self._hands.values():
+            hand.close()
+
+    def _release(self) -> None:
+        self._pandas.clear()
+        self._controllers.clear()
+        self._hands.clear()
+
+    def _shutdown(self, report: bool) -> None:
+        if not self._connected:
+            return
+        pending: RobotFault | None = None
+        if self._fault is None:
+            try:
+                self._poll()
+            except RobotFault as e:  # an error nobody has seen yet: it stopped all; now tell
+                pending = e
+        if pending is None:
+            self._stop_everything()
+        self._release()
+        self._connected = False
+        if pending is not None and report:
+            raise pending
+
+    def _require_connected(self) -> None:
+        if not self._connected:
+            raise RuntimeError("the Panda arms are not connected; call connect() first")
+
+    def _require_ready(self) -> None:
+        self._require_connected()
+        if self._fault is not None:
+            raise self._fault

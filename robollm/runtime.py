@@ -1,0 +1,133 @@
+"""A session: one robot, one scene, the skill library, and the two executors.
+
+`physics` runs each skill's motion on the robot driver chosen by the launch file;
+`symbolic` applies only the skills' stated effects. Both report the same outcomes
+and evaluate the same success predicates, so their difference is the control error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from robollm.config import LaunchConfig
+from robollm.control import Motion
+from robollm.drivers import robot_registry
+from robollm.errors import UserError
+from robollm.plan import SkillCall
+from robollm.predicates import Expr, evaluate, parse, validate
+from robollm.registry import Registry, load_entry_point
+from robollm.scene import SceneSpec
+from robollm.skills.base import Outcome, Skill, SkillContext
+from robollm.skills.symbolic import SymbolicState, from_scene
+from robollm.state import SceneState
+
+EXECUTORS = ("physics", "symbolic")
+
+
+def skill_registry(config: LaunchConfig) -> Registry[Skill]:
+    registry: Registry[Skill] = Registry("skill")
+    try:
+        fill = load_entry_point(config.skills.library)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise UserError(f"{config.source}: key 'skills.library' = {config.skills.library!r} "
+                        f"could not be loaded ({e})") from None
+    fill(registry)
+    return registry
+
+
+@dataclass
+class StepRecord:
+    call: SkillCall
+    text: str
+    outcome: Outcome
+    sim_time: float = 0.0
+    data: dict = field(default_factory=dict)
+
+
+class Session:
+    def __init__(self, config: LaunchConfig, scene: SceneSpec, seed: int, *,
+                 executor: str = "physics", gui: bool = False) -> None:
+        if executor not in EXECUTORS:
+            raise UserError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+        self.config, self.scene_spec, self.seed, self.executor = config, scene, seed, executor
+        self.skills = skill_registry(config)
+        self._skill_cache: dict[str, Skill] = {}
+        self.robot = robot_registry().make(config.robot.driver, config=config, gui=gui)
+        # A simulated robot lays out the scene itself; hardware has its scene on the table.
+        if hasattr(self.robot, "load_scene"):
+            self.robot.load_scene(scene, seed)
+        self.robot.connect()
+        self.motion = Motion(self.robot, config)
+        if not hasattr(self.robot, "perception"):
+            self.robot.disconnect()
+            raise UserError(f"{config.source}: the {config.robot.driver!r} driver has no perception "
+                            "of its own, and this launch file configures none")
+        self.perception = self.robot.perception()
+        self.state: SymbolicState = from_scene(self.perception.observe())
+        self.history: list[StepRecord] = []
+
+    # -- scene -------------------------------------------------------------------------
+    def observe(self) -> SceneState:
+        return self.perception.observe()
+
+    def skill(self, name: str) -> Skill:
+        if name not in self._skill_cache:
+            self._skill_cache[name] = self.skills.make(name)
+        return self._skill_cache[name]
+
+    def bind(self, call: SkillCall) -> dict[str, str]:
+        """Arguments by parameter name; a user error if the call does not fit the skill."""
+        skill = self.skill(call.skill)
+        names = [p.name for p in skill.params]
+        if len(call.args) != len(names):
+            usage = " ".join([call.skill, *names])
+            raise UserError(f"plan step '{call}': {call.skill} takes {len(names)} argument(s) "
+                            f"({usage}), got {len(call.args)}")
+        args = dict(zip(names, call.args, strict=True))
+        for name, value in args.items():
+            known = self.state.objects() | self.state.regions() | {"forward", "backward", "leftward", "rightward"}
+            if value not in known:
+                raise UserError(f"plan step '{call}': unknown object or region {value!r}; this scene has "
+                                f"objects {', '.join(sorted(self.state.objects()))} and regions "
+                                f"{', '.join(sorted(self.state.regions()))}")
+        return args
+
+    # -- execution -----------------------------------------------------------------------
+    def execute(self, call: SkillCall) -> StepRecord:
+        skill = self.skill(call.skill)
+        args = self.bind(call)
+        text = skill.describe(**args)
+        reason = skill.check_args(args, self.state)
+        if reason:
+            outcome = Outcome.fail(reason)
+        elif self.executor == "symbolic":
+            outcome = skill.apply(self.state, **args)
+        else:
+            ctx = SkillContext(self.motion, self.observe, self.observe())
+            outcome = skill.run(ctx, **args)
+            self.state = from_scene(self.observe())
+        record = StepRecord(call, text, outcome, self.robot_time())
+        self.history.append(record)
+        return record
+
+    def robot_time(self) -> float:
+        return self.robot.observe().time
+
+    # -- success --------------------------------------------------------------------------
+    def parse_goal(self, text: str) -> Expr:
+        expr = parse(text)
+        validate(expr, self.state)
+        return expr
+
+    def succeeded(self, goal: Expr) -> bool:
+        facts = self.state if self.executor == "symbolic" else self.robot.facts()
+        return evaluate(goal, facts)
+
+    def close(self) -> None:
+        self.robot.disconnect()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Skills: parameterised motions with a language template and a symbolic effect."""

@@ -1,0 +1,96 @@
+"""What every skill is: typed parameters, a language template, a motion and an effect.
+
+`run` moves the robot through `Motion` (never the simulator) and reports an
+`Outcome` from its own checks. `apply` states the same skill's effect on the
+symbolic scene, with the same preconditions, for the symbolic executor and for
+look-ahead.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from robollm.control import Motion
+from robollm.scene import CONTAINER_TYPES, SUPPORT_TYPES
+from robollm.state import SceneState
+from robollm.skills.symbolic import SymbolicState
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kinds: tuple[str, ...]  # object, graspable, container, support, region, direction, two_handed
+
+    def accepts(self, value: str, state: SymbolicState) -> bool:
+        if value in state.region_names:
+            return "region" in self.kinds
+        if value in DIRECTIONS:
+            return "direction" in self.kinds
+        kind = state.types.get(value)
+        if kind is None:
+            return False
+        return ("object" in self.kinds
+                or ("graspable" in self.kinds and kind in GRASPABLE_TYPES)
+                or ("container" in self.kinds and kind in CONTAINER_TYPES)
+                or ("support" in self.kinds and kind in SUPPORT_TYPES)
+                or ("two_handed" in self.kinds and kind in ("tray", "box")))
+
+
+GRASPABLE_TYPES = ("block", "cup")
+DIRECTIONS = ("forward", "backward", "leftward", "rightward")
+
+
+@dataclass
+class Outcome:
+    success: bool
+    reason: str = ""
+    arm: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fail(cls, reason: str, arm: str | None = None) -> Outcome:
+        return cls(False, reason, arm)
+
+
+@dataclass
+class SkillContext:
+    motion: Motion
+    perceive: Callable[[], SceneState]  # a fresh look at the scene
+    scene: SceneState  # the scene when the skill started
+
+    def symbolic(self) -> SymbolicState:
+        from robollm.skills.symbolic import from_scene
+
+        return from_scene(self.scene)
+
+
+class Skill(ABC):
+    name: ClassVar[str]
+    template: ClassVar[str]  # e.g. "pick up the {obj}"
+    params: ClassVar[tuple[Param, ...]]
+
+    def describe(self, **args: str) -> str:
+        return self.template.format(**{k: v.replace("_", " ") for k, v in args.items()})
+
+    def check_args(self, args: dict[str, str], state: SymbolicState) -> str:
+        """Empty when the arguments fit this scene, else why not (a user-facing reason)."""
+        names = [p.name for p in self.params]
+        if sorted(args) != sorted(names):
+            return f"{self.name} takes {', '.join(names) or 'no arguments'}"
+        for p in self.params:
+            value = args[p.name]
+            if not p.accepts(value, state):
+                if value not in state.types and value not in state.region_names and value not in DIRECTIONS:
+                    return "object not found"
+                return f"{value} is not a valid {p.name} for {self.name}"
+        return ""
+
+    @abstractmethod
+    def run(self, ctx: SkillContext, **args: str) -> Outcome: ...
+
+    @abstractmethod
+    def apply(self, state: SymbolicState, **args: str) -> Outcome:
+        """Check preconditions on `state` and, if they hold, change it as the skill would."""

@@ -1,0 +1,26 @@
+"""The built-in skills, registered by versioned name with lazy entry points.
+
+A launch file names the function that fills the registry (`skills.library`), so a
+user's own library replaces or extends this one without touching robollm.
+"""
+
+from __future__ import annotations
+
+from robollm.registry import Registry
+
+BUILTIN = {
+    "pick-v0": "robollm.skills.manipulation:Pick",
+    "place-v0": "robollm.skills.manipulation:Place",
+    "hand_over-v0": "robollm.skills.manipulation:HandOver",
+    "push-v0": "robollm.skills.push:Push",
+    "lift_with_both_arms-v0": "robollm.skills.bimanual:LiftWithBothArms",
+    "put_down-v0": "robollm.skills.bimanual:PutDown",
+    "knock-v0": "robollm.skills.sensing:Knock",
+    "touch-v0": "robollm.skills.sensing:Touch",
+    "weigh-v0": "robollm.skills.sensing:Weigh",
+}
+
+
+def register_builtin(registry: Registry) -> None:
+    for skill_id, entry_point in BUILTIN.items():
+        registry.register(skill_id, entry_point)

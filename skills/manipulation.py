@@ -1,0 +1,219 @@
+"""Pick, place and hand over: the one-arm manipulation primitives.
+
+Grasps are top-down, aligned with the object's yaw. An object that the holding arm
+cannot bring to its target is handed to the other arm through the shared middle of
+the table: the holder sets it down there and the other arm picks it up.
+"""
+
+from __future__ import annotations
+
+import math
+
+from robollm.state import ObjectInfo, SceneState
+from robollm.types import Pose, top_down
+from robollm.skills.base import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
+from robollm.skills.symbolic import SymbolicState
+
+APPROACH = 0.12  # m above the grasp or release point to start straight-line moves
+CARRY_HEIGHT = 0.22  # m above the table while carrying
+EMPTY_WIDTH = 0.004  # m: fingers closed this far hold nothing
+
+
+def grasp_yaw(obj: ObjectInfo) -> float:
+    """The object's yaw folded into [-pi/4, pi/4]: a square block looks the same every 90 degrees."""
+    q = math.pi / 2
+    return (obj.yaw + q / 2) % q - q / 2
+
+
+def grasp_height(obj: ObjectInfo) -> float:
+    base = obj.pose.position[2]
+    if obj.type == "cup":
+        return base + obj.height * 0.6
+    return base + obj.height - min(0.018, obj.height / 2)
+
+
+def other(arm: str) -> str:
+    return "right" if arm == "left" else "left"
+
+
+def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
+    m = ctx.motion
+    x, y, _ = obj.pose.position
+    orn = top_down(grasp_yaw(obj))
+    z = grasp_height(obj)
+    m.open_gripper(arm, wait=0.3)
+    for target in (Pose((x, y, z + APPROACH), orn), Pose((x, y, z), orn)):
+        res = m.move({arm: target})
+        if not res.ok:
+            return Outcome.fail(res.reason, arm)
+    width = m.close_gripper(arm)
+    if width < EMPTY_WIDTH:
+        m.open_gripper(arm, wait=0.2)
+        m.move({arm: Pose((x, y, z + APPROACH), orn)})
+        return Outcome.fail("grasp missed: the fingers closed on nothing", arm)
+    res = m.move({arm: Pose((x, y, max(z + APPROACH, CARRY_HEIGHT)), orn)})
+    if m.gripper_width(arm) < EMPTY_WIDTH:
+        return Outcome.fail("grasp slipped", arm)
+    if not res.ok:
+        return Outcome.fail(res.reason, arm)
+    return Outcome(True, arm=arm, data={"grasp_width": width})
+
+
+def release_point(scene: SceneState, obj: ObjectInfo, target: str) -> tuple[float, float, float] | None:
+    """Where the object's footprint centre should end up: x, y and the z of its bottom."""
+    if target in scene.regions:
+        spot = scene.free_spot(target, obj.radius, avoid=(obj.name,))
+        return None if spot is None else (spot[0], spot[1], 0.0)
+    t = scene.objects[target]
+    tx, ty, tz = t.pose.position
+    if t.type in ("bowl", "cup", "tray", "box"):
+        return (tx, ty, tz + 0.012)
+    return (tx, ty, tz + t.height + 0.002)
+
+
+def set_down(ctx: SkillContext, arm: str, obj: ObjectInfo, point: tuple[float, float, float]) -> Outcome:
+    m = ctx.motion
+    ee = m.ee_pose(arm)
+    # Keep the grasp as it is: the offset between the grasp point and the object's base.
+    offset = ee.position[2] - obj.pose.position[2]
+    x, y, zb = point
+    z = zb + offset + 0.008
+    orn = ee.orientation
+    for target in (Pose((x, y, max(z + APPROACH, CARRY_HEIGHT)), orn), Pose((x, y, z), orn)):
+        res = m.move({arm: target})
+        if not res.ok:
+            return Outcome.fail(res.reason, arm)
+        if m.gripper_width(arm) < EMPTY_WIDTH:
+            return Outcome.fail("grasp slipped", arm)
+    m.open_gripper(arm, wait=0.4)
+    m.move({arm: Pose((x, y, z + APPROACH), orn)})
+    return Outcome(True, arm=arm)
+
+
+def hand_over_via_table(ctx: SkillContext, giver: str, obj_name: str) -> Outcome:
+    """Set the object down in the shared middle and pick it up with the other arm."""
+    scene = ctx.perceive()
+    obj = scene.objects[obj_name]
+    spot = scene.free_spot("middle", obj.radius, avoid=(obj_name,))
+    if spot is None:
+        return Outcome.fail("no free space in the middle for a hand-over", giver)
+    out = set_down(ctx, giver, obj, (spot[0], spot[1], 0.0))
+    if not out.success:
+        return out
+    ctx.motion.home(giver)
+    scene = ctx.perceive()
+    taker = other(giver)
+    out = pick_up(ctx, taker, scene.objects[obj_name])
+    out.data["handed_over"] = True
+    return out
+
+
+class Pick(Skill):
+    name = "pick"
+    template = "pick up the {obj}"
+    params = (Param("obj", ("graspable",)),)
+
+    def apply(self, state: SymbolicState, obj: str) -> Outcome:
+        if state.types.get(obj) is None:
+            return Outcome.fail("object not found")
+        if state.holder(obj):
+            return Outcome.fail("already holding", state.holder(obj))
+        if state.types[obj] not in GRASPABLE_TYPES:
+            return Outcome.fail(f"a {state.types[obj]} cannot be picked with one hand")
+        if state.stacked_on(obj):
+            return Outcome.fail(f"something is on the {obj.replace('_', ' ')}")
+        arm = state.choose_arm(obj)
+        if arm is None:
+            return Outcome.fail("target out of reach")
+        if state.holding(arm) is not None:
+            return Outcome.fail("already holding", arm)
+        state.put(obj, "held", arm)
+        return Outcome(True, arm=arm)
+
+    def run(self, ctx: SkillContext, obj: str) -> Outcome:
+        sym = ctx.symbolic()
+        check = self.apply(sym, obj=obj)
+        if not check.success:
+            return check
+        out = pick_up(ctx, check.arm, ctx.scene.objects[obj])
+        ctx.motion.home(check.arm) if not out.success else None
+        return out
+
+
+class Place(Skill):
+    name = "place"
+    template = "place the {obj} in the {target}"
+    params = (Param("obj", ("graspable",)), Param("target", ("container", "support", "region")))
+
+    def describe(self, **args: str) -> str:
+        target = args["target"]
+        if target in ("left", "right", "middle"):
+            where = "in the middle of the table" if target == "middle" else f"on the {target} side of the table"
+            return f"place the {args['obj'].replace('_', ' ')} {where}"
+        prep = "in" if target.split("_")[-1] in ("bowl", "cup", "tray", "box") else "on"
+        return f"place the {args['obj'].replace('_', ' ')} {prep} the {target.replace('_', ' ')}"
+
+    def apply(self, state: SymbolicState, obj: str, target: str) -> Outcome:
+        arm = state.holder(obj)
+        if arm is None:
+            return Outcome.fail(f"not holding the {obj.replace('_', ' ')}")
+        if target == obj:
+            return Outcome.fail("cannot place an object on itself")
+        region = target if target in state.region_names else state.region_of(target)
+        if target not in state.region_names and state.holder(target):
+            return Outcome.fail(f"the {target.replace('_', ' ')} is in a hand")
+        if not state.reaches(arm, region):
+            if state.holding(other(arm)) is not None:
+                return Outcome.fail("target out of reach (the other hand is full)", arm)
+            arm = other(arm)
+        if target in state.region_names:
+            state.put(obj, "at", target)
+        else:
+            kind = state.types[target]
+            state.put(obj, "in" if kind in ("bowl", "cup", "tray", "box") else "on", target)
+        return Outcome(True, arm=arm)
+
+    def run(self, ctx: SkillContext, obj: str, target: str) -> Outcome:
+        sym = ctx.symbolic()
+        check = self.apply(sym.copy(), obj=obj, target=target)
+        if not check.success:
+            return check
+        arm = sym.holder(obj)
+        handed = False
+        if check.arm != arm:
+            out = hand_over_via_table(ctx, arm, obj)
+            if not out.success:
+                return out
+            arm, handed = check.arm, True
+        scene = ctx.perceive()
+        point = release_point(scene, scene.objects[obj], target)
+        if point is None:
+            return Outcome.fail(f"no free space in the {target} region", arm)
+        out = set_down(ctx, arm, scene.objects[obj], point)
+        ctx.motion.home(arm)
+        out.data["handed_over"] = handed
+        return out
+
+
+class HandOver(Skill):
+    name = "hand_over"
+    template = "hand the {obj} to the other hand"
+    params = (Param("obj", ("graspable",)),)
+
+    def apply(self, state: SymbolicState, obj: str) -> Outcome:
+        arm = state.holder(obj)
+        if arm is None:
+            return Outcome.fail(f"not holding the {obj.replace('_', ' ')}")
+        if state.holding(other(arm)) is not None:
+            return Outcome.fail("already holding", other(arm))
+        state.put(obj, "held", other(arm))
+        return Outcome(True, arm=other(arm))
+
+    def run(self, ctx: SkillContext, obj: str) -> Outcome:
+        sym = ctx.symbolic()
+        check = self.apply(sym.copy(), obj=obj)
+        if not check.success:
+            return check
+        return hand_over_via_table(ctx, sym.holder(obj), obj)
+
+

@@ -1,0 +1,134 @@
+"""The symbolic scene: where each object is (in, on, at, held) without geometry.
+
+Skills state their effects on it, the fast `symbolic` executor applies only those
+effects, and success predicates evaluate on it exactly as on the physical world.
+Comparing the two separates planning errors from control errors.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+from robollm.scene import CONTAINER_TYPES, SUPPORT_TYPES
+from robollm.state import SceneState
+
+ARMS = ("left", "right")
+REACH = {"left": ("left", "middle"), "right": ("right", "middle")}
+
+
+@dataclass
+class SymbolicState:
+    types: dict[str, str]
+    parent: dict[str, str]  # object -> container/support name, region name, or arm name when held
+    relation: dict[str, str]  # object -> "in" | "on" | "at" | "held"
+    region_names: tuple[str, ...] = ("left", "middle", "right")
+    lifted_objects: set[str] = field(default_factory=set)
+    near_pairs: set[frozenset[str]] = field(default_factory=set)
+    sensed: dict[str, set[str]] = field(default_factory=dict)  # object -> cues gathered (sound, touch, weight)
+
+    def copy(self) -> SymbolicState:
+        return copy.deepcopy(self)
+
+    # -- queries -------------------------------------------------------------------
+    def holding(self, arm: str) -> str | None:
+        for obj, rel in self.relation.items():
+            if rel == "held" and self.parent[obj] == arm:
+                return obj
+        return None
+
+    def holder(self, obj: str) -> str | None:
+        return self.parent[obj] if self.relation.get(obj) == "held" else None
+
+    def region_of(self, obj: str) -> str | None:
+        seen = set()
+        while obj in self.parent and obj not in seen:
+            seen.add(obj)
+            if self.relation[obj] == "held":
+                return None
+            if self.relation[obj] == "at":
+                return self.parent[obj]
+            obj = self.parent[obj]
+        return obj if obj in self.region_names else None
+
+    def stacked_on(self, obj: str) -> list[str]:
+        return [o for o, p in self.parent.items() if p == obj and self.relation[o] in ("in", "on")]
+
+    def choose_arm(self, obj: str) -> str | None:
+        """The arm that should grasp `obj`: the only one that reaches it, or the free one."""
+        holder = self.holder(obj)
+        if holder:
+            return holder
+        region = self.region_of(obj)
+        arms = [a for a in ARMS if region in REACH[a]]
+        free = [a for a in arms if self.holding(a) is None]
+        return (free or arms or [None])[0]
+
+    def reaches(self, arm: str, region: str | None) -> bool:
+        return region in REACH[arm]
+
+    # -- changes ---------------------------------------------------------------------
+    def put(self, obj: str, relation: str, parent: str) -> None:
+        self.relation[obj], self.parent[obj] = relation, parent
+        self.lifted_objects.discard(obj)
+        self.near_pairs = {p for p in self.near_pairs if obj not in p}
+
+    # -- Facts protocol -------------------------------------------------------------
+    def objects(self) -> set[str]:
+        return set(self.types)
+
+    def regions(self) -> set[str]:
+        return set(self.region_names)
+
+    def arms(self) -> set[str]:
+        return set(ARMS)
+
+    def holds(self, relation: str, args: tuple[str, ...]) -> bool:
+        if relation == "holding":
+            return self.holding(args[0]) == args[1]
+        if relation == "lifted":
+            return args[0] in self.lifted_objects or self.relation.get(args[0]) == "held"
+        if relation == "at":
+            return self.region_of(args[0]) == args[1]
+        if relation in ("in", "on"):
+            a, b = args
+            if self.relation.get(a) == relation and self.parent.get(a) == b:
+                return True
+            # Something stacked on a block that sits in a bowl is in the bowl too.
+            return relation == "in" and self.relation.get(a) == "on" and self.holds("in", (self.parent[a], b))
+        if relation == "near":
+            a, b = args
+            return (frozenset(args) in self.near_pairs or self.parent.get(a) == b
+                    or self.parent.get(b) == a)
+        raise KeyError(relation)
+
+
+def from_scene(scene: SceneState) -> SymbolicState:
+    """Read the symbolic relations off a perceived scene's geometry."""
+    types = {n: o.type for n, o in scene.objects.items()}
+    parent, relation = {}, {}
+    for name, obj in scene.objects.items():
+        holder = scene.holder(name)
+        if holder:
+            parent[name], relation[name] = holder, "held"
+            continue
+        x, y, z = obj.pose.position
+        best = None
+        for other in scene.objects.values():
+            if other.name == name or scene.holder(other.name):
+                continue
+            ox, oy, oz = other.pose.position
+            inside = math.hypot(x - ox, y - oy) < max(other.footprint) / 2 - 0.01
+            if not inside:
+                continue
+            top = oz + other.height
+            if other.type in CONTAINER_TYPES and oz - 0.005 <= z <= top:
+                best = ("in", other.name, oz)
+            elif other.type in SUPPORT_TYPES and abs(z - top) < 0.02 and (best is None or oz > best[2]):
+                best = ("on", other.name, oz)
+        if best:
+            relation[name], parent[name] = best[0], best[1]
+        else:
+            relation[name], parent[name] = "at", scene.region_of(name) or "middle"
+    return SymbolicState(types, parent, relation, tuple(scene.regions))
