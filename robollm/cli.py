@@ -7,11 +7,10 @@ Exit status: 0 when a task succeeds (or a check passes), 1 when it ran and faile
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 
-from robollm.errors import UserError
+from robollm.errors import RobotError, UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -19,7 +18,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other user mistake
         self.print_usage(sys.stderr)
-        raise SystemExit(f"{self.prog}: error: {message}") from None
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -30,10 +30,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     from robollm.config import load_config
+    from robollm.drivers import robot_registry
+    from robollm.registry import load_entry_point
+    from robollm.runtime import skill_registry
     from robollm.scene import load_scene
 
     cfg = load_config(args.file)
     load_scene(cfg.sim.scene)
+    driver = load_entry_point(robot_registry().spec(cfg.robot.driver).entry_point)
+    if hasattr(driver, "check_config"):
+        driver.check_config(cfg)
+    skill_registry(cfg)
     print(f"{args.file}: ok (driver {cfg.robot.driver}, scene {cfg.sim.scene}, "
           f"skills {cfg.skills.library})")
     return EXIT_OK
@@ -82,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"robollm: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except RobotError as e:
+        print(f"robollm: robot stopped: {e}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("robollm: interrupted", file=sys.stderr)
         return 130

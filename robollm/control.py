@@ -137,12 +137,26 @@ class Motion:
         self.robot.send_action({arm: ArmCommand(gripper_width=self.arms[arm].gripper_max_width)})
         self._wait(wait)
 
-    def close_gripper(self, arm: str, force: float | None = None, wait: float = 0.6) -> float:
-        """Close with a grasp force; returns the width the fingers stopped at."""
+    def close_gripper(self, arm: str, force: float | None = None, wait: float = 0.6,
+                      timeout: float = 3.0) -> float:
+        """Close with a grasp force; returns the width once the fingers have stopped.
+
+        A real hand reports its width only when its command finishes, so wait until
+        the width is steady rather than for a fixed time.
+        """
         f = force if force is not None else self.config.controller(arm, arm).grasp_force
         self.robot.send_action({arm: ArmCommand(gripper_width=0.0, gripper_force=f)})
         self._wait(wait)
-        return self.robot.observe().arms[arm].gripper_width
+        width = self.robot.observe().arms[arm].gripper_width
+        waited = wait
+        while waited < timeout:
+            self._wait(0.1)
+            waited += 0.1
+            now = self.robot.observe().arms[arm].gripper_width
+            if abs(now - width) < 5e-4:
+                return now
+            width = now
+        return width
 
     def gripper_width(self, arm: str) -> float:
         return self.robot.observe().arms[arm].gripper_width

@@ -11,3 +11,11 @@ class UserError(Exception):
 
 class ConfigError(UserError):
     """A launch or scene file that does not match its schema."""
+
+
+class RobotError(RuntimeError):
+    """The robot stopped itself (a driver fault or a refused unsafe command).
+
+    Not the user's mistake, and not a bug in robollm: the CLI reports it in one line
+    and exits 1.
+    """

@@ -61,7 +61,8 @@ class GraspModel:
 
     def update(self) -> None:
         """Called every few physics steps: make, keep or break grasps."""
-        pb = self.world.pb
+        if not any(force > 0.0 for force in self.closing.values()):
+            return
         objects = {obj.body: obj for obj in self.world.objects.values()}
         for arm, body in self.world.arm_bodies.items():
             force = self.closing[arm]

@@ -34,7 +34,7 @@ class CameraSpec:
     far: float = 3.0
 
 
-FRONT = CameraSpec(eye=(1.25, 0.0, 0.55), target=(0.45, 0.0, 0.02))
+FRONT = CameraSpec(eye=(1.45, 0.0, 0.8), target=(0.32, 0.0, 0.12))
 TOP = CameraSpec(eye=(0.5, 0.0, 1.35), target=(0.5, 0.0, 0.0), up=(1.0, 0.0, 0.0), fov=55.0)
 
 
@@ -136,9 +136,11 @@ class SimMicrophone(Sensor):
         self._events: list[tuple[float, float, tuple[float, ...], float]] = []  # t, impulse, modes, damping
         self._pairs: set[tuple[int, int]] = set()
         self._read_from = 0.0
-        world.add_step_hook(1, self._scan)
 
     def start(self) -> None:
+        """Listen from now on: contact onsets are scanned every physics step until stop()."""
+        if not self.listening:
+            self.world.add_step_hook(1, self._scan)
         self.listening = True
         self._events.clear()
         self._pairs = set(self._current_pairs())
@@ -146,6 +148,7 @@ class SimMicrophone(Sensor):
 
     def stop(self) -> None:
         self.listening = False
+        self.world.remove_step_hook(self._scan)
 
     def _current_pairs(self) -> dict[tuple[int, int], float]:
         forces: dict[tuple[int, int], float] = {}

@@ -146,12 +146,25 @@ class SimWorld:
         """Run `fn` after every `every`-th physics step (grasp monitoring, microphones)."""
         self._hooks.append((every, fn))
 
+    def remove_step_hook(self, fn: Callable[[], None]) -> None:
+        self._hooks = [(every, f) for every, f in self._hooks if f != fn]
+
     def step(self, n: int = 1) -> None:
         step = self.pb.stepSimulation
+        if not self._hooks:
+            for _ in range(n):
+                step()
+            self.steps += n
+            return
         hooks = self._hooks
-        for _ in range(n):
-            step()
-            self.steps += 1
+        chunk = min(every for every, _ in hooks)
+        done = 0
+        while done < n:
+            k = min(chunk - self.steps % chunk, n - done)
+            for _ in range(k):
+                step()
+            self.steps += k
+            done += k
             for every, fn in hooks:
                 if self.steps % every == 0:
                     fn()

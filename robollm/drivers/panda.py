@@ -35,9 +35,9 @@ from robollm.drivers.panda_safety import (
     check_workspace,
     step_toward,
 )
-from robollm.errors import ConfigError, UserError
+from robollm.errors import ConfigError, RobotError, UserError
 from robollm.rig import ARM_NAMES, arm_specs
-from robollm.robot import Action, ArmCommand, ArmState, Kinematics, Robot, RobotObservation
+from robollm.robot import Action, ArmState, Kinematics, Robot, RobotObservation
 from robollm.sensors import ForceTorque, Sensor, SensorInfo
 from robollm.types import Quat
 
@@ -45,19 +45,15 @@ __all__ = ["PandaBimanual", "PandaOptions", "RobotFault", "SafetyError", "WristF
 
 log = logging.getLogger(__name__)
 
-CLOSING_TOLERANCE = 0.001  # m: a width target this much below the measured width is closing
-
-
-class RobotFault(RuntimeError):
+class RobotFault(RobotError):
     """The robot or its SDK reported an error; both arms and hands were stopped."""
 
-    def __init__(self, arm: str, message: str) -> None:
+    STOPPED = "both arms were stopped; check the robot, then call recover() or reconnect"
+
+    def __init__(self, arm: str, message: str, advice: str = STOPPED) -> None:
         self.arm = arm
         self.sdk_message = message
-        super().__init__(
-            f"Panda arm {arm!r}: {message}. Both arms were stopped; check the robot, "
-            "then call recover() or reconnect"
-        )
+        super().__init__(f"Panda arm {arm!r}: {message.rstrip('. ')}; {advice}")
 
 
 @dataclass
@@ -151,7 +147,7 @@ class GripperCommand:
 
 
 class GripperWorker:
-    """Runs one hand's blocking SDK calls on a thread of its own, newest command first.
+    """Runs one hand's blocking SDK calls on a thread of its own.
 
     A command that arrives while another runs replaces any queued one, so a controller
     that changes its mind does not build a backlog. After each command the worker reads
@@ -269,7 +265,11 @@ class PandaBimanual(Robot):
         kinematics: Kinematics | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        gui: bool | None = None,
     ) -> None:
+        """`sdk` replaces the `panda_py` module (tests pass a fake); `clock` and `sleep`
+        replace wall-clock time; `gui` is accepted, and ignored, so that every driver
+        takes the same factory arguments."""
         from robollm.kinematics import PandaKinematics
 
         self.config = config
@@ -292,10 +292,14 @@ class PandaBimanual(Robot):
         self._setpoint: dict[str, tuple[float, ...]] = {}
         self._velocity: dict[str, tuple[float, ...]] = {}
         self._goal: dict[str, tuple[float, ...]] = {}
-        self._hand_target: dict[str, tuple[float, float | None]] = {}  # width, force
         self._t0 = self._last_advance = clock()
 
     # -- lifecycle ------------------------------------------------------------------
+
+    @classmethod
+    def check_config(cls, config: LaunchConfig) -> None:
+        """Validate `robot.options` without touching the network (for `robollm check-config`)."""
+        PandaOptions.from_config(config)
 
     @property
     def is_connected(self) -> bool:
@@ -324,11 +328,12 @@ class PandaBimanual(Robot):
                 width = float(grippers[arm].read_once().width)
                 self._start_controller(arm)
                 self._hands[arm] = GripperWorker(arm, grippers[arm], self.options, width)
-                self._hand_target[arm] = (width, None)
         except Exception as e:
             self._stop_everything()
             self._release()
-            raise RobotFault(arm, f"connecting to {self.options.hosts[arm]} failed: {e}") from e
+            host = self.options.hosts[arm]
+            advice = f"check the cable, that FCI is active in Desk, and robot.options.hosts.{arm}"
+            raise RobotFault(arm, f"connecting to {host} failed: {e}", advice) from e
         self._t0 = self._last_advance = self._clock()
         self._connected = True
 
@@ -351,7 +356,6 @@ class PandaBimanual(Robot):
                 hand.close()
             width = float(self._call(arm, "reading the hand", hand.gripper.read_once).width)
             self._hands[arm] = GripperWorker(arm, hand.gripper, self.options, width)
-            self._hand_target[arm] = (width, None)
             try:
                 self._start_controller(arm)
             except Exception as e:
@@ -397,7 +401,9 @@ class PandaBimanual(Robot):
         for arm, cmd in checked.items():
             if cmd.joints is not None:
                 self._goal[arm] = cmd.joints
-            self._command_hand(arm, cmd)
+            if cmd.gripper_width is not None:  # as in simulation, a force alone changes nothing
+                force = cmd.gripper_force if cmd.gripper_force else None
+                self._hands[arm].submit(GripperCommand(cmd.gripper_width, force))
         self._advance()
         return checked
 
@@ -414,10 +420,16 @@ class PandaBimanual(Robot):
             self._sleep(min(self.control_period, remaining))
 
     def wrench(self, arm: str) -> ForceTorque:
-        """The arm's estimated external wrench at the end effector, in the world frame."""
+        """The wrench the hand's load exerts on the arm, in the world frame.
+
+        libfranka's estimate counts forces the robot applies to the environment as
+        positive; the sign is flipped so that, as with the simulated sensor, a held
+        weight pulls towards -z. The hand's own weight is already removed by the robot,
+        given the end-effector settings in Desk. Torques are about the stiffness frame.
+        """
         self._require_connected()
         state = self._call(arm, "reading the wrench", self._pandas[arm].get_state)
-        wrench = np.asarray(state.O_F_ext_hat_K, dtype=float)
+        wrench = -np.asarray(state.O_F_ext_hat_K, dtype=float)
         rotation = _rotation(self.arms[arm].base.orientation)
         force, torque = rotation @ wrench[:3], rotation @ wrench[3:]
         fx, fy, fz = (float(v) for v in force)
@@ -440,26 +452,6 @@ class PandaBimanual(Robot):
         q = _floats(self._pandas[arm].get_state().q)
         self._setpoint[arm] = self._goal[arm] = q
         self._velocity[arm] = (0.0,) * len(q)
-
-    def _command_hand(self, arm: str, cmd: ArmCommand) -> None:
-        """Turn width/force targets into Gripper.move or Gripper.grasp, once per change.
-
-        Like the simulated hand, width and force persist until changed; closing below the
-        measured width with a force set is a grasp, anything else a move.
-        """
-        width, force = self._hand_target[arm]
-        target = (
-            width if cmd.gripper_width is None else cmd.gripper_width,
-            force if cmd.gripper_force is None else cmd.gripper_force,
-        )
-        if target == self._hand_target[arm]:
-            return
-        self._hand_target[arm] = target
-        hand = self._hands[arm]
-        # The measured width is stale while a move runs, so the previous target counts too.
-        closing = target[0] < max(hand.width, width) - CLOSING_TOLERANCE
-        grasp_force = target[1] if target[1] and closing else None
-        hand.submit(GripperCommand(width=target[0], force=grasp_force))
 
     def _advance(self) -> None:
         now = self._clock()

@@ -17,9 +17,10 @@ import numpy as np
 
 from robollm.robot import ArmSpec, Kinematics
 from robollm.types import Box, Vec3
+from robollm.errors import RobotError
 
 
-class SafetyError(RuntimeError):
+class SafetyError(RobotError):
     """A command refused by the driver's limit checks; nothing of it was sent to the robot."""
 
 
