@@ -77,6 +77,8 @@ class GeometricFacts:
         return over and touching and resting
 
     def _at(self, name: str, region: str) -> bool:
+        if self._held(name):  # an object in a hand is not at any place on the table
+            return False
         x, y = self.world.object_pose(name).position[:2]
         return self.world.regions[region].contains_xy(x, y)
 

@@ -95,6 +95,8 @@ class SymbolicState:
             a, b = args
             if self.relation.get(a) == relation and self.parent.get(a) == b:
                 return True
+            if relation == "on" and self.types.get(b) in CONTAINER_TYPES:
+                return self.holds("in", args)  # resting in a container counts as on it
             # Something stacked on a block that sits in a bowl is in the bowl too.
             return relation == "in" and self.relation.get(a) == "on" and self.holds("in", (self.parent[a], b))
         if relation == "near":
