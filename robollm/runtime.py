@@ -17,7 +17,7 @@ from robollm.plan import SkillCall
 from robollm.predicates import Expr, evaluate, parse, validate
 from robollm.registry import Registry, load_entry_point
 from robollm.scene import SceneSpec
-from robollm.skills.base import Outcome, Skill, SkillContext
+from robollm.skills.base import DIRECTIONS, Outcome, Skill, SkillContext
 from robollm.skills.symbolic import SymbolicState, from_scene
 from robollm.state import SceneState
 
@@ -84,8 +84,8 @@ class Session:
             raise UserError(f"plan step '{call}': {call.skill} takes {len(names)} argument(s) "
                             f"({usage}), got {len(call.args)}")
         args = dict(zip(names, call.args, strict=True))
-        for name, value in args.items():
-            known = self.state.objects() | self.state.regions() | {"forward", "backward", "leftward", "rightward"}
+        known = self.state.objects() | self.state.regions() | set(DIRECTIONS)
+        for value in args.values():
             if value not in known:
                 raise UserError(f"plan step '{call}': unknown object or region {value!r}; this scene has "
                                 f"objects {', '.join(sorted(self.state.objects()))} and regions "

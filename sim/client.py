@@ -7,7 +7,7 @@ from robollm.quiet import import_pybullet, quiet_stdout
 pybullet, bullet_client = import_pybullet()
 
 
-def new_client(gui: bool = False, timestep: float = 1.0 / 240.0) -> "bullet_client.BulletClient":
+def new_client(gui: bool = False, timestep: float = 1.0 / 240.0) -> bullet_client.BulletClient:
     mode = pybullet.GUI if gui else pybullet.DIRECT
     with quiet_stdout():
         pb = bullet_client.BulletClient(connection_mode=mode)

@@ -7,8 +7,8 @@ unknown until a skill senses them.
 
 from __future__ import annotations
 
-from robollm.state import ObjectInfo, SceneState
 from robollm.sim.robot import PyBulletRobot
+from robollm.state import ObjectInfo, SceneState
 
 
 class GroundTruthPerception:

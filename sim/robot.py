@@ -11,8 +11,14 @@ from robollm.kinematics import GRASP_LINK, PandaKinematics
 from robollm.robot import Action, ArmCommand, ArmState, Robot, RobotObservation
 from robollm.sensors import Sensor
 from robollm.sim.grasp import GraspModel
-from robollm.sim.sensors import (FRONT, TOP, SimCamera, SimFingerContact, SimMicrophone,
-                                 SimWristForceTorque)
+from robollm.sim.sensors import (
+    FRONT,
+    TOP,
+    SimCamera,
+    SimFingerContact,
+    SimMicrophone,
+    SimWristForceTorque,
+)
 from robollm.sim.world import FINGER_LINKS, SimWorld
 from robollm.types import Pose
 

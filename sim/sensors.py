@@ -15,8 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robollm.sensors import (AudioClip, CameraFrame, ContactReading, FingerContact, ForceTorque,
-                             Sensor, SensorInfo)
+from robollm.sensors import (
+    AudioClip,
+    CameraFrame,
+    ContactReading,
+    FingerContact,
+    ForceTorque,
+    Sensor,
+    SensorInfo,
+)
 from robollm.sim.materials import MATERIAL_TABLE
 from robollm.sim.world import FINGER_LINKS, HAND_JOINT, SimWorld
 from robollm.types import Pose

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from robollm.control import Motion
 from robollm.scene import CONTAINER_TYPES, SUPPORT_TYPES
-from robollm.state import SceneState
 from robollm.skills.symbolic import SymbolicState
+from robollm.state import SceneState
 
 
 @dataclass(frozen=True)

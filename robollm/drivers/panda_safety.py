@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robollm.errors import RobotError
 from robollm.robot import ArmSpec, Kinematics
 from robollm.types import Box, Vec3
-from robollm.errors import RobotError
 
 
 class SafetyError(RobotError):
