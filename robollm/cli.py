@@ -56,10 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="robollm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run a task in simulation (a scripted plan for now)")
-    run.add_argument("--plan", required=True,
+    run = sub.add_parser("run", help="plan and act from an instruction, or run a scripted --plan")
+    run.add_argument("instruction", nargs="?", help="what to do, e.g. 'put the red block in the green bowl'")
+    run.add_argument("--plan",
                      help="skill steps separated by ';', e.g. 'pick red_block; place red_block in green_bowl'")
-    run.add_argument("--success", default="true", help="success predicate, e.g. 'in(red_block, green_bowl)'")
+    run.add_argument("--success", help="success predicate, e.g. 'in(red_block, green_bowl)'")
     run.add_argument("--config", help="launch file (default: launch/sim_bimanual.yaml)")
     run.add_argument("--scene", help="scene file or built-in scene name (default: the launch file's)")
     run.add_argument("--seed", type=int, default=0)

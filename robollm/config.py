@@ -76,11 +76,45 @@ class SkillsConfig:
 
 
 @dataclass
+class LLMConfig:
+    """Which language model scores skills: the embedded one, a local folder or GGUF, a server."""
+
+    backend: str = "hf"  # hf | http | fake
+    model: str | None = None  # folder or .gguf file; None = the embedded SmolLM2-135M-Instruct
+    url: str | None = None  # http backend: the server's base URL
+    threads: int | None = None
+    timeout: float = 30.0
+    retries: int = 3
+
+
+@dataclass
+class ScoringConfig:
+    length: str = "mean"  # sum | mean (per token, to the power length_power)
+    length_power: float = 1.0
+    calibration: bool = False  # subtract alpha x log p(candidate | neutral prompt)
+    alpha: float = 1.0
+
+
+@dataclass
+class PlannerConfig:
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    affordance: str = "heuristic"  # a name in the affordance registry
+    prompt: str = "saycan"  # a prompt file, or the name of one in launch/prompts/
+    max_steps: int = 10
+    beam_width: int = 1  # 1 = greedy; more scores whole skill sequences by symbolic look-ahead
+    beam_depth: int = 2
+    show_top: int = 5  # candidates printed per step
+
+
+@dataclass
 class LaunchConfig:
     robot: RobotConfig
     table: TableConfig = field(default_factory=TableConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     skills: SkillsConfig = field(default_factory=SkillsConfig)
+    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    perception: str = "ground_truth"  # ground_truth (simulation) or a perception in the registry
     source: str = "<defaults>"
 
     def controller(self, mode: str, arm: str) -> ControllerConfig:
@@ -214,6 +248,16 @@ def _check(cfg: LaunchConfig, source: str) -> None:
         raise ConfigError(
             f"{source}: key 'skills.executor' should be physics or symbolic, got {cfg.skills.executor!r}"
         )
+    pl = cfg.planner
+    if pl.llm.backend not in ("hf", "http", "fake"):
+        raise ConfigError(f"{source}: key 'planner.llm.backend' should be hf, http or fake, got {pl.llm.backend!r}")
+    if pl.llm.backend == "http" and not pl.llm.url:
+        raise ConfigError(f"{source}: key 'planner.llm.url' is required when planner.llm.backend is http")
+    if pl.scoring.length not in ("sum", "mean"):
+        raise ConfigError(f"{source}: key 'planner.scoring.length' should be sum or mean, got {pl.scoring.length!r}")
+    if pl.max_steps < 1 or pl.beam_width < 1 or pl.beam_depth < 1:
+        raise ConfigError(f"{source}: keys 'planner.max_steps', 'planner.beam_width' and "
+                          "'planner.beam_depth' must be at least 1")
     if cfg.sim.timestep <= 0 or cfg.sim.timestep > 0.02:
         raise ConfigError(
             f"{source}: key 'sim.timestep' should be in (0, 0.02] seconds, got {cfg.sim.timestep}"

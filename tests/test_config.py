@@ -65,7 +65,7 @@ def test_check_config_cli(tmp_path, capsys):
     assert main(["check-config", str(default_config_path())]) == 0
     assert "ok" in capsys.readouterr().out
     data = default_data()
-    data["planner"] = {}
+    data["planer"] = {}
     assert main(["check-config", str(write(tmp_path, data))]) == 2
     err = capsys.readouterr().err
-    assert "planner" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "planer" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,12 +1,14 @@
-"""`robollm run --plan ...`: execute a skill sequence and check the success predicate."""
+"""`robollm run`: plan from an instruction (SayCan) or execute a scripted `--plan`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from robollm.config import load_config
+from robollm.errors import UserError
 from robollm.plan import parse_plan
 from robollm.recording import Recorder, check_output_path
 from robollm.runtime import Session
@@ -14,16 +16,24 @@ from robollm.scene import load_scene
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if (args.instruction is None) == (args.plan is None):
+        raise UserError("give either an instruction (robollm run \"put the red block in the green bowl\") "
+                        "or a scripted --plan, not both")
     config = load_config(args.config)
     scene = load_scene(args.scene or config.sim.scene)
-    plan = parse_plan(args.plan)
+    plan = parse_plan(args.plan) if args.plan is not None else None
+    planner = None
+    if args.instruction is not None:
+        from robollm.planner.saycan import SayCanPlanner, check_instruction
+
+        check_instruction(args.instruction)
+        planner = SayCanPlanner.from_config(config)
     record_path = check_output_path(args.record) if args.record else None
     executor = args.executor or config.skills.executor
-    quiet = args.json
     started = time.perf_counter()
     with Session(config, scene, args.seed, executor=executor, gui=args.gui) as session:
-        goal = session.parse_goal(args.success)
-        for call in plan:  # every step is checked before the robot moves
+        goal = session.parse_goal(args.success) if args.success else None
+        for call in plan or []:  # every step is checked before the robot moves
             session.skill(call.skill)
             session.bind(call)
         recorder = None
@@ -31,33 +41,85 @@ def run_command(args: argparse.Namespace) -> int:
             recorder = Recorder(session.robot.sensors["front_camera"], session.robot_time)
             session.motion.tick_hooks.append(recorder.tick)
             recorder.capture()
-        if not quiet:
+        if not args.json:
             print(f"robollm run: scene {scene.source} | seed {args.seed} | driver {config.robot.driver} | "
                   f"executor {executor} | perception: {session.perception.name}")
-        for i, call in enumerate(plan, 1):
-            record = session.execute(call)
-            out = record.outcome
-            if not quiet:
-                status = "ok" if out.success else f"FAILED: {out.reason}"
-                arm = f"[{out.arm}]" if out.arm else ""
-                print(f"  step {i}  {str(call):<34} {record.text:<42} {arm:<8} {status}")
-            if not out.success:
-                break
-        success = session.succeeded(goal)
+        if planner is not None:
+            report = _plan_and_act(planner, session, args)
+        else:
+            report = _scripted(plan, session, args)
+        success = session.succeeded(goal) if goal is not None else report["completed"]
         if recorder is not None:
             recorder.capture()
             recorder.save(record_path)
-        steps = [{"step": str(r.call), "text": r.text, "success": r.outcome.success,
-                  "reason": r.outcome.reason, "arm": r.outcome.arm, "sim_time": round(r.sim_time, 3)}
-                 for r in session.history]
-    wall = time.perf_counter() - started
-    if quiet:
-        print(json.dumps({"steps": steps, "success": success, "seed": args.seed, "goal": str(goal),
-                          "executor": executor, "recording": str(record_path) if record_path else None,
-                          "wall_time": round(wall, 2)}))
+    report.update(success=success, seed=args.seed, goal=str(goal) if goal else None, executor=executor,
+                  recording=str(record_path) if record_path else None,
+                  wall_time=round(time.perf_counter() - started, 2))
+    if args.json:
+        print(json.dumps(report))
     else:
-        verdict = "holds" if success else "does not hold"
-        print(f"success: {goal} {verdict}  ({len(steps)} steps, {wall:.1f} s)")
+        if goal is not None:
+            print(f"success: {goal} {'holds' if success else 'does not hold'}  "
+                  f"({len(report['steps'])} steps, {report['wall_time']:.1f} s)")
+        else:
+            print(f"{'finished' if success else 'not finished'}  "
+                  f"({len(report['steps'])} steps, {report['wall_time']:.1f} s)")
         if record_path:
             print(f"recording: {record_path}")
     return 0 if success else 1
+
+
+def _scripted(plan, session: Session, args) -> dict:
+    for i, call in enumerate(plan, 1):
+        record = session.execute(call)
+        out = record.outcome
+        if not args.json:
+            status = "ok" if out.success else f"FAILED: {out.reason}"
+            arm = f"[{out.arm}]" if out.arm else ""
+            print(f"  step {i}  {str(call):<34} {record.text:<42} {arm:<8} {status}")
+        if not out.success:
+            break
+    steps = [{"step": str(r.call), "text": r.text, "success": r.outcome.success, "reason": r.outcome.reason,
+              "arm": r.outcome.arm, "sim_time": round(r.sim_time, 3)} for r in session.history]
+    return {"mode": "plan", "steps": steps, "completed": all(s["success"] for s in steps)}
+
+
+def _plan_and_act(planner, session: Session, args) -> dict:
+    show = session.config.planner.show_top
+
+    def print_step(step) -> None:
+        print(f"\nstep {step.index}  (language model {step.lm_seconds:.2f} s, {len(step.candidates)} candidates)")
+        print(f"    {'candidate':<46} {'LM p':>7} {'afford':>7} {'combined':>9}")
+        for s in step.candidates[:show]:
+            mark = ">" if s is step.chosen else " "
+            print(f"  {mark} {s.text:<46} {s.llm_prob:7.3f} {s.affordance:7.2f} {s.combined:9.4f}")
+        if step.chosen not in step.candidates[:show]:
+            s = step.chosen
+            print(f"  > {s.text:<46} {s.llm_prob:7.3f} {s.affordance:7.2f} {s.combined:9.4f}  (beam search)")
+        if step.outcome is None:
+            print("  chose: done")
+        else:
+            status = "ok" if step.outcome.success else f"FAILED: {step.outcome.reason}"
+            print(f"  chose: {step.chosen.text}  ->  {status}" + (f" [{step.outcome.arm}]" if step.outcome.arm else ""))
+        sys.stdout.flush()
+
+    if not args.json:
+        print(f"instruction: {args.instruction}\nlanguage model: {planner.llm.name} | "
+              f"affordance: {planner.affordance.name} | prompt: {planner.prompt.source}")
+    result = planner.run(session, args.instruction, on_step=None if args.json else print_step)
+    if result.missing and not args.json:
+        print(f"stopped: {result.stop_reason}; nothing was moved")
+    elif not args.json:
+        print(f"\nstopped: {result.stop_reason}")
+    steps = [{
+        "step": s.index, "chosen": s.chosen.text, "call": str(s.chosen.call),
+        "success": None if s.outcome is None else s.outcome.success,
+        "reason": "" if s.outcome is None else s.outcome.reason,
+        "arm": None if s.outcome is None else s.outcome.arm, "lm_seconds": round(s.lm_seconds, 3),
+        "candidates": [{"text": c.text, "lm": round(c.llm, 4), "lm_prob": round(c.llm_prob, 4),
+                        "affordance": round(c.affordance, 3), "combined": round(c.combined, 5)}
+                       for c in s.candidates[:show]],
+    } for s in result.steps]
+    return {"mode": "instruction", "instruction": result.instruction, "steps": steps,
+            "finished": result.finished, "stop_reason": result.stop_reason, "missing": result.missing,
+            "completed": result.finished and not result.missing}

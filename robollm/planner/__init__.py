@@ -1,0 +1,1 @@
+"""The SayCan planner: language-model usefulness times affordance, one skill per step."""

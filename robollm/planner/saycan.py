@@ -1,0 +1,176 @@
+"""The SayCan loop: at every step, score every candidate skill call by how useful the
+language model finds its text (log-likelihood after the prompt, instruction and steps
+so far) and by how likely it is to succeed (affordance); execute the best product;
+feed the outcome back into the prompt; stop at `done` or the step limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from robollm.config import LaunchConfig
+from robollm.errors import UserError
+from robollm.llm import (
+    LanguageModel,
+    ScoringOptions,
+    create_language_model,
+    score_candidates,
+    softmax,
+)
+from robollm.plan import SkillCall
+from robollm.planner.affordance import Affordance, affordance_registry
+from robollm.planner.candidates import DONE, describe, enumerate_calls
+from robollm.planner.grounding import missing_objects
+from robollm.planner.prompt import PromptTemplate, load_prompt
+from robollm.runtime import Session
+from robollm.skills.base import Outcome
+from robollm.skills.symbolic import SymbolicState
+
+
+@dataclass
+class Scored:
+    call: SkillCall
+    text: str
+    llm: float  # the language model's score (log scale, after length handling/calibration)
+    llm_prob: float  # softmax of `llm` over this step's candidates
+    affordance: float
+    combined: float  # llm_prob x affordance
+
+
+@dataclass
+class StepReport:
+    index: int
+    candidates: list[Scored]  # best first
+    chosen: Scored
+    outcome: Outcome | None  # None for `done`
+    lm_seconds: float
+
+
+@dataclass
+class PlanResult:
+    instruction: str
+    steps: list[StepReport] = field(default_factory=list)
+    finished: bool = False  # the planner chose `done`
+    stop_reason: str = ""
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def lm_seconds_per_step(self) -> float:
+        return sum(s.lm_seconds for s in self.steps) / max(1, len(self.steps))
+
+
+def check_instruction(text: str) -> str:
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise UserError("the instruction is empty; say what the robot should do, e.g. "
+                        "\"put the red block in the green bowl\"")
+    if not any(c.isalpha() for c in cleaned):
+        raise UserError(f"instruction {text!r} has no words; expected a sentence such as "
+                        "\"put the red block in the green bowl\"")
+    return cleaned
+
+
+class SayCanPlanner:
+    def __init__(self, llm: LanguageModel, options: ScoringOptions, affordance: Affordance,
+                 prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
+                 beam_depth: int = 2) -> None:
+        self.llm, self.options, self.affordance, self.prompt = llm, options, affordance, prompt
+        self.max_steps, self.beam_width, self.beam_depth = max_steps, beam_width, beam_depth
+
+    @classmethod
+    def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
+        pc = config.planner
+        if llm is None:
+            llm = create_language_model(pc.llm.backend, model=pc.llm.model, url=pc.llm.url,
+                                        threads=pc.llm.threads, timeout=pc.llm.timeout,
+                                        retries=pc.llm.retries)
+        options = ScoringOptions(length=pc.scoring.length, length_power=pc.scoring.length_power,
+                                 calibration=pc.scoring.calibration, alpha=pc.scoring.alpha)
+        affordance = affordance_registry().make(pc.affordance)
+        return cls(llm, options, affordance, load_prompt(pc.prompt), pc.max_steps,
+                   pc.beam_width, pc.beam_depth)
+
+    # -- one step -----------------------------------------------------------------------
+    def score(self, session: Session, instruction: str, lines: list[str],
+              state: SymbolicState) -> tuple[list[Scored], float]:
+        skills = {name: session.skill(name) for name in session.skills.names()}
+        calls = enumerate_calls(skills, state)
+        texts = [describe(skills, c) for c in calls]
+        objects = [n.replace("_", " ") for n in session.scene_spec.names()]
+        prompt = self.prompt.render(objects, instruction, lines)
+        started = time.perf_counter()
+        values = score_candidates(self.llm, prompt, [f" {t}." for t in texts], self.options)
+        seconds = time.perf_counter() - started
+        probs = softmax(values)
+        affordances = self.affordance.score(state, calls, skills)
+        scored = [Scored(c, t, v, p, a, p * a)
+                  for c, t, v, p, a in zip(calls, texts, values, probs, affordances, strict=True)]
+        scored.sort(key=lambda s: (-s.combined, -s.llm))
+        return scored, seconds
+
+    def _imagine(self, session: Session, state: SymbolicState, call: SkillCall) -> SymbolicState:
+        nxt = state.copy()
+        if call != DONE:
+            skill = session.skill(call.skill)
+            skill.apply(nxt, **dict(zip([p.name for p in skill.params], call.args, strict=True)))
+        return nxt
+
+    def _beam(self, session: Session, instruction: str, lines: list[str], state: SymbolicState,
+              first: list[Scored]) -> tuple[Scored, float]:
+        """Score whole sequences with the symbolic executor; return the best one's first step."""
+        beams = [(math.log(s.combined), s, self._imagine(session, state, s.call), lines + [s.text + "."],
+                  s.call == DONE) for s in first[: self.beam_width] if s.combined > 0]
+        seconds = 0.0
+        for _ in range(self.beam_depth - 1):
+            grown = []
+            for logp, head, st, ls, done in beams:
+                if done:
+                    grown.append((logp, head, st, ls, True))
+                    continue
+                nxt, sec = self.score(session, instruction, ls, st)
+                seconds += sec
+                for s in nxt[: self.beam_width]:
+                    if s.combined > 0:
+                        grown.append((logp + math.log(s.combined), head, self._imagine(session, st, s.call),
+                                      ls + [s.text + "."], s.call == DONE))
+            beams = sorted(grown, key=lambda b: -b[0])[: self.beam_width] or beams
+        return (max(beams, key=lambda b: b[0])[1] if beams else first[0]), seconds
+
+    # -- the loop -----------------------------------------------------------------------
+    def run(self, session: Session, instruction: str,
+            on_step: Callable[[StepReport], None] | None = None) -> PlanResult:
+        instruction = check_instruction(instruction)
+        result = PlanResult(instruction)
+        scene = {n: (o.colour, o.type) for n, o in ((o.object_name, o) for o in session.scene_spec.objects)}
+        result.missing = missing_objects(instruction, scene)
+        if result.missing:
+            result.stop_reason = f"could not find the {' or the '.join(result.missing)} on the table"
+            return result
+        lines: list[str] = []
+        for index in range(1, self.max_steps + 1):
+            state = session.state
+            scored, seconds = self.score(session, instruction, lines, state)
+            chosen = scored[0]
+            if self.beam_width > 1:
+                chosen, extra = self._beam(session, instruction, lines, state, scored)
+                seconds += extra
+            if chosen.combined <= 0.0:
+                chosen = next(s for s in scored if s.call == DONE)
+            outcome = None if chosen.call == DONE else session.execute(chosen.call).outcome
+            report = StepReport(index, scored, chosen, outcome, seconds)
+            result.steps.append(report)
+            if on_step:
+                on_step(report)
+            if chosen.call == DONE:
+                result.finished = True
+                result.stop_reason = "chose done"
+                return result
+            line = chosen.text + "."
+            if outcome is not None and not outcome.success:
+                line += f" It failed: {outcome.reason}."
+            lines.append(line)
+        result.stop_reason = f"step limit ({self.max_steps}) reached"
+        return result

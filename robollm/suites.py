@@ -1,0 +1,97 @@
+"""Evaluation suites: episodes of instruction, scene, success predicate and seeds.
+
+A suite file is YAML::
+
+    suite: pick_place
+    episodes:
+      - id: pick_place_01
+        family: pick_place
+        instruction: put the red block in the green bowl
+        scene: {objects: [{type: block, colour: red}, {type: bowl, colour: green}]}
+        success: in(red_block, green_bowl)
+        seeds: [0, 1]
+
+`scene` may also name a scene file or a built-in scene. `robollm eval SUITE` takes a
+suite file, a built-in suite name, or `all`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robollm.config import load_dataclass, read_yaml
+from robollm.errors import ConfigError
+from robollm.predicates import parse
+from robollm.scene import SceneSpec, load_scene, scene_from_dict
+
+
+@dataclass
+class Episode:
+    id: str
+    family: str
+    instruction: str
+    scene: Any
+    success: str
+    seeds: list[int] = field(default_factory=lambda: [0])
+
+    def scene_spec(self, source: str = "suite") -> SceneSpec:
+        if isinstance(self.scene, str):
+            return load_scene(self.scene)
+        return scene_from_dict(self.scene, f"{source}: episode {self.id}")
+
+
+@dataclass
+class Suite:
+    suite: str
+    episodes: list[Episode]
+    source: str = ""
+
+
+def builtin_suite_dir() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("robollm.sim"))) / "suites"
+
+
+def builtin_suites() -> list[str]:
+    return sorted(p.stem for p in builtin_suite_dir().glob("*.yaml"))
+
+
+def load_suite(path_or_name: str | Path) -> Suite:
+    p = Path(path_or_name)
+    if not p.suffix and not p.exists():
+        candidate = builtin_suite_dir() / f"{p.name}.yaml"
+        if not candidate.is_file():
+            raise ConfigError(f"suite {str(path_or_name)!r}: no such file or built-in suite; "
+                              f"built-in suites: {', '.join(builtin_suites())}, all")
+        p = candidate
+    suite = load_dataclass(Suite, read_yaml(p) or {}, str(p))
+    suite.source = str(p)
+    seen: set[str] = set()
+    for ep in suite.episodes:
+        if ep.id in seen:
+            raise ConfigError(f"{p}: episode id {ep.id!r} appears twice")
+        seen.add(ep.id)
+        if not ep.instruction.strip():
+            raise ConfigError(f"{p}: episode {ep.id} has an empty instruction")
+        if not ep.seeds:
+            raise ConfigError(f"{p}: episode {ep.id} has no seeds")
+        scene = ep.scene_spec(str(p))
+        expr = parse(ep.success)
+        from robollm.predicates import atoms
+
+        names = set(scene.names()) | {"left", "right", "middle"}
+        for atom in atoms(expr):
+            for arg in atom.args:
+                if arg not in names:
+                    raise ConfigError(f"{p}: episode {ep.id}: success predicate names {arg!r}, "
+                                      f"which is not in its scene ({', '.join(scene.names())})")
+    return suite
+
+
+def load_suites(name: str) -> list[Suite]:
+    if name == "all":
+        return [load_suite(n) for n in builtin_suites()]
+    return [load_suite(name)]
