@@ -52,6 +52,12 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_command(args.what, args.rest)
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from robollm.commands.eval import eval_command
+
+    return eval_command(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="robollm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -74,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a launch file without running anything")
     check.add_argument("file")
     check.set_defaults(func=_check_config)
+
+    ev = sub.add_parser("eval", help="run an evaluation suite: plan and execution success",
+                        add_help=False)
+    ev.add_argument("rest", nargs=argparse.REMAINDER, help="SUITE and options (robollm eval -h)")
+    ev.set_defaults(func=_eval)
 
     bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills")
     bench.add_argument("what", choices=("sim", "scoring", "skills"))
