@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -24,12 +25,13 @@ from robollm.suites import load_suites
 _WORKER: dict = {}
 
 
-def _init_worker(config_path: str | None) -> None:
+def _init_worker(config_path: str | None, threads: int | None = None) -> None:
     import torch
 
     from robollm.planner.saycan import SayCanPlanner
 
-    torch.set_num_threads(1)
+    if threads:
+        torch.set_num_threads(threads)
     config = load_config(config_path)
     _WORKER["config"] = config
     _WORKER["planner"] = SayCanPlanner.from_config(config)
@@ -110,7 +112,8 @@ def eval_command(argv: list[str]) -> int:
             results.append(_run_episode(job))
     else:
         ctx = mp.get_context("spawn")
-        with ctx.Pool(args.workers, initializer=_init_worker, initargs=(args.config,)) as pool:
+        threads = max(1, (os.cpu_count() or 1) // args.workers)
+        with ctx.Pool(args.workers, initializer=_init_worker, initargs=(args.config, threads)) as pool:
             for r in tqdm(pool.imap(_run_episode, jobs), total=len(jobs), desc="episodes", unit="run"):
                 results.append(r)
     summary = summarise(results)
