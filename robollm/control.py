@@ -130,7 +130,7 @@ class Motion:
             self._wait(0.1)
         worst = max(errors, key=errors.get)
         return MoveResult(False, f"{worst} arm stopped {errors[worst] * 100:.1f} cm short of its target "
-                                 "(joint torque limits)", errors[worst])
+                                 "(blocked, or at its joint torque limits)", errors[worst])
 
     # -- grippers and sensors -------------------------------------------------------
     def open_gripper(self, arm: str, wait: float = 0.5) -> None:

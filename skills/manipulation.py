@@ -25,6 +25,24 @@ def grasp_yaw(obj: ObjectInfo) -> float:
     return (obj.yaw + q / 2) % q - q / 2
 
 
+def clear_grasp_yaw(scene: SceneState, obj: ObjectInfo) -> float:
+    """Of the two ways to grip a square object, the one whose fingers land farther from
+    its neighbours, so an open finger does not come down on a cup rim beside it."""
+    base = grasp_yaw(obj)
+    x, y, _ = obj.pose.position
+    others = [o for o in scene.objects.values() if o.name != obj.name and scene.holder(o.name) is None]
+
+    def clearance(yaw: float) -> float:
+        # The fingers close along the gripper's y axis, rotated by yaw.
+        dx, dy = -math.sin(yaw) * 0.055, math.cos(yaw) * 0.055
+        fingers = ((x + dx, y + dy), (x - dx, y - dy))
+        return min((math.hypot(fx - o.pose.position[0], fy - o.pose.position[1]) - o.radius
+                    for fx, fy in fingers for o in others), default=1.0)
+
+    options = [base] if obj.type == "cup" else [base, base + math.pi / 2]
+    return max(options, key=clearance)
+
+
 def grasp_height(obj: ObjectInfo) -> float:
     base = obj.pose.position[2]
     if obj.type == "cup":
@@ -39,7 +57,7 @@ def other(arm: str) -> str:
 def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
     m = ctx.motion
     x, y, _ = obj.pose.position
-    orn = top_down(grasp_yaw(obj))
+    orn = top_down(clear_grasp_yaw(ctx.scene, obj))
     z = grasp_height(obj)
     m.open_gripper(arm, wait=0.3)
     for target in (Pose((x, y, z + APPROACH), orn), Pose((x, y, z), orn)):
@@ -60,15 +78,38 @@ def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
 
 
 def release_point(scene: SceneState, obj: ObjectInfo, target: str) -> tuple[float, float, float] | None:
-    """Where the object's footprint centre should end up: x, y and the z of its bottom."""
+    """Where the object's footprint centre should end up: x, y and the z of its bottom.
+
+    On or in a wide target (plate, bowl, tray) the object goes to the spot farthest from
+    what is already there, so two blocks can share a plate. Into a tall narrow container
+    (a cup) it is released just above the rim and drops in.
+    """
     if target in scene.regions:
         spot = scene.free_spot(target, obj.radius, avoid=(obj.name,))
         return None if spot is None else (spot[0], spot[1], 0.0)
     t = scene.objects[target]
     tx, ty, tz = t.pose.position
-    if t.type in ("bowl", "cup", "tray", "box"):
-        return (tx, ty, tz + 0.012)
-    return (tx, ty, tz + t.height + 0.002)
+    if t.type == "cup":
+        return (tx, ty, tz + t.height + 0.005)
+    z = tz + 0.012 if t.type in ("bowl", "tray", "box") else tz + t.height + 0.002
+    if t.type == "block":
+        return (tx, ty, z)
+    x, y = _roomiest_spot(scene, obj, t)
+    return (x, y, z)
+
+
+def _roomiest_spot(scene: SceneState, obj: ObjectInfo, target: ObjectInfo) -> tuple[float, float]:
+    tx, ty, _ = target.pose.position
+    inside = [o for o in scene.objects.values()
+              if o.name not in (obj.name, target.name) and scene.holder(o.name) is None
+              and math.hypot(o.pose.position[0] - tx, o.pose.position[1] - ty) < target.radius]
+    if not inside:
+        return tx, ty
+    reach = max(0.0, min(target.footprint) / 2 - obj.radius - 0.012)
+    spots = [(tx, ty)] + [(tx + reach * math.cos(a), ty + reach * math.sin(a))
+                          for a in (i * math.pi / 4 for i in range(8))]
+    return max(spots, key=lambda p: min(math.hypot(p[0] - o.pose.position[0], p[1] - o.pose.position[1])
+                                        for o in inside))
 
 
 def set_down(ctx: SkillContext, arm: str, obj: ObjectInfo, point: tuple[float, float, float]) -> Outcome:
