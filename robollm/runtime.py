@@ -105,7 +105,11 @@ class Session:
         else:
             ctx = SkillContext(self.motion, self.observe, self.observe())
             outcome = skill.run(ctx, **args)
+            before = self.state
+            if outcome.success:
+                skill.apply(before, **args)  # keeps what sensing skills learned
             self.state = from_scene(self.observe())
+            self.state.sensed = before.sensed
         record = StepRecord(call, text, outcome, self.robot_time())
         self.history.append(record)
         return record

@@ -16,6 +16,7 @@ from robollm.scene import COLOURS, ObjectSpec
 from robollm.sim.materials import MATERIAL_TABLE, RIGID_STIFFNESS, Material
 
 BOX, CYLINDER = "box", "cylinder"
+HANDLE_BELOW_RIM = 0.012  # m from a tray's or box's rim down to the middle of its handle bars
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,9 @@ def _open_box(length: float, width: float, height: float, floor: float, wall: fl
 
 
 def _handles(length: float, z: float, reach: float = 0.045) -> tuple[list[Part], dict]:
-    """Two bars sticking out of the short ends, gripped across their thickness."""
-    bar = (0.05, reach / 2, 0.009)  # half extents: 10 cm long along x, 18 mm tall
+    """Two bars sticking out of the short ends; a top-down gripper closes across a bar's
+    4 cm width, so the fingers stay clear of the end wall."""
+    bar = (0.02, reach / 2, 0.009)  # half extents: 4 cm wide along x, 18 mm tall
     parts, points = [], {}
     for side, sign in (("left", 1.0), ("right", -1.0)):
         y = sign * (length / 2 + reach / 2 - 0.004)
@@ -100,11 +102,14 @@ def build_model(spec: ObjectSpec) -> ObjectModel:
                            graspable=kind == "cup")
     if kind in ("tray", "box"):
         width = size * (0.62 if kind == "tray" else 0.65)
-        height = 0.035 if kind == "tray" else 0.10
-        parts = _open_box(size, width, height, floor=0.01, wall=0.008)
-        handle_parts, points = _handles(size, height - 0.012)
+        # The steel tray is thick-walled on purpose: about 11.7 kg, more than one Panda
+        # arm's joint torques can raise by one handle at the table's far half, but
+        # comfortably within what two arms share.
+        height, floor, wall = (0.045, 0.013, 0.010) if kind == "tray" else (0.10, 0.01, 0.008)
+        parts = _open_box(size, width, height, floor=floor, wall=wall)
+        handle_parts, points = _handles(size, height - HANDLE_BELOW_RIM)
         return ObjectModel(parts + handle_parts, height, (width, size + 0.09), points,
-                           inner_radius=min(width, size) / 2 - 0.008, graspable=False)
+                           inner_radius=min(width, size) / 2 - wall, graspable=False)
     raise ValueError(f"no model for object type {kind!r}")
 
 

@@ -134,7 +134,7 @@ class SimMicrophone(Sensor):
     SAMPLE_RATE = 32000
     MODE_GAINS = (1.0, 0.55, 0.3)
     MIN_IMPULSE = 2e-4  # N s: lighter touches make no audible sound
-    NOISE = 2e-4
+    NOISE = 2e-5
 
     def __init__(self, world: SimWorld, name: str = "microphone") -> None:
         super().__init__(SensorInfo(name, "microphone", extra={"sample_rate": self.SAMPLE_RATE}))
@@ -179,7 +179,9 @@ class SimMicrophone(Sensor):
                     continue
                 mat = MATERIAL_TABLE[obj.spec.resolved_material]
                 self._events.append((self.world.time, impulse, mat.modes_for(obj.spec.resolved_size), mat.damping_ratio))
-        self._pairs = set(forces)
+        # A contact counts as heard once it carries an audible impulse: Bullet often reports
+        # a 0 N touch one step before the real impact, which must not mask it.
+        self._pairs = {p for p, f in forces.items() if p in self._pairs or f * self.world.dt >= self.MIN_IMPULSE}
 
     def read(self) -> AudioClip:
         t0, t1 = self._read_from, self.world.time
@@ -195,6 +197,6 @@ class SimMicrophone(Sensor):
                 if f >= nyquist:
                     continue
                 w = 2 * math.pi * f
-                out[on] += 40.0 * impulse * gain * np.exp(-zeta * w * dt[on]) * np.sin(w * dt[on])
+                out[on] += 0.8 * impulse * gain * np.exp(-zeta * w * dt[on]) * np.sin(w * dt[on])
         self._read_from = t1
         return AudioClip(np.clip(out, -1.0, 1.0).astype(np.float32), self.SAMPLE_RATE, t0)

@@ -11,8 +11,8 @@ import copy
 import math
 from dataclasses import dataclass, field
 
-from robollm.scene import CONTAINER_TYPES, SUPPORT_TYPES
-from robollm.state import SceneState
+from robollm.scene import CONTAINER_TYPES, SUPPORT_TYPES, TWO_HANDED_TYPES
+from robollm.state import ObjectInfo, SceneState
 
 ARMS = ("left", "right")
 REACH = {"left": ("left", "middle"), "right": ("right", "middle")}
@@ -27,6 +27,8 @@ class SymbolicState:
     lifted_objects: set[str] = field(default_factory=set)
     near_pairs: set[frozenset[str]] = field(default_factory=set)
     sensed: dict[str, set[str]] = field(default_factory=dict)  # object -> cues gathered (sound, touch, weight)
+    # Held objects that both hands hold (a tray by its two handles); `parent` names the left arm.
+    held_by_both: set[str] = field(default_factory=set)
 
     def copy(self) -> SymbolicState:
         return copy.deepcopy(self)
@@ -34,9 +36,17 @@ class SymbolicState:
     # -- queries -------------------------------------------------------------------
     def holding(self, arm: str) -> str | None:
         for obj, rel in self.relation.items():
-            if rel == "held" and self.parent[obj] == arm:
+            if rel == "held" and (self.parent[obj] == arm or obj in self.held_by_both):
                 return obj
         return None
+
+    def rides_on_two_hands(self, obj: str) -> bool:
+        """True for what sits in or on something held by both hands: it goes up with it."""
+        seen = set()
+        while self.relation.get(obj) in ("in", "on") and obj not in seen:
+            seen.add(obj)
+            obj = self.parent[obj]
+        return self.relation.get(obj) == "held" and obj in self.held_by_both
 
     def holder(self, obj: str) -> str | None:
         return self.parent[obj] if self.relation.get(obj) == "held" else None
@@ -72,7 +82,12 @@ class SymbolicState:
     def put(self, obj: str, relation: str, parent: str) -> None:
         self.relation[obj], self.parent[obj] = relation, parent
         self.lifted_objects.discard(obj)
+        self.held_by_both.discard(obj)
         self.near_pairs = {p for p in self.near_pairs if obj not in p}
+
+    def hold_with_both(self, obj: str) -> None:
+        self.put(obj, "held", ARMS[0])
+        self.held_by_both.add(obj)
 
     # -- Facts protocol -------------------------------------------------------------
     def objects(self) -> set[str]:
@@ -88,7 +103,8 @@ class SymbolicState:
         if relation == "holding":
             return self.holding(args[0]) == args[1]
         if relation == "lifted":
-            return args[0] in self.lifted_objects or self.relation.get(args[0]) == "held"
+            return (args[0] in self.lifted_objects or self.relation.get(args[0]) == "held"
+                    or self.rides_on_two_hands(args[0]))
         if relation == "at":
             return self.region_of(args[0]) == args[1]
         if relation in ("in", "on"):
@@ -106,9 +122,22 @@ class SymbolicState:
         raise KeyError(relation)
 
 
+def _over(x: float, y: float, other: ObjectInfo) -> bool:
+    """Whether the point lies over `other`'s footprint: a disc for round things, the
+    inner rectangle for a tray or box (whose handles stretch its footprint lengthwise)."""
+    ox, oy = other.pose.position[:2]
+    if other.type not in TWO_HANDED_TYPES:
+        return math.hypot(x - ox, y - oy) < max(other.footprint) / 2 - 0.01
+    c, s = math.cos(other.yaw), math.sin(other.yaw)
+    lx, ly = c * (x - ox) + s * (y - oy), -s * (x - ox) + c * (y - oy)
+    return abs(lx) < other.footprint[0] / 2 - 0.01 and abs(ly) < other.size / 2 - 0.01
+
+
 def from_scene(scene: SceneState) -> SymbolicState:
     """Read the symbolic relations off a perceived scene's geometry."""
     types = {n: o.type for n, o in scene.objects.items()}
+    held = list(scene.holding.values())
+    both = {n for n in types if held.count(n) >= 2}
     parent, relation = {}, {}
     for name, obj in scene.objects.items():
         holder = scene.holder(name)
@@ -118,11 +147,11 @@ def from_scene(scene: SceneState) -> SymbolicState:
         x, y, z = obj.pose.position
         best = None
         for other in scene.objects.values():
-            if other.name == name or scene.holder(other.name):
+            # A tray lifted by both hands still carries what is in it.
+            if other.name == name or (scene.holder(other.name) and other.name not in both):
                 continue
             ox, oy, oz = other.pose.position
-            inside = math.hypot(x - ox, y - oy) < max(other.footprint) / 2 - 0.01
-            if not inside:
+            if not _over(x, y, other):
                 continue
             top = oz + other.height
             if other.type in CONTAINER_TYPES and oz - 0.005 <= z <= top:
@@ -133,4 +162,4 @@ def from_scene(scene: SceneState) -> SymbolicState:
             relation[name], parent[name] = best[0], best[1]
         else:
             relation[name], parent[name] = "at", scene.region_of(name) or "middle"
-    return SymbolicState(types, parent, relation, tuple(scene.regions))
+    return SymbolicState(types, parent, relation, tuple(scene.regions), held_by_both=both)

@@ -23,7 +23,7 @@ SCENARIOS = {
               SkillCall("place", ("blue_block", "green_bowl"))),
     "hand_over": (BLOCKS, [SkillCall("pick", ("red_block",))], SkillCall("hand_over", ("red_block",)),
                   SkillCall("hand_over", ("blue_block",))),
-    "push": (BLOCKS, [], SkillCall("push", ("red_block", "forward")),
+    "push": (BLOCKS, [], SkillCall("push", ("red_block", "left")),
              SkillCall("push", ("red_block", "red_block"))),
     "lift_with_both_arms": (TRAY, [], SkillCall("lift_with_both_arms", ("grey_tray",)),
                             SkillCall("lift_with_both_arms", ("middle",))),
