@@ -40,7 +40,7 @@ REGIONS = ("left", "middle", "right")
 # length of a tray or box.
 DEFAULT_SIZE = {"block": 0.045, "bowl": 0.15, "plate": 0.17, "cup": 0.065, "tray": 0.34, "box": 0.30}
 SIZE_RANGE = {"block": (0.03, 0.06), "bowl": (0.10, 0.20), "plate": (0.12, 0.22),
-              "cup": (0.05, 0.075), "tray": (0.26, 0.40), "box": (0.22, 0.36)}
+              "cup": (0.05, 0.10), "tray": (0.26, 0.40), "box": (0.22, 0.36)}
 DEFAULT_MATERIAL = {"block": "wood", "bowl": "ceramic", "plate": "ceramic", "cup": "ceramic",
                     "tray": "metal", "box": "wood"}
 
