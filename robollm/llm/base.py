@@ -159,7 +159,7 @@ class LanguageModel(ABC):
         """Score every token of one whole text, as an OpenAI ``echo`` request reports it."""
         raise NotImplementedError(f"{type(self).__name__} cannot score whole texts")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release resources (connections, threads); scoring after this is undefined."""
 
     def __enter__(self) -> LanguageModel:

@@ -14,9 +14,8 @@ PLATES = ("yellow plate", "blue plate", "green plate")
 REGIONS = ("top left corner", "top right corner", "bottom left corner", "bottom right corner")
 
 _EXAMPLES = """\
-Robot: I am a robot with two arms working at a table. I can pick up one object at a time \
-and place it in a bowl, on a plate, on another block, or in a corner of the table. When the \
-task is finished I say done.
+Robot: I am a robot working at a table. I can pick up one object at a time and place it \
+in a bowl, on a plate, on a block, or in a corner. When the task is finished I say done.
 
 Objects: red block, blue block, green bowl, yellow plate.
 Human: put the red block in the green bowl.
@@ -28,9 +27,6 @@ Robot: 1. pick up the yellow block and place it on the blue plate. 2. pick up th
 block and place it on the yellow block. 3. pick up the blue block and place it on the green \
 block. 4. done.
 
-Objects: blue block, red block, green plate.
-Human: move the blue block to the bottom right corner.
-Robot: 1. pick up the blue block and place it in the bottom right corner. 2. done.
 """
 
 
@@ -55,9 +51,9 @@ def saycan_candidates() -> list[str]:
 
 
 def saycan_prompt(instruction: str = "put the blocks in their matching bowls.") -> str:
-    """A ~250-token prompt, mid-plan: one step is done and the next one is being chosen."""
+    """A ~250-token prompt (SmolLM2 tokenizer), mid-plan: one step is done and the next one is being chosen."""
     objects = ", ".join(BLOCKS + BOWLS + PLATES)
     return (
-        f"{_EXAMPLES}\nObjects: {objects}.\nHuman: {instruction}\n"
+        f"{_EXAMPLES.rstrip()}\n\nObjects: {objects}.\nHuman: {instruction}\n"
         "Robot: 1. pick up the red block and place it in the red bowl. 2."
     )

@@ -1,15 +1,18 @@
 """Score candidates with a local transformers causal LM, sharing the prompt's computation.
 
 A SayCan step scores dozens of candidates after the same ~250-token prompt. Running the
-prompt once and reusing its key/value cache for a right-padded batch of candidates does the
-expensive part once instead of once per candidate (see ``robollm bench scoring``).
+prompt once and reusing its key/value cache for all candidates does the expensive part once
+instead of once per candidate (see ``robollm bench scoring``).
 
-Prompt and candidate are tokenised separately and their ids concatenated, in both the
-batched and the naive path, so both score exactly the same token sequences.
+Candidates are packed into a prefix tree (:mod:`robollm.llm.token_tree`), so their shared
+words are computed once too. Prompt and candidate are tokenised separately and their ids
+concatenated, in both the batched and the naive path, so both score exactly the same token
+sequences.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +24,7 @@ from robollm.errors import UserError
 from robollm.llm.base import CandidateScore, LanguageModel, TokenLogprob
 from robollm.llm.hf_loading import load_pretrained, parse_dtype
 from robollm.llm.model_files import ensure_converted, resolve_model
+from robollm.llm.token_tree import build_tree, tree_mask
 
 
 def _cache_tensors(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -42,25 +46,6 @@ def _fresh_cache(tensors: list[tuple[torch.Tensor, torch.Tensor]], config: Any) 
         return DynamicCache.from_legacy_cache(tuple(tensors))
 
 
-def _tree_mask(prompt_len: int, lengths: list[int], dtype: torch.dtype) -> torch.Tensor:
-    """Additive mask for candidates packed in one row after a cached prompt.
-
-    Every candidate token sees the whole prompt and the earlier tokens of its own candidate,
-    never another candidate's: the same context as a separate forward pass per candidate.
-    """
-    total = sum(lengths)
-    allowed = torch.zeros((total, prompt_len + total), dtype=torch.bool)
-    allowed[:, :prompt_len] = True
-    start = 0
-    for length in lengths:
-        block = torch.ones((length, length), dtype=torch.bool).tril()
-        allowed[start : start + length, prompt_len + start : prompt_len + start + length] = block
-        start += length
-    mask = torch.zeros(allowed.shape, dtype=dtype)
-    mask.masked_fill_(~allowed, torch.finfo(dtype).min)
-    return mask[None, None]
-
-
 class HFCausalLM(LanguageModel):
     """A transformers causal LM on CPU (or any device the model is on), in eval mode."""
 
@@ -75,6 +60,9 @@ class HFCausalLM(LanguageModel):
         self.chunk_tokens = chunk_tokens
         fallback = tokenizer.bos_token_id
         self._start_id = fallback if fallback is not None else tokenizer.eos_token_id
+        accepted = inspect.signature(model.forward).parameters
+        names = [n for n in ("logits_to_keep", "num_logits_to_keep") if n in accepted]
+        self._keep_name = names[0] if names else None
 
     @classmethod
     def load(
@@ -90,8 +78,8 @@ class HFCausalLM(LanguageModel):
         """Load a model folder or GGUF file (default: the embedded SmolLM2-135M-Instruct).
 
         ``threads`` sets torch's (process-wide) intra-op thread count. float32 is the
-        default because on CPU it is as fast as bfloat16 here and keeps batched and naive
-        scores within 1e-5 of each other.
+        default: on the 2-core reference CPU bfloat16 made batched scoring slower, and it
+        moved log-probs by ~0.2 nats (batched vs naive), against ~1e-4 in float32.
         """
         torch_dtype = parse_dtype(dtype)
         if threads is not None:
@@ -104,6 +92,21 @@ class HFCausalLM(LanguageModel):
         model, tokenizer = load_pretrained(folder, torch_dtype)
         name = Path(source.gguf_file).stem if source.gguf_file else source.folder.name
         return cls(model, tokenizer, name=name, chunk_tokens=chunk_tokens)
+
+    def _keep(self, n: int) -> dict[str, int]:
+        """Ask for the last ``n`` logits only: the prompt's other positions would cost a
+        vocabulary-sized projection each. The argument's name changed in transformers 4.50."""
+        if self._keep_name is None:
+            return {}
+        return {self._keep_name: n}
+
+    def _check_length(self, n: int) -> None:
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        if limit is not None and n > limit:
+            raise UserError(
+                f"prompt plus candidate is {n} tokens, more than the model's {limit}; "
+                "shorten the prompt"
+            )
 
     # -- tokenisation shared by every path -------------------------------------------------
 
@@ -126,21 +129,24 @@ class HFCausalLM(LanguageModel):
     def _score(self, prompt: str, candidates: list[str]) -> list[CandidateScore]:
         prompt_ids = self.encode_prompt(prompt)
         encoded = [self.encode_candidate(c) for c in candidates]
+        self._check_length(len(prompt_ids) + max(len(ids) for ids in encoded))
         with torch.inference_mode():
             out = self.model(
                 input_ids=torch.tensor([prompt_ids], device=self.model.device),
                 use_cache=True,
-                logits_to_keep=1,
+                **self._keep(1),
             )
             first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
             prompt_kv = _cache_tensors(out.past_key_values)
             token_lps = [[first[ids[0]].item()] for ids in encoded]
             chunk: list[int] = []
+            size = 0
             for i in [i for i, ids in enumerate(encoded) if len(ids) > 1]:
-                if chunk and sum(len(encoded[j]) for j in chunk + [i]) > self.chunk_tokens:
+                if chunk and size + len(encoded[i]) > self.chunk_tokens:
                     self._extend(token_lps, chunk, encoded, prompt_kv, len(prompt_ids))
-                    chunk = []
+                    chunk, size = [], 0
                 chunk.append(i)
+                size += len(encoded[i])
             if chunk:
                 self._extend(token_lps, chunk, encoded, prompt_kv, len(prompt_ids))
         return [
@@ -158,40 +164,40 @@ class HFCausalLM(LanguageModel):
     ) -> None:
         """Append log-probs of tokens 2..n of the chunk's candidates, given the cached prompt.
 
-        The candidates are packed into one row (no padding, no copies of the prompt's keys and
-        values per candidate); a block mask and explicit positions give each token exactly the
-        context and position it has in the naive pass. A candidate's last token is only ever
-        a target, so it is not fed.
+        The candidates' shared prefixes are packed into one prefix-tree row (no padding, no
+        per-candidate copy of the prompt's keys and values); the tree mask and explicit
+        positions give every token exactly the context and position of the naive pass.
         """
         device = self.model.device
-        fed = [encoded[i][:-1] for i in chunk]
-        lengths = [len(ids) for ids in fed]
-        inputs = torch.tensor([[t for ids in fed for t in ids]], device=device)
-        positions = torch.tensor(
-            [[prompt_len + j for n in lengths for j in range(n)]], device=device
-        )
-        mask = _tree_mask(prompt_len, lengths, self.model.dtype).to(device)
+        tree = build_tree([encoded[i] for i in chunk])
+        positions = torch.tensor([[prompt_len + d for d in tree.depths]], device=device)
         logits = self.model(
-            input_ids=inputs,
-            attention_mask=mask,
+            input_ids=torch.tensor([tree.tokens], device=device),
+            attention_mask=tree_mask(tree, prompt_len, self.model.dtype).to(device),
             position_ids=positions,
             past_key_values=_fresh_cache(prompt_kv, self.model.config),
             use_cache=True,
-        ).logits[0].float()
+        ).logits[0]
+        logz = torch.logsumexp(logits.float(), dim=-1)
+        nodes = torch.tensor([n for path in tree.paths for n in path], device=device)
         targets = torch.tensor([t for i in chunk for t in encoded[i][1:]], device=device)
-        picked = logits.gather(1, targets[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
-        for i, values in zip(chunk, picked.split(lengths), strict=True):
+        picked = logits[nodes, targets].float() - logz[nodes]
+        sizes = [len(path) for path in tree.paths]
+        for i, values in zip(chunk, picked.split(sizes), strict=True):
             token_lps[i].extend(values.tolist())
 
     def score_naive(self, prompt: str, candidates: Sequence[str]) -> list[CandidateScore]:
         """One full forward pass per candidate: the reference the batched path must match."""
         prompt_ids = self.encode_prompt(prompt)
         results = []
+        for candidate in candidates:
+            self._check_length(len(prompt_ids) + len(self.encode_candidate(candidate)))
         with torch.inference_mode():
             for candidate in candidates:
                 ids = self.encode_candidate(candidate)
                 sequence = torch.tensor([prompt_ids + ids[:-1]], device=self.model.device)
-                logits = self.model(input_ids=sequence, logits_to_keep=len(ids)).logits[0]
+                logits = self.model(input_ids=sequence, **self._keep(len(ids))).logits[0]
+                logits = logits[-len(ids) :]
                 logp = torch.log_softmax(logits.float(), dim=-1)
                 lps = logp[torch.arange(len(ids)), torch.tensor(ids)].tolist()
                 results.append(CandidateScore(candidate, float(sum(lps)), len(ids), tuple(lps)))
@@ -207,6 +213,7 @@ class HFCausalLM(LanguageModel):
         ids = list(encoding["input_ids"])
         if not ids:
             return []
+        self._check_length(len(ids))
         with torch.inference_mode():
             logits = self.model(input_ids=torch.tensor([ids], device=self.model.device)).logits
             logp = torch.log_softmax(logits[0, :-1].float(), dim=-1)
@@ -214,6 +221,8 @@ class HFCausalLM(LanguageModel):
         tokens, previous_end = [], 0
         for i, (_, end) in enumerate(encoding["offset_mapping"]):
             end = max(end, previous_end)
-            tokens.append(TokenLogprob(text[previous_end:end], previous_end, lps[i - 1] if i else None))
+            tokens.append(
+                TokenLogprob(text[previous_end:end], previous_end, lps[i - 1] if i else None)
+            )
             previous_end = end
         return tokens

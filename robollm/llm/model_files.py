@@ -106,7 +106,9 @@ def cached_folder(source: ModelSource, root: Path | None = None) -> Path:
     """Where the converted copy of a GGUF model lives (whether or not it exists yet)."""
     assert source.gguf_file is not None
     stem = Path(source.gguf_file).stem
-    return (root or cache_root()) / "llm" / f"{stem}-{_fingerprint(source.folder / source.gguf_file)}"
+    return (
+        (root or cache_root()) / "llm" / f"{stem}-{_fingerprint(source.folder / source.gguf_file)}"
+    )
 
 
 def is_complete(folder: Path) -> bool:
