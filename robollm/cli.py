@@ -52,6 +52,12 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_command(args.what, args.rest)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from robollm.llm.server import main as serve_main
+
+    return serve_main(args.rest)
+
+
 def _eval(args: argparse.Namespace) -> int:
     from robollm.commands.eval import eval_command
 
@@ -85,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False)
     ev.add_argument("rest", nargs=argparse.REMAINDER, help="SUITE and options (robollm eval -h)")
     ev.set_defaults(func=_eval)
+
+    serve = sub.add_parser("serve", help="serve a language model as an OpenAI-compatible scoring server",
+                           add_help=False)
+    serve.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm serve -h)")
+    serve.set_defaults(func=_serve)
 
     bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills")
     bench.add_argument("what", choices=("sim", "scoring", "skills"))

@@ -11,10 +11,12 @@ import numpy as np
 from tqdm import tqdm
 
 from robollm.config import load_config
+from robollm.errors import ConfigError
 from robollm.plan import SkillCall, parse_plan
 from robollm.predicates import evaluate
 from robollm.runtime import Session
 from robollm.scene import ObjectSpec, SceneSpec
+from robollm.sim.world import SimWorld
 from robollm.tasks import load_tasks
 
 BLOCK_COLOURS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan")
@@ -25,8 +27,9 @@ def random_scene(rng: np.random.Generator) -> SceneSpec:
     colours = rng.choice(BLOCK_COLOURS, size=int(rng.integers(2, 4)), replace=False)
     objects = [ObjectSpec("block", str(c), material=str(rng.choice(MATERIALS)),
                           region=str(rng.choice(["left", "middle", "right"]))) for c in colours]
-    objects.append(ObjectSpec("bowl", "white", region=str(rng.choice(["left", "right"]))))
-    objects.append(ObjectSpec("plate", "brown", region=str(rng.choice(["left", "right"]))))
+    bowl_side = str(rng.choice(["left", "right"]))
+    objects.append(ObjectSpec("bowl", "white", region=bowl_side))
+    objects.append(ObjectSpec("plate", "brown", region="right" if bowl_side == "left" else "left"))
     return SceneSpec(objects, source="random scene")
 
 
@@ -91,12 +94,20 @@ def skill_rates(config, n_scenes: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    layout = SimWorld(config)  # only to check that a drawn scene fits on the table
     for i in tqdm(range(n_scenes), desc="random scenes", unit="scene", leave=False):
-        scene = random_scene(rng)
+        while True:  # a crowded draw that does not fit is drawn again
+            scene = random_scene(rng)
+            try:
+                layout.load_scene(scene, seed + i)
+                break
+            except ConfigError:
+                continue
         for calls in trials_for(scene, rng):
             _run_trial(config, scene, seed + i, calls, counts, reasons)
         if i % 5 == 0:
             _run_trial(config, TRAY_SCENE, seed + i, TRAY_TRIAL, counts, reasons)
+    layout.close()
     return {name: {"attempts": a, "succeeded": s, "rate": s / a if a else 0.0,
                    "failures": dict(reasons[name])} for name, (a, s) in sorted(counts.items())}
 
