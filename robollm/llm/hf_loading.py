@@ -30,6 +30,9 @@ def load_pretrained(source: ModelSource, dtype: torch.dtype) -> tuple[Any, Any]:
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    # The loading bar of a 2-second local load is noise in a plan trace.
+    transformers.utils.logging.disable_progress_bar()
+
     # transformers renamed torch_dtype to dtype in 4.56; accept both generations.
     major, minor = (int(part) for part in transformers.__version__.split(".")[:2])
     dtype_key = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
