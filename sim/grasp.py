@@ -41,6 +41,12 @@ class GraspModel:
         self.closing[arm] = closing_force
         if closing_force <= 0.0:
             self.release(arm)
+            return
+        grasp = self.grasps[arm]
+        if grasp is not None:  # a firmer or gentler squeeze changes what friction can hold
+            obj = next(o for o in self.world.objects.values() if o.body == grasp.body)
+            mu = MATERIAL_TABLE[obj.spec.resolved_material].friction
+            self.world.pb.changeConstraint(grasp.constraint, maxForce=2.0 * mu * closing_force)
 
     def release(self, arm: str) -> None:
         grasp = self.grasps[arm]

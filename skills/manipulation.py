@@ -17,6 +17,8 @@ from robollm.types import Pose, top_down
 APPROACH = 0.12  # m above the grasp or release point to start straight-line moves
 CARRY_HEIGHT = 0.22  # m above the table while carrying
 EMPTY_WIDTH = 0.004  # m: fingers closed this far hold nothing
+GENTLE_FORCE = 10.0  # N: first contact, and the hold for soft objects
+SOFT_YIELD = 0.0015  # m the fingers may sink when the squeeze doubles before an object counts as soft
 
 
 def grasp_yaw(obj: ObjectInfo) -> float:
@@ -54,6 +56,21 @@ def other(arm: str) -> str:
     return "right" if arm == "left" else "left"
 
 
+def squeeze(m, arm: str) -> float:
+    """Close gently, feel how much the object gives, and only then squeeze firmly.
+
+    A soft object (foam) that yields under a light extra squeeze is held at the gentle
+    force: the full grasp force would crush the fingers through it.
+    """
+    width = m.close_gripper(arm, force=GENTLE_FORCE)
+    if width < EMPTY_WIDTH:
+        return width
+    firmer = m.close_gripper(arm, force=2 * GENTLE_FORCE)
+    if width - firmer > SOFT_YIELD:
+        return m.close_gripper(arm, force=GENTLE_FORCE)
+    return m.close_gripper(arm)
+
+
 def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
     m = ctx.motion
     x, y, _ = obj.pose.position
@@ -64,7 +81,7 @@ def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
         res = m.move({arm: target})
         if not res.ok:
             return Outcome.fail(res.reason, arm)
-    width = m.close_gripper(arm)
+    width = squeeze(m, arm)
     if width < EMPTY_WIDTH:
         m.open_gripper(arm, wait=0.2)
         m.move({arm: Pose((x, y, z + APPROACH), orn)})
