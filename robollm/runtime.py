@@ -53,15 +53,19 @@ class Session:
         self.skills = skill_registry(config)
         self._skill_cache: dict[str, Skill] = {}
         self.robot = robot_registry().make(config.robot.driver, config=config, gui=gui)
+        # Perception is chosen before anything moves. Ground truth exists only where the
+        # driver knows the true scene (the simulator).
+        if config.perception != "ground_truth" or not hasattr(self.robot, "perception"):
+            self.robot.disconnect()
+            raise UserError(
+                f"{config.source}: key 'perception' is {config.perception!r}, which the "
+                f"{config.robot.driver!r} driver cannot provide; ground_truth needs the simulated "
+                "driver, and no camera-based perception ships yet")
         # A simulated robot lays out the scene itself; hardware has its scene on the table.
         if hasattr(self.robot, "load_scene"):
             self.robot.load_scene(scene, seed)
         self.robot.connect()
         self.motion = Motion(self.robot, config)
-        if not hasattr(self.robot, "perception"):
-            self.robot.disconnect()
-            raise UserError(f"{config.source}: the {config.robot.driver!r} driver has no perception "
-                            "of its own, and this launch file configures none")
         self.perception = self.robot.perception()
         self.state: SymbolicState = from_scene(self.perception.observe())
         self.history: list[StepRecord] = []

@@ -87,3 +87,12 @@ def test_argument_errors_exit_2_without_traceback():
                            "--seed", "abc"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid int value" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_real_launch_file_without_perception_stops_before_connecting(capsys):
+    from robollm.config import launch_dir
+
+    real = launch_dir() / "real_panda_bimanual.yaml"
+    assert main(["run", "--plan", "pick red_block", "--config", str(real)]) == 2
+    err = capsys.readouterr().err
+    assert "key 'perception'" in err and "Traceback" not in err
