@@ -89,7 +89,7 @@ class LLMConfig:
 
 @dataclass
 class ScoringConfig:
-    length: str = "mean"  # sum | mean (per token, to the power length_power)
+    length: str = "sum"  # sum | mean (per token, to the power length_power)
     length_power: float = 1.0
     calibration: bool = False  # subtract alpha x log p(candidate | neutral prompt)
     alpha: float = 1.0

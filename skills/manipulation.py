@@ -220,6 +220,8 @@ class Place(Skill):
         region = target if target in state.region_names else state.region_of(target)
         if target not in state.region_names and state.holder(target):
             return Outcome.fail(f"the {target.replace('_', ' ')} is in a hand")
+        if state.types.get(target) == "block" and state.stacked_on(target):
+            return Outcome.fail(f"something is already on the {target.replace('_', ' ')}")
         if not state.reaches(arm, region):
             if state.holding(other(arm)) is not None:
                 return Outcome.fail("target out of reach (the other hand is full)", arm)

@@ -145,4 +145,4 @@ def test_config_builds_a_planner_with_the_fake_backend(tmp_path):
     p = tmp_path / "fake.yaml"
     p.write_text(yaml.safe_dump(data))
     plan = SayCanPlanner.from_config(load_config(p))
-    assert plan.llm.name == "fake" and plan.options.length == "mean"
+    assert plan.llm.name == "fake" and plan.options.length == "sum"
