@@ -8,10 +8,11 @@ unknown until a skill senses them.
 from __future__ import annotations
 
 from robollm.sim.robot import PyBulletRobot
+from robollm.perception import Perception
 from robollm.state import ObjectInfo, SceneState
 
 
-class GroundTruthPerception:
+class GroundTruthPerception(Perception):
     name = "ground truth (simulator state)"
 
     def __init__(self, robot: PyBulletRobot) -> None:

@@ -1,0 +1,21 @@
+"""Perception: what the planner and skills know about the scene.
+
+Every implementation returns the same `SceneState`, so the planner never asks where
+its objects came from. The first implementation reads the simulator's ground truth
+(`robollm.sim.perception.GroundTruthPerception`); camera-based perception plugs in
+behind the same interface.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from robollm.state import SceneState
+
+
+class Perception(ABC):
+    name: str  # shown in every run's header, so results say what they were perceived with
+
+    @abstractmethod
+    def observe(self) -> SceneState:
+        """A fresh look at the scene."""
