@@ -7,8 +7,8 @@ unknown until a skill senses them.
 
 from __future__ import annotations
 
-from robollm.sim.robot import PyBulletRobot
 from robollm.perception import Perception
+from robollm.sim.robot import PyBulletRobot
 from robollm.state import ObjectInfo, SceneState
 
 
