@@ -104,9 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Subcommands whose options are parsed by their own parser: everything after the
+# name goes to it untouched (argparse's REMAINDER drops options that come first).
+PASS_THROUGH = {"serve": _serve, "eval": _eval}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PASS_THROUGH:
+        func: Callable[[argparse.Namespace], int] = PASS_THROUGH[argv[0]]
+        args = argparse.Namespace(rest=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
+        func = args.func
     try:
         return func(args)
     except UserError as e:

@@ -15,7 +15,6 @@ import sys
 import time
 from typing import Any
 
-from robollm.errors import UserError
 from robollm.llm.base import CandidateScore, LanguageModel
 from robollm.llm.examples import saycan_candidates, saycan_prompt
 from robollm.llm.factory import BACKENDS, create_language_model
@@ -125,9 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if result["passed"] else 1
 
 
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+if __name__ == "__main__":  # same error handling as `robollm ...`
+    from robollm.cli import main as cli_main
+
+    sys.exit(cli_main(["bench", "scoring", *sys.argv[1:]]))

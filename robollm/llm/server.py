@@ -201,9 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+if __name__ == "__main__":  # same error handling as `robollm ...`
+    from robollm.cli import main as cli_main
+
+    sys.exit(cli_main(["serve", *sys.argv[1:]]))
