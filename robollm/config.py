@@ -105,6 +105,9 @@ class PlannerConfig:
     beam_width: int = 1  # 1 = greedy; more scores whole skill sequences by symbolic look-ahead
     beam_depth: int = 2
     show_top: int = 5  # candidates printed per step
+    # Also ask the language model about calls the affordance rules out. Slower; it changes
+    # only the printed language-model columns, never the choice.
+    score_impossible: bool = False
 
 
 @dataclass

@@ -88,14 +88,19 @@ def _plan_and_act(planner, session: Session, args) -> dict:
     show = session.config.planner.show_top
 
     def print_step(step) -> None:
-        print(f"\nstep {step.index}  (language model {step.lm_seconds:.2f} s, {len(step.candidates)} candidates)")
+        asked = sum(s.llm is not None for s in step.candidates)
+        print(f"\nstep {step.index}  (language model {step.lm_seconds:.2f} s, {len(step.candidates)} "
+              f"candidates, {asked} possible ones scored)")
         print(f"    {'candidate':<46} {'LM p':>7} {'afford':>7} {'combined':>9}")
+
+        def row(mark: str, s, note: str = "") -> None:
+            lm = "—" if s.llm is None else f"{s.llm_prob:.3f}"
+            print(f"  {mark} {s.text:<46} {lm:>7} {s.affordance:7.2f} {s.combined:9.4f}{note}")
+
         for s in step.candidates[:show]:
-            mark = ">" if s is step.chosen else " "
-            print(f"  {mark} {s.text:<46} {s.llm_prob:7.3f} {s.affordance:7.2f} {s.combined:9.4f}")
+            row(">" if s is step.chosen else " ", s)
         if step.chosen not in step.candidates[:show]:
-            s = step.chosen
-            print(f"  > {s.text:<46} {s.llm_prob:7.3f} {s.affordance:7.2f} {s.combined:9.4f}  (beam search)")
+            row(">", step.chosen, "  (beam search)")
         if step.outcome is None:
             print("  chose: done")
         else:
@@ -116,7 +121,7 @@ def _plan_and_act(planner, session: Session, args) -> dict:
         "success": None if s.outcome is None else s.outcome.success,
         "reason": "" if s.outcome is None else s.outcome.reason,
         "arm": None if s.outcome is None else s.outcome.arm, "lm_seconds": round(s.lm_seconds, 3),
-        "candidates": [{"text": c.text, "lm": round(c.llm, 4), "lm_prob": round(c.llm_prob, 4),
+        "candidates": [{"text": c.text, "lm": None if c.llm is None else round(c.llm, 4), "lm_prob": round(c.llm_prob, 4),
                         "affordance": round(c.affordance, 3), "combined": round(c.combined, 5)}
                        for c in s.candidates[:show]],
     } for s in result.steps]

@@ -50,10 +50,23 @@ class HFCausalLM(LanguageModel):
     """A transformers causal LM on CPU (or any device the model is on), in eval mode."""
 
     def __init__(
-        self, model: Any, tokenizer: Any, *, name: str = "hf", chunk_tokens: int = 2048
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str = "hf",
+        chunk_tokens: int = 2048,
+        prompt_cache: int = 4,
     ) -> None:
         if chunk_tokens < 1:
             raise UserError(f"chunk_tokens must be at least 1, got {chunk_tokens}")
+        if prompt_cache < 0:
+            raise UserError(f"prompt_cache must be >= 0, got {prompt_cache}")
+        # Recent prompts' token ids and key/value tensors, newest last. A planner's prompts
+        # grow by one step at a time and share their examples, so a new prompt usually
+        # starts with most of an old one and only its new tail needs computing.
+        self.prompt_cache = prompt_cache
+        self._prompts: list[tuple[list[int], list[tuple[torch.Tensor, torch.Tensor]]]] = []
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
@@ -131,13 +144,7 @@ class HFCausalLM(LanguageModel):
         encoded = [self.encode_candidate(c) for c in candidates]
         self._check_length(len(prompt_ids) + max(len(ids) for ids in encoded))
         with torch.inference_mode():
-            out = self.model(
-                input_ids=torch.tensor([prompt_ids], device=self.model.device),
-                use_cache=True,
-                **self._keep(1),
-            )
-            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-            prompt_kv = _cache_tensors(out.past_key_values)
+            first, prompt_kv = self._run_prompt(prompt_ids)
             token_lps = [[first[ids[0]].item()] for ids in encoded]
             chunk: list[int] = []
             size = 0
@@ -153,6 +160,43 @@ class HFCausalLM(LanguageModel):
             CandidateScore(c, float(sum(lps)), len(lps), token_logprobs=tuple(lps))
             for c, lps in zip(candidates, token_lps, strict=True)
         ]
+
+    def forget_prompts(self) -> None:
+        """Drop the cached prompts, so the next call computes its whole prompt."""
+        self._prompts.clear()
+
+    def _run_prompt(
+        self, ids: list[int]
+    ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Log-probs of the token after the prompt, and the prompt's keys and values.
+
+        Only the part after the longest cached prefix is computed (at least one token, for
+        the next-token distribution); the keys and values of the shared prefix are exact
+        copies of those an uncached pass computes.
+        """
+        reuse, past = 0, None
+        for cached_ids, kv in self._prompts:
+            n = 0
+            limit = min(len(cached_ids), len(ids) - 1)
+            while n < limit and cached_ids[n] == ids[n]:
+                n += 1
+            if n > reuse:
+                reuse, past = n, kv
+        extra: dict[str, Any] = {}
+        if past is not None:
+            trimmed = [(k[:, :, :reuse], v[:, :, :reuse]) for k, v in past]
+            extra["past_key_values"] = _fresh_cache(trimmed, self.model.config)
+        out = self.model(
+            input_ids=torch.tensor([ids[reuse:]], device=self.model.device),
+            use_cache=True,
+            **extra,
+            **self._keep(1),
+        )
+        kv = _cache_tensors(out.past_key_values)
+        if self.prompt_cache:
+            kept = [p for p in self._prompts if p[0] != ids] + [(list(ids), kv)]
+            self._prompts = kept[-self.prompt_cache :]
+        return torch.log_softmax(out.logits[0, -1].float(), dim=-1), kv
 
     def _extend(
         self,

@@ -34,8 +34,9 @@ from robollm.skills.symbolic import SymbolicState
 class Scored:
     call: SkillCall
     text: str
-    llm: float  # the language model's score (log scale, after length handling/calibration)
-    llm_prob: float  # softmax of `llm` over this step's candidates
+    llm: float | None  # the language model's score (log scale, after length handling and
+    # calibration); None when it was not asked, because the affordance rules the call out
+    llm_prob: float  # softmax of `llm` over this step's scored candidates (0 if not scored)
     affordance: float
     combined: float  # llm_prob x affordance
 
@@ -76,9 +77,10 @@ def check_instruction(text: str) -> str:
 class SayCanPlanner:
     def __init__(self, llm: LanguageModel, options: ScoringOptions, affordance: Affordance,
                  prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
-                 beam_depth: int = 2) -> None:
+                 beam_depth: int = 2, score_impossible: bool = False) -> None:
         self.llm, self.options, self.affordance, self.prompt = llm, options, affordance, prompt
         self.max_steps, self.beam_width, self.beam_depth = max_steps, beam_width, beam_depth
+        self.score_impossible = score_impossible
 
     @classmethod
     def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
@@ -91,7 +93,7 @@ class SayCanPlanner:
                                  calibration=pc.scoring.calibration, alpha=pc.scoring.alpha)
         affordance = affordance_registry().make(pc.affordance)
         return cls(llm, options, affordance, load_prompt(pc.prompt), pc.max_steps,
-                   pc.beam_width, pc.beam_depth)
+                   pc.beam_width, pc.beam_depth, pc.score_impossible)
 
     # -- one step -----------------------------------------------------------------------
     def score(self, session: Session, instruction: str, lines: list[str],
@@ -101,14 +103,22 @@ class SayCanPlanner:
         texts = [describe(skills, c) for c in calls]
         objects = [n.replace("_", " ") for n in session.scene_spec.names()]
         prompt = self.prompt.render(objects, instruction, lines)
-        started = time.perf_counter()
-        values = score_candidates(self.llm, prompt, [f" {t}." for t in texts], self.options)
-        seconds = time.perf_counter() - started
-        probs = softmax(values)
         affordances = self.affordance.score(state, calls, skills)
+        # A call the affordance rules out (0) has a combined score of 0 whatever the model
+        # says, so by default the model is not asked about it. The softmax over the calls
+        # that are asked differs from one over all calls by one common factor, so the
+        # ranking is the same either way.
+        asked = [i for i, a in enumerate(affordances) if a > 0 or self.score_impossible]
+        started = time.perf_counter()
+        values = score_candidates(self.llm, prompt, [f" {texts[i]}." for i in asked], self.options)
+        seconds = time.perf_counter() - started
+        llm: list[float | None] = [None] * len(calls)
+        probs = [0.0] * len(calls)
+        for i, v, p in zip(asked, values, softmax(values), strict=True):
+            llm[i], probs[i] = v, p
         scored = [Scored(c, t, v, p, a, p * a)
-                  for c, t, v, p, a in zip(calls, texts, values, probs, affordances, strict=True)]
-        scored.sort(key=lambda s: (-s.combined, -s.llm))
+                  for c, t, v, p, a in zip(calls, texts, llm, probs, affordances, strict=True)]
+        scored.sort(key=lambda s: (-s.combined, -s.llm_prob))
         return scored, seconds
 
     def _imagine(self, session: Session, state: SymbolicState, call: SkillCall) -> SymbolicState:
