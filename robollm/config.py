@@ -93,6 +93,10 @@ class ScoringConfig:
     length_power: float = 1.0
     calibration: bool = False  # subtract alpha x log p(candidate | neutral prompt)
     alpha: float = 1.0
+    # The neutral prompt: "prior" is a fixed robot-step opener (how typical the text is
+    # anywhere); "no_task" is this step's own prompt with the task left out (how much the
+    # instruction, rather than the examples and steps so far, supports the candidate).
+    neutral: str = "prior"
 
 
 @dataclass
@@ -101,6 +105,9 @@ class PlannerConfig:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     affordance: str = "heuristic"  # a name in the affordance registry
     prompt: str = "saycan"  # a prompt file, or the name of one in launch/prompts/
+    # Worked examples in the prompt: 0 = the whole pool (NAME.examples.txt) in file order;
+    # N = the N examples whose tasks are closest in meaning to the instruction.
+    num_examples: int = 0
     max_steps: int = 10
     beam_width: int = 1  # 1 = greedy; more scores whole skill sequences by symbolic look-ahead
     beam_depth: int = 2
@@ -258,6 +265,12 @@ def _check(cfg: LaunchConfig, source: str) -> None:
         raise ConfigError(f"{source}: key 'planner.llm.url' is required when planner.llm.backend is http")
     if pl.scoring.length not in ("sum", "mean"):
         raise ConfigError(f"{source}: key 'planner.scoring.length' should be sum or mean, got {pl.scoring.length!r}")
+    if pl.scoring.neutral not in ("prior", "no_task"):
+        raise ConfigError(f"{source}: key 'planner.scoring.neutral' should be prior or no_task, "
+                          f"got {pl.scoring.neutral!r}")
+    if pl.num_examples < 0:
+        raise ConfigError(f"{source}: key 'planner.num_examples' must be 0 (all) or more, "
+                          f"got {pl.num_examples}")
     if pl.max_steps < 1 or pl.beam_width < 1 or pl.beam_depth < 1:
         raise ConfigError(f"{source}: keys 'planner.max_steps', 'planner.beam_width' and "
                           "'planner.beam_depth' must be at least 1")

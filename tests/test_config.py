@@ -61,6 +61,17 @@ def test_semantic_checks(tmp_path):
         load_config(write(tmp_path, data))
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("num_examples", -1, r"planner\.num_examples.*0 \(all\) or more"),
+    ("scoring", {"neutral": "empty"}, r"planner\.scoring\.neutral.*prior or no_task.*'empty'"),
+])
+def test_planner_settings_are_checked(tmp_path, key, value, message):
+    data = default_data()
+    data["planner"][key] = value
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, data))
+
+
 def test_check_config_cli(tmp_path, capsys):
     assert main(["check-config", str(default_config_path())]) == 0
     assert "ok" in capsys.readouterr().out

@@ -107,6 +107,40 @@ def test_small_chunks_give_the_same_scores(tiny_folder: Path, tiny: HFCausalLM) 
     _assert_close(chunked.score(PROMPT, CANDIDATES), tiny.score(PROMPT, CANDIDATES))
 
 
+def test_prompt_cache_computes_only_the_new_tail(tiny: HFCausalLM) -> None:
+    """A prompt that extends a cached one runs only its new tokens, with the same scores."""
+    longer = PROMPT + " pick up the red block.\n2."
+    lengths: list[int] = []
+    hook = tiny.model.register_forward_pre_hook(
+        lambda _m, _a, kw: lengths.append(kw["input_ids"].shape[1]), with_kwargs=True
+    )
+    try:
+        tiny.forget_prompts()
+        tiny.score(PROMPT, CANDIDATES)
+        lengths.clear()
+        warm = tiny.score(longer, CANDIDATES)
+        tail = lengths[0]
+        again = tiny.score(longer, CANDIDATES)
+        tiny.forget_prompts()
+        lengths.clear()
+        cold = tiny.score(longer, CANDIDATES)
+    finally:
+        hook.remove()
+    short_ids, long_ids = tiny.encode_prompt(PROMPT), tiny.encode_prompt(longer)
+    common = len(os.path.commonprefix([short_ids, long_ids]))
+    assert tail == len(long_ids) - common < lengths[0] == len(long_ids)
+    _assert_close(warm, cold)
+    assert again == warm  # a prompt seen before is not recomputed
+
+
+def test_prompt_cache_can_be_switched_off(tiny: HFCausalLM) -> None:
+    uncached = HFCausalLM(tiny.model, tiny.tokenizer, prompt_cache=0)
+    uncached.score(PROMPT, CANDIDATES)
+    assert not uncached._prompts
+    with pytest.raises(UserError, match="prompt_cache"):
+        HFCausalLM(tiny.model, tiny.tokenizer, prompt_cache=-1)
+
+
 def test_saycan_step_and_duplicates(tiny: HFCausalLM) -> None:
     candidates = saycan_candidates()[:20] + [saycan_candidates()[0]]
     scores = tiny.score(saycan_prompt(), candidates)

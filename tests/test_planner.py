@@ -146,3 +146,113 @@ def test_config_builds_a_planner_with_the_fake_backend(tmp_path):
     p.write_text(yaml.safe_dump(data))
     plan = SayCanPlanner.from_config(load_config(p))
     assert plan.llm.name == "fake" and plan.options.length == "sum"
+
+
+def test_the_model_is_not_asked_about_impossible_calls(session_factory):
+    """Calls the affordance rules out are not scored, and the choices stay the same."""
+    script = ["pick up the red block.", "place the red block in the green bowl.", "done."]
+    plans = {}
+    for score_all in (False, True):
+        lm = ScriptedLM(script)
+        asked: list[int] = []
+        real = lm._score
+        lm._score = lambda prompt, cands, real=real, asked=asked: asked.append(len(cands)) or real(prompt, cands)
+        session = session_factory(SCENE, executor="symbolic")
+        result = planner(lm, score_impossible=score_all).run(session, "put the red block in the green bowl")
+        plans[score_all] = ([s.chosen.text for s in result.steps], asked)
+        for step in result.steps:
+            for c in step.candidates:
+                assert (c.llm is None) == (c.affordance == 0 and not score_all)
+    assert plans[False][0] == plans[True][0] == [t.rstrip(".") for t in script]
+    assert all(a < b for a, b in zip(plans[False][1], plans[True][1], strict=True))
+
+
+def _pool_prompt(tmp_path, examples: str):
+    (tmp_path / "p.txt").write_text("Intro.\n\n{examples}\n\nObjects: {objects}.\nTask: {instruction}.\n{steps}{next}.")
+    (tmp_path / "p.examples.txt").write_text(examples)
+    return load_prompt(str(tmp_path / "p.txt"))
+
+
+POOL = """# comment
+Objects: black tray.
+Task: lift the tray with both hands.
+1. lift the black tray with both hands.
+2. done.
+
+Objects: red block, blue block.
+Task: stack the red block on the blue block.
+1. pick up the red block.
+2. place the red block on the blue block.
+3. done.
+
+Objects: red block, green bowl.
+Task: put the red block in the green bowl.
+1. pick up the red block.
+2. place the red block in the green bowl.
+3. done.
+"""
+
+
+class KeywordEncoder:
+    """A stand-in sentence encoder: one dimension per keyword."""
+
+    words = ("tray", "stack", "bowl")
+
+    def encode(self, texts):
+        import torch
+
+        rows = torch.tensor([[float(w in t) for w in self.words] + [0.1] for t in texts])
+        return torch.nn.functional.normalize(rows, dim=-1)
+
+
+def test_example_pool_fills_the_prompt_and_is_checked(tmp_path):
+    from robollm.planner.prompt import ExampleSelector
+
+    prompt = _pool_prompt(tmp_path, POOL)
+    assert len(prompt.examples) == 3 and prompt.uses_examples
+    text = prompt.render(["red block"], "do it", [])
+    assert text.index("lift the black tray") < text.index("stack the red block") < text.index("Task: do it")
+    chosen = ExampleSelector(prompt.examples, 2, KeywordEncoder()).select("please stack one block on another")
+    assert len(chosen) == 2 and "stack" in chosen[-1]  # the closest example comes last
+    only = prompt.render(["red block"], "stack", [], chosen)
+    assert only.count("Objects:") == 3 and "green bowl" not in only  # two examples and the task
+    with pytest.raises(ConfigError, match="example 2"):
+        _pool_prompt(tmp_path, POOL.replace("Task: stack", "Goal: stack"))
+    with pytest.raises(ConfigError, match="no such file"):
+        (tmp_path / "p.examples.txt").unlink()
+        load_prompt(str(tmp_path / "p.txt"))
+
+
+def test_planner_uses_the_examples_closest_to_the_instruction(session_factory, tmp_path):
+    from robollm.planner.prompt import ExampleSelector
+
+    prompt = _pool_prompt(tmp_path, POOL)
+    lm = ScriptedLM(["done."])
+    plan = SayCanPlanner(lm, ScoringOptions(), HeuristicAffordance(), prompt,
+                         selector=ExampleSelector(prompt.examples, 1, KeywordEncoder()))
+    plan.run(session_factory(SCENE, executor="symbolic"), "put the red block in the green bowl")
+    assert "Task: put the red block in the green bowl.\n1. pick up" in lm.prompts[0]
+    assert "tray" not in lm.prompts[0] and "stack" not in lm.prompts[0]
+
+
+def test_calibration_against_the_prompt_without_the_task(session_factory):
+    lm = ScriptedLM(["done."])
+    options = ScoringOptions(calibration=True, alpha=0.5)
+    plan = SayCanPlanner(lm, options, HeuristicAffordance(), load_prompt("saycan"),
+                         neutral_without_task=True)
+    plan.run(session_factory(SCENE, executor="symbolic"), "put the red block in the green bowl")
+    main, neutral = lm.prompts[0], lm.prompts[1]
+    assert main.endswith("Task: put the red block in the green bowl.\n1.")
+    assert neutral.endswith("Task: .\n1.") and main.rsplit("Objects:", 1)[0] == neutral.rsplit("Objects:", 1)[0]
+
+
+def test_sentence_encoder_ranks_paraphrases_first():
+    """The embedded MiniLM, loaded offline: a paraphrase is closer than other tasks."""
+    from robollm.llm.embed import SentenceEncoder
+
+    enc = SentenceEncoder()
+    tasks = enc.encode(["lift the tray with both hands", "stack the red block on the blue block",
+                        "put each block in the bowl of its colour"])
+    query = enc.encode(["raise that heavy tray using two arms", "make a tower of the two blocks",
+                        "every cube goes into the dish that matches it"])
+    assert (query @ tasks.T).argmax(dim=1).tolist() == [0, 1, 2]

@@ -66,7 +66,7 @@ class HFCausalLM(LanguageModel):
         # grow by one step at a time and share their examples, so a new prompt usually
         # starts with most of an old one and only its new tail needs computing.
         self.prompt_cache = prompt_cache
-        self._prompts: list[tuple[list[int], list[tuple[torch.Tensor, torch.Tensor]]]] = []
+        self._prompts: list[tuple[list[int], list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor]] = []
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
@@ -170,14 +170,15 @@ class HFCausalLM(LanguageModel):
     ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """Log-probs of the token after the prompt, and the prompt's keys and values.
 
-        Only the part after the longest cached prefix is computed (at least one token, for
-        the next-token distribution); the keys and values of the shared prefix are exact
-        copies of those an uncached pass computes.
+        Only the part after the longest cached prefix is computed; the keys and values of
+        the shared prefix are the ones an uncached pass computes. A prompt seen before is
+        not recomputed at all, so scoring it again gives identical numbers.
         """
         reuse, past = 0, None
-        for cached_ids, kv in self._prompts:
-            n = 0
-            limit = min(len(cached_ids), len(ids) - 1)
+        for cached_ids, kv, first in self._prompts:
+            if cached_ids == ids:
+                return first, kv
+            n, limit = 0, min(len(cached_ids), len(ids) - 1)
             while n < limit and cached_ids[n] == ids[n]:
                 n += 1
             if n > reuse:
@@ -193,10 +194,10 @@ class HFCausalLM(LanguageModel):
             **self._keep(1),
         )
         kv = _cache_tensors(out.past_key_values)
+        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
         if self.prompt_cache:
-            kept = [p for p in self._prompts if p[0] != ids] + [(list(ids), kv)]
-            self._prompts = kept[-self.prompt_cache :]
-        return torch.log_softmax(out.logits[0, -1].float(), dim=-1), kv
+            self._prompts = (self._prompts + [(list(ids), kv, first)])[-self.prompt_cache :]
+        return first, kv
 
     def _extend(
         self,

@@ -1,7 +1,16 @@
-"""The prompt file: plain text with {objects}, {instruction}, {steps} and {next}."""
+"""The prompt file: plain text with {objects}, {instruction}, {steps} and {next}, and
+optionally {examples}, filled from a pool of worked examples in a second file.
+
+For a prompt `NAME.txt`, the pool is `NAME.examples.txt`: examples separated by blank lines,
+each with an `Objects:` line, a `Task:` line and numbered steps ending in `done`. With
+`planner.num_examples: 0` the whole pool is used in file order; with N > 0 the N examples
+whose tasks are closest in meaning to the instruction are used (MiniLM sentence
+embeddings), the closest last, right before the task being planned.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,12 +24,48 @@ FIELDS = ("objects", "instruction", "steps", "next")
 class PromptTemplate:
     text: str
     source: str
+    examples: tuple[str, ...] = ()  # the pool that fills {examples}
 
-    def render(self, objects: list[str], instruction: str, steps: list[str]) -> str:
+    @property
+    def uses_examples(self) -> bool:
+        return "{examples}" in self.text
+
+    def render(self, objects: list[str], instruction: str, steps: list[str],
+               examples: Sequence[str] | None = None) -> str:
         lines = "".join(f"{i}. {s}\n" for i, s in enumerate(steps, 1))
-        return (self.text.replace("{objects}", ", ".join(objects))
+        chosen = self.examples if examples is None else examples
+        return (self.text.replace("{examples}", "\n\n".join(chosen))
+                .replace("{objects}", ", ".join(objects))
                 .replace("{instruction}", instruction.strip().rstrip("."))
                 .replace("{steps}", lines).replace("{next}", str(len(steps) + 1)))
+
+
+def _read(p: Path) -> str:
+    lines = [line for line in p.read_text().splitlines() if not line.startswith("#")]
+    return "\n".join(lines).strip("\n")
+
+
+def example_task(example: str) -> str:
+    """The task sentence of one worked example (what similarity is measured on)."""
+    for line in example.splitlines():
+        if line.startswith("Task:"):
+            return line[len("Task:"):].strip().rstrip(".")
+    raise ValueError(f"example has no 'Task:' line: {example[:60]!r}")
+
+
+def load_examples(p: Path) -> tuple[str, ...]:
+    if not p.is_file():
+        raise ConfigError(f"{p}: no such file; the prompt uses {{examples}}, which come from "
+                          "this file (examples separated by blank lines)")
+    blocks = [b.strip() for b in _read(p).split("\n\n") if b.strip()]
+    for i, block in enumerate(blocks, 1):
+        heads = [line.split(":")[0] for line in block.splitlines()[:2]]
+        if heads != ["Objects", "Task"] or not block.rstrip(".").endswith("done"):
+            raise ConfigError(f"{p}: example {i} ({block.splitlines()[0][:50]!r}) should start "
+                              "with an 'Objects:' line and a 'Task:' line and end with 'done.'")
+    if not blocks:
+        raise ConfigError(f"{p}: no examples found")
+    return tuple(blocks)
 
 
 def load_prompt(path_or_name: str) -> PromptTemplate:
@@ -30,10 +75,28 @@ def load_prompt(path_or_name: str) -> PromptTemplate:
     if not p.is_file():
         raise ConfigError(f"prompt {path_or_name!r}: no such file (give a path or a name in "
                           f"{launch_dir() / 'prompts'})")
-    lines = [line for line in p.read_text().splitlines() if not line.startswith("#")]
-    text = "\n".join(lines).rstrip("\n")
+    text = _read(p)
     missing = [f for f in FIELDS if "{" + f + "}" not in text]
     if missing:
         raise ConfigError(f"{p}: the prompt must contain the placeholders "
                           f"{', '.join('{' + f + '}' for f in missing)}")
-    return PromptTemplate(text, str(p))
+    examples = load_examples(p.with_suffix(".examples.txt")) if "{examples}" in text else ()
+    return PromptTemplate(text, str(p), examples)
+
+
+class ExampleSelector:
+    """Picks the `count` pool examples whose tasks are most similar to an instruction."""
+
+    def __init__(self, pool: Sequence[str], count: int, encoder=None) -> None:
+        from robollm.llm.embed import SentenceEncoder
+
+        self.pool, self.count = list(pool), count
+        self.encoder = encoder or SentenceEncoder()
+        self.keys = self.encoder.encode([example_task(e) for e in self.pool])
+
+    def select(self, instruction: str) -> list[str]:
+        if self.count <= 0 or self.count >= len(self.pool):
+            return list(self.pool)
+        sims = (self.keys @ self.encoder.encode([instruction])[0]).tolist()
+        best = sorted(range(len(self.pool)), key=lambda i: (-sims[i], i))[: self.count]
+        return [self.pool[i] for i in reversed(best)]  # the closest example last

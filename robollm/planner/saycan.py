@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from robollm.config import LaunchConfig
 from robollm.errors import UserError
@@ -24,7 +24,7 @@ from robollm.plan import SkillCall
 from robollm.planner.affordance import Affordance, affordance_registry
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import missing_objects
-from robollm.planner.prompt import PromptTemplate, load_prompt
+from robollm.planner.prompt import ExampleSelector, PromptTemplate, load_prompt
 from robollm.runtime import Session
 from robollm.skills.base import Outcome
 from robollm.skills.symbolic import SymbolicState
@@ -77,10 +77,13 @@ def check_instruction(text: str) -> str:
 class SayCanPlanner:
     def __init__(self, llm: LanguageModel, options: ScoringOptions, affordance: Affordance,
                  prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
-                 beam_depth: int = 2, score_impossible: bool = False) -> None:
+                 beam_depth: int = 2, score_impossible: bool = False,
+                 selector: ExampleSelector | None = None, neutral_without_task: bool = False) -> None:
         self.llm, self.options, self.affordance, self.prompt = llm, options, affordance, prompt
         self.max_steps, self.beam_width, self.beam_depth = max_steps, beam_width, beam_depth
-        self.score_impossible = score_impossible
+        self.score_impossible, self.selector = score_impossible, selector
+        self.neutral_without_task = neutral_without_task
+        self.examples: list[str] | None = None  # this run's examples; None = the whole pool
 
     @classmethod
     def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
@@ -92,8 +95,13 @@ class SayCanPlanner:
         options = ScoringOptions(length=pc.scoring.length, length_power=pc.scoring.length_power,
                                  calibration=pc.scoring.calibration, alpha=pc.scoring.alpha)
         affordance = affordance_registry().make(pc.affordance)
-        return cls(llm, options, affordance, load_prompt(pc.prompt), pc.max_steps,
-                   pc.beam_width, pc.beam_depth, pc.score_impossible)
+        prompt = load_prompt(pc.prompt)
+        selector = None
+        if prompt.uses_examples and 0 < pc.num_examples < len(prompt.examples):
+            selector = ExampleSelector(prompt.examples, pc.num_examples)
+        return cls(llm, options, affordance, prompt, pc.max_steps, pc.beam_width,
+                   pc.beam_depth, pc.score_impossible, selector=selector,
+                   neutral_without_task=pc.scoring.neutral == "no_task")
 
     # -- one step -----------------------------------------------------------------------
     def score(self, session: Session, instruction: str, lines: list[str],
@@ -102,7 +110,7 @@ class SayCanPlanner:
         calls = enumerate_calls(skills, state)
         texts = [describe(skills, c) for c in calls]
         objects = [n.replace("_", " ") for n in session.scene_spec.names()]
-        prompt = self.prompt.render(objects, instruction, lines)
+        prompt = self.prompt.render(objects, instruction, lines, self.examples)
         affordances = self.affordance.score(state, calls, skills)
         # A call the affordance rules out (0) has a combined score of 0 whatever the model
         # says, so by default the model is not asked about it. The softmax over the calls
@@ -110,7 +118,10 @@ class SayCanPlanner:
         # ranking is the same either way.
         asked = [i for i, a in enumerate(affordances) if a > 0 or self.score_impossible]
         started = time.perf_counter()
-        values = score_candidates(self.llm, prompt, [f" {texts[i]}." for i in asked], self.options)
+        options = self.options
+        if options.calibration and self.neutral_without_task:
+            options = replace(options, neutral_prompt=self.prompt.render(objects, "", lines, self.examples))
+        values = score_candidates(self.llm, prompt, [f" {texts[i]}." for i in asked], options)
         seconds = time.perf_counter() - started
         llm: list[float | None] = [None] * len(calls)
         probs = [0.0] * len(calls)
@@ -159,6 +170,7 @@ class SayCanPlanner:
         if result.missing:
             result.stop_reason = f"could not find the {' or the '.join(result.missing)} on the table"
             return result
+        self.examples = self.selector.select(instruction) if self.selector else None
         lines: list[str] = []
         for index in range(1, self.max_steps + 1):
             state = session.state
