@@ -30,6 +30,12 @@ def episodes(suites) -> list[Episode]:
     return [ep for suite in suites.values() for ep in suite.episodes]
 
 
+@pytest.fixture(scope="module")
+def every_episode(episodes) -> list[Episode]:
+    """The shipped suites and the held-out suite (`robollm eval heldout`)."""
+    return episodes + load_suite("heldout").episodes
+
+
 def test_every_family_ships_as_a_suite(suites):
     assert set(FAMILIES) <= set(suites)
     for name, suite in suites.items():
@@ -47,7 +53,8 @@ def test_episode_count_ids_and_families(suites, episodes):
             assert ep.id.startswith(f"{name}_"), f"{ep.id} should start with {name}_"
 
 
-def test_scenes_are_small_and_uncrowded(episodes):
+def test_scenes_are_small_and_uncrowded(every_episode):
+    episodes = every_episode
     for ep in episodes:
         scene = ep.scene_spec()
         assert 2 <= len(scene.objects) <= 6, f"{ep.id}: {len(scene.objects)} objects"
@@ -62,7 +69,8 @@ def test_scenes_are_small_and_uncrowded(episodes):
                 f"{ep.id}: objects beside a {big[0].type} must be in the left or right region"
 
 
-def test_every_scene_can_be_placed(config, episodes):
+def test_every_scene_can_be_placed(config, every_episode):
+    episodes = every_episode
     world = SimWorld(config)
     try:
         for ep in episodes:
@@ -142,7 +150,8 @@ def test_relaid_session_matches_a_fresh_one(config, suites, session):
                 assert fresh.succeeded(goal) == session.succeeded(goal), ep.id
 
 
-def test_episodes_start_unsolved_and_are_solvable(episodes, session):
+def test_episodes_start_unsolved_and_are_solvable(every_episode, session):
+    episodes = every_episode
     for ep in episodes:
         for seed in ep.seeds:
             _relay(session, ep, seed)

@@ -10,6 +10,7 @@ import time
 from robollm.config import load_config
 from robollm.errors import UserError
 from robollm.plan import parse_plan
+from robollm.planner.prompt import example_task
 from robollm.recording import Recorder, check_output_path
 from robollm.runtime import Session
 from robollm.scene import load_scene
@@ -87,7 +88,12 @@ def _scripted(plan, session: Session, args) -> dict:
 def _plan_and_act(planner, session: Session, args) -> dict:
     show = session.config.planner.show_top
 
+    def result_examples() -> list[str]:
+        return [example_task(e) for e in planner.examples] if planner.examples is not None else []
+
     def print_step(step) -> None:
+        if step.index == 1 and result_examples():
+            print("examples in the prompt (closest last): " + " | ".join(result_examples()))
         asked = sum(s.llm is not None for s in step.candidates)
         print(f"\nstep {step.index}  (language model {step.lm_seconds:.2f} s, {len(step.candidates)} "
               f"candidates, {asked} possible ones scored)")
@@ -127,4 +133,5 @@ def _plan_and_act(planner, session: Session, args) -> dict:
     } for s in result.steps]
     return {"mode": "instruction", "instruction": result.instruction, "steps": steps,
             "finished": result.finished, "stop_reason": result.stop_reason, "missing": result.missing,
+            "examples": result_examples(),
             "completed": result.finished and not result.missing}
