@@ -108,9 +108,6 @@ class PlannerConfig:
     # Worked examples in the prompt: 0 = the whole pool (NAME.examples.txt) in file order;
     # N = the N examples whose tasks are closest in meaning to the instruction.
     num_examples: int = 0
-    # After each step, tell the model what the hands hold (" I am holding the red block.").
-    # The examples must then say it the same way.
-    state_feedback: bool = False
     max_steps: int = 10
     beam_width: int = 1  # 1 = greedy; more scores whole skill sequences by symbolic look-ahead
     beam_depth: int = 2

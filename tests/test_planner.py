@@ -256,11 +256,3 @@ def test_sentence_encoder_ranks_paraphrases_first():
     query = enc.encode(["raise that heavy tray using two arms", "make a tower of the two blocks",
                         "every cube goes into the dish that matches it"])
     assert (query @ tasks.T).argmax(dim=1).tolist() == [0, 1, 2]
-
-
-def test_state_feedback_says_what_the_hands_hold(session_factory):
-    lm = ScriptedLM(["pick up the red block.", "place the red block in the green bowl.", "done."])
-    session = session_factory(SCENE, executor="symbolic")
-    planner(lm, state_feedback=True).run(session, "put the red block in the green bowl")
-    assert "1. pick up the red block. I am holding the red block.\n2." in lm.prompts[1]
-    assert "2. place the red block in the green bowl.\n3." in lm.prompts[2]  # hands empty again

@@ -63,17 +63,6 @@ class PlanResult:
         return sum(s.lm_seconds for s in self.steps) / max(1, len(self.steps))
 
 
-def held_feedback(state: SymbolicState) -> str:
-    """What the hands hold after a step, as the prompt states it (" I am holding the red
-    block."), or "" when they are empty: a scene description fed back to the model."""
-    held = sorted({o for arm in sorted(state.arms()) if (o := state.holding(arm))})
-    if not held:
-        return ""
-    parts = [f"the {o.replace('_', ' ')}" + (" with both hands" if o in state.held_by_both else "")
-             for o in held]
-    return f" I am holding {' and '.join(parts)}."
-
-
 def check_instruction(text: str) -> str:
     cleaned = " ".join(text.split())
     if not cleaned:
@@ -89,13 +78,11 @@ class SayCanPlanner:
     def __init__(self, llm: LanguageModel, options: ScoringOptions, affordance: Affordance,
                  prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
                  beam_depth: int = 2, score_impossible: bool = False,
-                 selector: ExampleSelector | None = None, neutral_without_task: bool = False,
-                 state_feedback: bool = False) -> None:
+                 selector: ExampleSelector | None = None, neutral_without_task: bool = False) -> None:
         self.llm, self.options, self.affordance, self.prompt = llm, options, affordance, prompt
         self.max_steps, self.beam_width, self.beam_depth = max_steps, beam_width, beam_depth
         self.score_impossible, self.selector = score_impossible, selector
         self.neutral_without_task = neutral_without_task
-        self.state_feedback = state_feedback
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
 
     @classmethod
@@ -114,8 +101,7 @@ class SayCanPlanner:
             selector = ExampleSelector(prompt.examples, pc.num_examples)
         return cls(llm, options, affordance, prompt, pc.max_steps, pc.beam_width,
                    pc.beam_depth, pc.score_impossible, selector=selector,
-                   neutral_without_task=pc.scoring.neutral == "no_task",
-                   state_feedback=pc.state_feedback)
+                   neutral_without_task=pc.scoring.neutral == "no_task")
 
     # -- one step -----------------------------------------------------------------------
     def score(self, session: Session, instruction: str, lines: list[str],
@@ -153,20 +139,11 @@ class SayCanPlanner:
             skill.apply(nxt, **dict(zip([p.name for p in skill.params], call.args, strict=True)))
         return nxt
 
-    def _line(self, text: str, after: SymbolicState, failure: str = "") -> str:
-        """A finished step as the prompt shows it: the skill, its failure, what is held."""
-        line = text + "." + (f" It failed: {failure}." if failure else "")
-        return line + held_feedback(after) if self.state_feedback else line
-
     def _beam(self, session: Session, instruction: str, lines: list[str], state: SymbolicState,
               first: list[Scored]) -> tuple[Scored, float]:
         """Score whole sequences with the symbolic executor; return the best one's first step."""
-        beams = []
-        for s in first[: self.beam_width]:
-            if s.combined > 0:
-                after = self._imagine(session, state, s.call)
-                beams.append((math.log(s.combined), s, after, lines + [self._line(s.text, after)],
-                              s.call == DONE))
+        beams = [(math.log(s.combined), s, self._imagine(session, state, s.call), lines + [s.text + "."],
+                  s.call == DONE) for s in first[: self.beam_width] if s.combined > 0]
         seconds = 0.0
         for _ in range(self.beam_depth - 1):
             grown = []
@@ -178,9 +155,8 @@ class SayCanPlanner:
                 seconds += sec
                 for s in nxt[: self.beam_width]:
                     if s.combined > 0:
-                        after = self._imagine(session, st, s.call)
-                        grown.append((logp + math.log(s.combined), head, after,
-                                      ls + [self._line(s.text, after)], s.call == DONE))
+                        grown.append((logp + math.log(s.combined), head, self._imagine(session, st, s.call),
+                                      ls + [s.text + "."], s.call == DONE))
             beams = sorted(grown, key=lambda b: -b[0])[: self.beam_width] or beams
         return (max(beams, key=lambda b: b[0])[1] if beams else first[0]), seconds
 
@@ -214,7 +190,9 @@ class SayCanPlanner:
                 result.finished = True
                 result.stop_reason = "chose done"
                 return result
-            reason = outcome.reason if outcome is not None and not outcome.success else ""
-            lines.append(self._line(chosen.text, session.state, reason))
+            line = chosen.text + "."
+            if outcome is not None and not outcome.success:
+                line += f" It failed: {outcome.reason}."
+            lines.append(line)
         result.stop_reason = f"step limit ({self.max_steps}) reached"
         return result
