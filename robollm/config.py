@@ -92,7 +92,7 @@ class ScoringConfig:
     length: str = "mean"  # sum | mean (per token, to the power length_power)
     length_power: float = 1.0
     calibration: bool = True  # subtract alpha x log p(candidate | neutral prompt)
-    alpha: float = 0.25
+    alpha: float = 0.15
     # The neutral prompt: "prior" is a fixed robot-step opener (how typical the text is
     # anywhere); "no_task" is this step's own prompt with the task left out (how much the
     # instruction, rather than the examples and steps so far, supports the candidate).
