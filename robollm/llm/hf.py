@@ -87,6 +87,7 @@ class HFCausalLM(LanguageModel):
         cache_dir: str | os.PathLike[str] | None = None,
         chunk_tokens: int = 2048,
         seed: int = 0,
+        prompt_cache: int = 4,
     ) -> HFCausalLM:
         """Load a model folder or GGUF file (default: the embedded SmolLM2-135M-Instruct).
 
@@ -104,7 +105,7 @@ class HFCausalLM(LanguageModel):
         folder = ensure_converted(source, Path(cache_dir) if cache_dir else None)
         model, tokenizer = load_pretrained(folder, torch_dtype)
         name = Path(source.gguf_file).stem if source.gguf_file else source.folder.name
-        return cls(model, tokenizer, name=name, chunk_tokens=chunk_tokens)
+        return cls(model, tokenizer, name=name, chunk_tokens=chunk_tokens, prompt_cache=prompt_cache)
 
     def _keep(self, n: int) -> dict[str, int]:
         """Ask for the last ``n`` logits only: the prompt's other positions would cost a
