@@ -14,7 +14,7 @@ from robollm.control import Motion
 from robollm.drivers import robot_registry
 from robollm.errors import UserError
 from robollm.plan import SkillCall
-from robollm.predicates import Expr, evaluate, parse, validate
+from robollm.predicates import Expr, atoms, evaluate, parse, validate
 from robollm.registry import Registry, load_entry_point
 from robollm.scene import SceneSpec
 from robollm.skills.base import DIRECTIONS, Outcome, Skill, SkillContext
@@ -130,6 +130,19 @@ class Session:
     def succeeded(self, goal: Expr) -> bool:
         facts = self.state if self.executor == "symbolic" else self.robot.facts()
         return evaluate(goal, facts)
+
+    def disturbed(self, before: SymbolicState, goal: Expr) -> list[str]:
+        """Objects the goal does not name whose place changed since `before`.
+
+        "Put the red block in the bowl" is not done if the blue block went in too: a
+        success check that looks only at the goal would reward moving everything.
+        An object's place is its relation and parent (in the bowl, on the plate, at the
+        left region, held by an arm), so small nudges do not count.
+        """
+        named = {arg for atom in atoms(goal) for arg in atom.args}
+        return sorted(o for o in self.state.objects() if o not in named and
+                      (self.state.relation.get(o), self.state.parent.get(o))
+                      != (before.relation.get(o), before.parent.get(o)))
 
     def close(self) -> None:
         self.robot.disconnect()

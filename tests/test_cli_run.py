@@ -27,6 +27,18 @@ def test_run_that_misses_its_goal_exits_1(capsys):
     assert "does not hold" in out and "step 2" in out
 
 
+@pytest.mark.parametrize("executor", ["symbolic", "physics"])
+def test_moving_an_object_the_goal_does_not_name_is_not_success(executor, capsys):
+    """The goal holds, but the blue block went into the bowl too: not what was asked."""
+    plan = PLAN + "; pick blue_block; place blue_block in green_bowl"
+    code = main(["run", "--plan", plan, "--success", "in(red_block, green_bowl)", "--seed", "2",
+                 "--executor", executor, "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["goal_holds"] and out["disturbed"] == ["blue_block"] and not out["success"]
+    main(["run", "--plan", plan, "--success", "in(red_block, green_bowl)", "--seed", "2", "--executor", executor])
+    assert "holds, but it also moved blue_block" in capsys.readouterr().out
+
+
 def test_trace_is_readable(capsys):
     assert main(["run", "--plan", "pick blue_block", "--success", "lifted(blue_block)", "--seed", "5"]) == 0
     out = capsys.readouterr().out

@@ -106,3 +106,16 @@ def test_embedded_model_plans_a_pick_and_place(capsys):
         "pick up the red block", "place the red block in the green bowl", "done"]
     top = out["steps"][0]["candidates"][0]
     assert set(top) == {"text", "lm", "lm_prob", "affordance", "combined"}
+
+
+def test_summary_counts_goals_reached_by_moving_other_objects_apart():
+    from robollm.commands.eval import summarise
+
+    def row(success, reached, disturbed):
+        return {"id": f"e{len(disturbed)}{success}", "seed": 0, "family": "f", "executor": "symbolic",
+                "success": success, "goal_reached": reached, "disturbed": disturbed, "steps": 3,
+                "lm_seconds_per_step": 1.0}
+
+    s = summarise([row(True, True, []), row(False, True, ["blue_block"]), row(False, False, [])])
+    assert s["overall"]["plan_success"] == pytest.approx(1 / 3)
+    assert s["overall"]["goal_but_disturbed"] == pytest.approx(1 / 3)

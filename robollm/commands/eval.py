@@ -1,6 +1,7 @@
 """`robollm eval SUITE`: run every episode of a suite and report success rates.
 
-Plan success is success under the symbolic executor (the skills' stated effects,
+Success means the episode's goal holds at the end and no object that the goal does
+not name has moved. Plan success is success under the symbolic executor (the skills' stated effects,
 no physics): it measures the planner. Execution success is success under physics:
 planner and controllers together. Episodes run in separate worker processes, each
 loading its own language model once.
@@ -47,17 +48,21 @@ def _run_episode(job: dict) -> dict:
     try:
         with Session(config, ep.scene_spec(job["source"]), job["seed"], executor=job["executor"]) as session:
             goal = session.parse_goal(ep.success)
+            before = session.state.copy()
             result = planner.run(session, ep.instruction)
-            success = session.succeeded(goal)
+            reached = session.succeeded(goal)
+            disturbed = session.disturbed(before, goal)
         return {"id": ep.id, "family": ep.family, "seed": job["seed"], "executor": job["executor"],
-                "instruction": ep.instruction, "success": success, "steps": len(result.steps),
+                "instruction": ep.instruction, "success": reached and not disturbed,
+                "goal_reached": reached, "disturbed": disturbed, "steps": len(result.steps),
                 "plan": [s.chosen.text for s in result.steps], "stop_reason": result.stop_reason,
                 "lm_seconds_per_step": result.lm_seconds_per_step,
                 "failed_steps": [s.outcome.reason for s in result.steps if s.outcome and not s.outcome.success],
                 "wall_seconds": time.perf_counter() - started}
     except Exception as e:  # noqa: BLE001 - one broken episode must not end the evaluation
         return {"id": ep.id, "family": ep.family, "seed": job["seed"], "executor": job["executor"],
-                "instruction": ep.instruction, "success": False, "steps": 0, "plan": [],
+                "instruction": ep.instruction, "success": False, "goal_reached": False,
+                "disturbed": [], "steps": 0, "plan": [],
                 "stop_reason": f"error: {type(e).__name__}: {e}", "lm_seconds_per_step": 0.0,
                 "failed_steps": [], "wall_seconds": time.perf_counter() - started}
 
@@ -69,6 +74,9 @@ def summarise(results: list[dict]) -> dict:
             sel = [r for r in rows if r["executor"] == executor]
             if sel:
                 out[key] = sum(r["success"] for r in sel) / len(sel)
+        # Runs that reached the goal but also moved objects the goal does not name: not
+        # counted as successes, reported so that the difference stays visible.
+        out["goal_but_disturbed"] = sum(r["goal_reached"] and bool(r["disturbed"]) for r in rows) / len(rows)
         steps = [r["steps"] for r in rows]
         lm = [r["lm_seconds_per_step"] for r in rows if r["steps"]]
         out["average_steps"] = sum(steps) / max(1, len(steps))
@@ -146,10 +154,12 @@ def _print_summary(summary: dict, out_dir: Path | None) -> None:
     def pct(v):
         return "   -  " if v is None else f"{v:6.1%}"
 
-    print(f"{'family':<16} {'episodes':>8} {'plan':>7} {'exec':>7} {'steps':>6} {'LM s/step':>10}")
+    print(f"{'family':<16} {'episodes':>8} {'plan':>7} {'exec':>7} {'extra':>7} {'steps':>6} {'LM s/step':>10}")
     rows = list(summary["families"].items()) + [("overall", summary["overall"])]
     for name, s in rows:
         print(f"{name:<16} {s['episodes']:>8} {pct(s.get('plan_success'))} {pct(s.get('execution_success'))} "
-              f"{s['average_steps']:6.2f} {s['lm_seconds_per_step']:10.2f}")
+              f"{pct(s['goal_but_disturbed'])} {s['average_steps']:6.2f} {s['lm_seconds_per_step']:10.2f}")
+    print("success: the goal holds and no object the goal does not name was moved; extra: runs "
+          "that reached the goal but also moved other objects (not successes)")
     if out_dir is not None:
         print(f"results: {out_dir / 'episodes.jsonl'}, {out_dir / 'summary.json'}")

@@ -34,6 +34,7 @@ def run_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with Session(config, scene, args.seed, executor=executor, gui=args.gui) as session:
         goal = session.parse_goal(args.success) if args.success else None
+        before = session.state.copy()
         for call in plan or []:  # every step is checked before the robot moves
             session.skill(call.skill)
             session.bind(call)
@@ -49,18 +50,21 @@ def run_command(args: argparse.Namespace) -> int:
             report = _plan_and_act(planner, session, args)
         else:
             report = _scripted(plan, session, args)
-        success = session.succeeded(goal) if goal is not None else report["completed"]
+        holds = session.succeeded(goal) if goal is not None else report["completed"]
+        disturbed = session.disturbed(before, goal) if goal is not None else []
+        success = holds and not disturbed
         if recorder is not None:
             recorder.capture()
             recorder.save(record_path)
-    report.update(success=success, seed=args.seed, goal=str(goal) if goal else None, executor=executor,
+    report.update(success=success, goal_holds=holds, disturbed=disturbed, seed=args.seed, goal=str(goal) if goal else None, executor=executor,
                   recording=str(record_path) if record_path else None,
                   wall_time=round(time.perf_counter() - started, 2))
     if args.json:
         print(json.dumps(report))
     else:
         if goal is not None:
-            print(f"success: {goal} {'holds' if success else 'does not hold'}  "
+            also = f", but it also moved {', '.join(disturbed)}" if disturbed else ""
+            print(f"success: {goal} {'holds' if holds else 'does not hold'}{also}  "
                   f"({len(report['steps'])} steps, {report['wall_time']:.1f} s)")
         else:
             print(f"{'finished' if success else 'not finished'}  "
