@@ -89,10 +89,10 @@ class LLMConfig:
 
 @dataclass
 class ScoringConfig:
-    length: str = "mean"  # sum | mean (per token, to the power length_power)
+    length: str = "sum"  # sum | mean (per token, to the power length_power)
     length_power: float = 1.0
-    calibration: bool = True  # subtract alpha x log p(candidate | neutral prompt)
-    alpha: float = 0.15
+    calibration: bool = False  # subtract alpha x log p(candidate | neutral prompt)
+    alpha: float = 0.25
     # The neutral prompt: "prior" is a fixed robot-step opener (how typical the text is
     # anywhere); "no_task" is this step's own prompt with the task left out (how much the
     # instruction, rather than the examples and steps so far, supports the candidate).
@@ -107,7 +107,7 @@ class PlannerConfig:
     prompt: str = "saycan"  # a prompt file, or the name of one in launch/prompts/
     # Worked examples in the prompt: 0 = the whole pool (NAME.examples.txt) in file order;
     # N = the N examples whose tasks are closest in meaning to the instruction.
-    num_examples: int = 5
+    num_examples: int = 0
     max_steps: int = 10
     beam_width: int = 1  # 1 = greedy; more scores whole skill sequences by symbolic look-ahead
     beam_depth: int = 2

@@ -145,7 +145,7 @@ def test_config_builds_a_planner_with_the_fake_backend(tmp_path):
     p = tmp_path / "fake.yaml"
     p.write_text(yaml.safe_dump(data))
     plan = SayCanPlanner.from_config(load_config(p))
-    assert plan.llm.name == "fake" and plan.options.length == "mean" and plan.options.calibration
+    assert plan.llm.name == "fake" and plan.options.length == "sum" and not plan.options.calibration
 
 
 def test_the_model_is_not_asked_about_impossible_calls(session_factory):
