@@ -68,6 +68,7 @@ class Session:
         self.motion = Motion(self.robot, config)
         self.perception = self.robot.perception()
         self.state: SymbolicState = from_scene(self.perception.observe())
+        self.start_state = self.state.copy()  # what `disturbed` compares against
         self.history: list[StepRecord] = []
 
     # -- scene -------------------------------------------------------------------------
@@ -131,8 +132,8 @@ class Session:
         facts = self.state if self.executor == "symbolic" else self.robot.facts()
         return evaluate(goal, facts)
 
-    def disturbed(self, before: SymbolicState, goal: Expr) -> list[str]:
-        """Objects the goal does not name whose place changed since `before`.
+    def disturbed(self, goal: Expr) -> list[str]:
+        """Objects the goal does not name whose place changed since the session began.
 
         "Put the red block in the bowl" is not done if the blue block went in too: a
         success check that looks only at the goal would reward moving everything.
@@ -142,7 +143,7 @@ class Session:
         named = {arg for atom in atoms(goal) for arg in atom.args}
         return sorted(o for o in self.state.objects() if o not in named and
                       (self.state.relation.get(o), self.state.parent.get(o))
-                      != (before.relation.get(o), before.parent.get(o)))
+                      != (self.start_state.relation.get(o), self.start_state.parent.get(o)))
 
     def close(self) -> None:
         self.robot.disconnect()

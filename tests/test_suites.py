@@ -136,6 +136,7 @@ def _relay(session: Session, ep: Episode, seed: int | None = None) -> None:
     session.scene_spec, session.seed = ep.scene_spec(), ep.seeds[0] if seed is None else seed
     session.robot.load_scene(session.scene_spec, session.seed)
     session.state = from_scene(session.observe())
+    session.start_state = session.state.copy()
     session.history.clear()
 
 

@@ -48,10 +48,9 @@ def _run_episode(job: dict) -> dict:
     try:
         with Session(config, ep.scene_spec(job["source"]), job["seed"], executor=job["executor"]) as session:
             goal = session.parse_goal(ep.success)
-            before = session.state.copy()
             result = planner.run(session, ep.instruction)
             reached = session.succeeded(goal)
-            disturbed = session.disturbed(before, goal)
+            disturbed = session.disturbed(goal)
         return {"id": ep.id, "family": ep.family, "seed": job["seed"], "executor": job["executor"],
                 "instruction": ep.instruction, "success": reached and not disturbed,
                 "goal_reached": reached, "disturbed": disturbed, "steps": len(result.steps),

@@ -34,7 +34,6 @@ def run_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with Session(config, scene, args.seed, executor=executor, gui=args.gui) as session:
         goal = session.parse_goal(args.success) if args.success else None
-        before = session.state.copy()
         for call in plan or []:  # every step is checked before the robot moves
             session.skill(call.skill)
             session.bind(call)
@@ -51,7 +50,7 @@ def run_command(args: argparse.Namespace) -> int:
         else:
             report = _scripted(plan, session, args)
         holds = session.succeeded(goal) if goal is not None else report["completed"]
-        disturbed = session.disturbed(before, goal) if goal is not None else []
+        disturbed = session.disturbed(goal) if goal is not None else []
         success = holds and not disturbed
         if recorder is not None:
             recorder.capture()
