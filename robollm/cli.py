@@ -64,6 +64,12 @@ def _eval(args: argparse.Namespace) -> int:
     return eval_command(args.rest)
 
 
+def _train(args: argparse.Namespace) -> int:
+    from robollm.commands.train import train_command
+
+    return train_command(args.what, args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="robollm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -101,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("what", choices=("sim", "scoring", "skills"))
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     bench.set_defaults(func=_bench)
+
+    train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model)")
+    train.add_argument("what", choices=("planner-lm",))
+    train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that job (robollm train planner-lm -h)")
+    train.set_defaults(func=_train)
     return parser
 
 

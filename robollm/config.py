@@ -82,6 +82,9 @@ class LLMConfig:
     backend: str = "hf"  # hf | http | fake
     model: str | None = None  # folder or .gguf file; None = the embedded SmolLM2-135M-Instruct
     url: str | None = None  # http backend: the server's base URL
+    # hf backend: a LoRA adapter merged into the model at load time, a folder or a name in
+    # launch/adapters/ (robollm train planner-lm makes one); None = the plain model
+    adapter: str | None = None
     threads: int | None = None
     timeout: float = 30.0
     retries: int = 3
@@ -261,6 +264,9 @@ def _check(cfg: LaunchConfig, source: str) -> None:
     pl = cfg.planner
     if pl.llm.backend not in ("hf", "http", "fake"):
         raise ConfigError(f"{source}: key 'planner.llm.backend' should be hf, http or fake, got {pl.llm.backend!r}")
+    if pl.llm.adapter is not None and pl.llm.backend != "hf":
+        raise ConfigError(f"{source}: key 'planner.llm.adapter' works with the hf backend only "
+                          f"(planner.llm.backend is {pl.llm.backend}); remove it or set it to null")
     if pl.llm.backend == "http" and not pl.llm.url:
         raise ConfigError(f"{source}: key 'planner.llm.url' is required when planner.llm.backend is http")
     if pl.scoring.length not in ("sum", "mean"):

@@ -11,6 +11,53 @@ import pytest  # noqa: E402
 
 from robollm.config import LaunchConfig, load_config  # noqa: E402
 
+# Text the tiny model's tokenizer is trained on, besides the SayCan example prompt.
+TINY_TEXT = ("Objects: red block, blue bowl.\nHuman: put the red block in the blue bowl.\nRobot: 1. "
+             "pick up the red block and place it in the blue bowl. pick up the red block and place "
+             "it on the table. pick up the blue bowl. done. x")
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(tmp_path_factory):
+    """A tiny random Llama (and a byte-level BPE trained on a few sentences) saved as a folder."""
+    import torch
+
+    from robollm.compat import ensure_torchvision
+
+    ensure_torchvision()  # before transformers is imported (see robollm.compat)
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from robollm.llm.examples import saycan_candidates, saycan_prompt
+
+    corpus = [TINY_TEXT, saycan_prompt(), *saycan_candidates()] * 3
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    raw.train_from_iterator(corpus, trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>")
+    config = LlamaConfig(
+        vocab_size=raw.get_vocab_size(),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        initializer_range=0.3,  # large weights: context and position visibly matter
+    )
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
 
 @pytest.fixture(scope="session")
 def config() -> LaunchConfig:

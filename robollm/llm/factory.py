@@ -28,13 +28,17 @@ def create_language_model(
     retries: int = 3,
     fake_scores: Mapping[str, float] | None = None,
     fake_default: float = -20.0,
+    adapter: str | None = None,
 ) -> LanguageModel:
     """Return a ready backend: ``hf`` (local model, default the embedded SmolLM2), ``http``
-    (OpenAI-compatible server at ``url``) or ``fake`` (fixed scores)."""
+    (OpenAI-compatible server at ``url``) or ``fake`` (fixed scores). ``adapter`` (hf only)
+    is a LoRA adapter folder, or a name in launch/adapters/, merged into the model."""
+    if adapter is not None and backend != "hf":
+        raise UserError(f"a language-model adapter works with the hf backend only, not {backend!r}")
     if backend == "hf":
         from robollm.llm.hf import HFCausalLM
 
-        return HFCausalLM.load(model, threads=threads, dtype=dtype)
+        return HFCausalLM.load(model, threads=threads, dtype=dtype, adapter=adapter)
     if backend == "http":
         if not url:
             raise UserError("the http language-model backend needs a server URL")

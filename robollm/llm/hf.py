@@ -88,6 +88,7 @@ class HFCausalLM(LanguageModel):
         chunk_tokens: int = 2048,
         seed: int = 0,
         prompt_cache: int = 4,
+        adapter: str | os.PathLike[str] | None = None,
     ) -> HFCausalLM:
         """Load a model folder or GGUF file (default: the embedded SmolLM2-135M-Instruct).
 
@@ -105,6 +106,16 @@ class HFCausalLM(LanguageModel):
         folder = ensure_converted(source, Path(cache_dir) if cache_dir else None)
         model, tokenizer = load_pretrained(folder, torch_dtype)
         name = Path(source.gguf_file).stem if source.gguf_file else source.folder.name
+        if adapter is not None:
+            from robollm.llm.tune import merge_adapter, read_meta, resolve_adapter
+
+            where = resolve_adapter(adapter)
+            trained_on = read_meta(where).get("base_model")
+            if trained_on and trained_on != Path(source.label).name:
+                raise UserError(f"language-model adapter {str(where)!r} was trained on {trained_on}, "
+                                f"not on {Path(source.label).name}; use its base model or retrain it")
+            merge_adapter(model, where)
+            name += f"+{where.name}"
         return cls(model, tokenizer, name=name, chunk_tokens=chunk_tokens, prompt_cache=prompt_cache)
 
     def _keep(self, n: int) -> dict[str, int]:

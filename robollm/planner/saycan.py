@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from robollm.config import LaunchConfig
-from robollm.errors import UserError
+from robollm.errors import ConfigError, UserError
 from robollm.llm import (
     LanguageModel,
     ScoringOptions,
@@ -74,6 +74,18 @@ def check_instruction(text: str) -> str:
     return cleaned
 
 
+def check_adapter_prompt(adapter: str, prompt: PromptTemplate) -> None:
+    """A tuned model scores well only after the prompt it was trained with."""
+    from robollm.llm.tune import read_meta, resolve_adapter, text_digest
+
+    meta = read_meta(resolve_adapter(adapter))
+    if meta.get("prompt_sha256") and meta["prompt_sha256"] != text_digest(prompt.text):
+        raise ConfigError(f"planner.llm.adapter {adapter!r} was trained with the prompt "
+                          f"{meta.get('prompt', '?')}, but planner.prompt is {prompt.source} (or that file "
+                          "was edited since); set planner.prompt to the adapter's prompt or retrain "
+                          "the adapter with `robollm train planner-lm --prompt ...`")
+
+
 class SayCanPlanner:
     def __init__(self, llm: LanguageModel, options: ScoringOptions, affordance: Affordance,
                  prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
@@ -91,11 +103,13 @@ class SayCanPlanner:
         if llm is None:
             llm = create_language_model(pc.llm.backend, model=pc.llm.model, url=pc.llm.url,
                                         threads=pc.llm.threads, timeout=pc.llm.timeout,
-                                        retries=pc.llm.retries)
+                                        retries=pc.llm.retries, adapter=pc.llm.adapter)
         options = ScoringOptions(length=pc.scoring.length, length_power=pc.scoring.length_power,
                                  calibration=pc.scoring.calibration, alpha=pc.scoring.alpha)
         affordance = affordance_registry().make(pc.affordance)
         prompt = load_prompt(pc.prompt)
+        if pc.llm.adapter is not None:
+            check_adapter_prompt(pc.llm.adapter, prompt)
         selector = None
         if prompt.uses_examples and 0 < pc.num_examples < len(prompt.examples):
             selector = ExampleSelector(prompt.examples, pc.num_examples)

@@ -1,0 +1,160 @@
+"""`robollm train planner-lm`: tune the planner's language model on synthetic expert plans.
+
+    robollm train planner-lm --out my-adapter --device cuda   # minutes on one GPU
+    robollm train planner-lm --out my-adapter --tasks 300     # a small run on a CPU
+
+It generates tasks (robollm.planner.synthetic), none of whose instructions appears in a
+shipped or held-out evaluation suite, renders every step of every expert plan with the
+prompt the planner will use, fine-tunes LoRA adapters on the base model (default: the
+embedded SmolLM2-135M-Instruct) and writes an adapter folder. Point
+``planner.llm.adapter`` at that folder to plan with it. The adapter that ships in
+``launch/adapters/saycan-smollm2`` was made by this command with its defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from robollm.errors import UserError
+
+DEFAULT_PROMPT = "saycan_tuned"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="robollm train planner-lm",
+                                description="Fine-tune LoRA adapters of the planner's language model "
+                                            "on synthetic expert plans.")
+    p.add_argument("--out", required=True, help="folder for the adapter (must not exist, or be empty)")
+    p.add_argument("--model", help="base model folder or .gguf (default: the embedded SmolLM2-135M-Instruct)")
+    p.add_argument("--prompt", default=DEFAULT_PROMPT,
+                   help=f"prompt file or name in launch/prompts (default: {DEFAULT_PROMPT})")
+    p.add_argument("--tasks", type=int, default=6000, help="synthetic tasks to generate (default: 6000)")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--rank", type=int, default=8, help="LoRA rank (default: 8)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dump", metavar="FILE.jsonl", help="also write the training pairs to this file")
+    return p
+
+
+def suite_instructions() -> list[str]:
+    """Every instruction of the shipped and held-out suites: never trained on."""
+    from robollm.suites import builtin_suites, heldout_suite_path, load_suite
+
+    names = [*builtin_suites(), str(heldout_suite_path())]
+    return [ep.instruction for name in names for ep in load_suite(name).episodes]
+
+
+def make_samples(prompt_name: str, count: int, seed: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]], Any]:
+    """(train pairs, validation pairs, prompt template). 3% of tasks are kept for validation."""
+    from robollm.planner.prompt import load_prompt
+    from robollm.planner.synthetic import generate, step_lines
+
+    template = load_prompt(prompt_name)
+    tasks = generate(count, seed, exclude=suite_instructions())
+    random.Random(seed).shuffle(tasks)
+    n_valid = max(1, count * 3 // 100)
+
+    def pairs(ts: list) -> list[tuple[str, str]]:
+        out = []
+        for t in ts:
+            objects = [o.replace("_", " ") for o in t.objects]
+            for lines, step in step_lines(t):
+                out.append((template.render(objects, t.instruction, lines), f" {step}."))
+        return out
+
+    return pairs(tasks[n_valid:]), pairs(tasks[:n_valid]), template
+
+
+def pick_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise UserError(f"--device {name!r}: expected cpu, cuda or auto")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: torch sees no CUDA device here; use --device cpu")
+    return name
+
+
+def check_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {str(out)!r} already exists and is not an empty folder; "
+                        "choose a new folder (nothing was overwritten)")
+
+
+def train_planner_lm(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    for name in ("tasks", "epochs", "rank", "batch_size"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not args.lr > 0:
+        raise UserError(f"--lr must be positive, got {args.lr}")
+    out = Path(args.out)
+    check_out(out)
+    device = pick_device(args.device)
+    from robollm.llm.model_files import ensure_converted, resolve_model
+
+    source = resolve_model(args.model)  # a missing model fails before any work is done
+
+    import torch
+    from tqdm import tqdm
+
+    from robollm.llm.hf_loading import load_pretrained
+    from robollm.llm.tune import save_adapter, text_digest, train_lora
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.time()
+    train, valid, template = make_samples(args.prompt, args.tasks, args.seed)
+    print(f"{args.tasks} synthetic tasks: {len(train)} training steps, {len(valid)} validation steps; "
+          f"prompt {template.source}")
+    if args.dump:
+        with open(args.dump, "w") as f:
+            for prompt, step in train:
+                f.write(json.dumps({"prompt": prompt, "continuation": step}) + "\n")
+    model, tokenizer = load_pretrained(ensure_converted(source), torch.float32)
+    print(f"base model {source.label}; training on {device}")
+    bar = tqdm(total=1, desc="training", unit="batch", file=sys.stderr, disable=None)
+
+    def progress(step: int, total: int, loss: float) -> None:
+        bar.total = total
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}")
+
+    peft_model, losses = train_lora(model, tokenizer, train, valid, rank=args.rank, alpha=2.0 * args.rank,
+                                    lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
+                                    seed=args.seed, device=device, progress=progress)
+    bar.close()
+    meta = {
+        "base_model": Path(source.label).name,
+        "prompt": Path(template.source).name,
+        "prompt_sha256": text_digest(template.text),
+        "tasks": args.tasks, "seed": args.seed, "epochs": args.epochs, "rank": args.rank,
+        "lr": args.lr, "batch_size": args.batch_size, "device": device,
+        "train_steps": len(train), "valid_steps": len(valid),
+        **{k: round(v, 4) for k, v in losses.items()},
+        "seconds": round(time.time() - started, 1),
+        "command": "robollm train planner-lm " + " ".join(argv),
+    }
+    save_adapter(peft_model, out, meta)
+    print(f"validation loss per step token: {losses['valid_nll_before']:.3f} -> {losses['valid_nll_after']:.3f}")
+    print(f"adapter written to {out} ({meta['seconds']:.0f} s); plan with it by setting "
+          f"planner.llm.adapter: {out} and planner.prompt: {meta['prompt'][:-4]}")
+    return 0
+
+
+def train_command(what: str, rest: list[str]) -> int:
+    if what == "planner-lm":
+        return train_planner_lm(rest)
+    raise UserError(f"unknown training job {what!r}; expected planner-lm")

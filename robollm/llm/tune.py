@@ -1,0 +1,214 @@
+"""Tune a causal LM for SayCan scoring with a LoRA adapter, and merge adapters at load time.
+
+SayCan asks the model for log p(step text | prompt). A 135M-parameter model read cold
+often prefers the wrong step (it stops after the first of several objects, it avoids
+repeating a colour), so ``robollm train planner-lm`` fine-tunes low-rank adapters on
+synthetic expert plans (:mod:`robollm.planner.synthetic`): for every step of every plan,
+the loss is the negative log-likelihood of the expert's step text after exactly the
+prompt the planner renders at that step, tokenised exactly as the scorer tokenises it
+(prompt with special tokens, then the candidate without).
+
+An adapter is a folder with ``adapter_config.json`` and ``adapter_model.safetensors``
+in peft's layout, plus ``robollm-adapter.json`` recording the base model and prompt it was
+trained with. At load time it is merged into the base weights (W += alpha/r * B A), so
+scoring costs exactly what the base model costs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from robollm.errors import ConfigError
+
+META = "robollm-adapter.json"
+TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# -- training ---------------------------------------------------------------------------
+def tokenise(tokenizer: Any, samples: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
+    """(ids, number of prompt ids) per sample: the prompt with special tokens, then the
+    continuation without, as :class:`robollm.llm.hf.HFCausalLM` scores them."""
+    out = []
+    for prompt, continuation in samples:
+        p = list(tokenizer(prompt, add_special_tokens=True)["input_ids"])
+        c = list(tokenizer(continuation, add_special_tokens=False)["input_ids"])
+        out.append((p + c, len(p)))
+    return out
+
+
+def _batch(rows: list[tuple[list[int], int]], pad: int, device: str) -> dict[str, torch.Tensor]:
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, (seq, n_prompt) in enumerate(rows):
+        ids[i, : len(seq)] = torch.tensor(seq)
+        labels[i, n_prompt: len(seq)] = torch.tensor(seq[n_prompt:])
+        mask[i, : len(seq)] = 1
+    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+
+
+def _mean_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Summed token NLL of the continuations and their token count."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    labels = batch["labels"][:, 1:]
+    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    keep = labels != -100
+    picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return -(picked * keep).sum(), int(keep.sum())
+
+
+def train_lora(
+    model: Any,
+    tokenizer: Any,
+    train: Sequence[tuple[str, str]],
+    valid: Sequence[tuple[str, str]],
+    *,
+    rank: int = 8,
+    alpha: float = 16.0,
+    dropout: float = 0.05,
+    lr: float = 1e-3,
+    epochs: int = 2,
+    batch_size: int = 32,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[Any, dict[str, float]]:
+    """Fine-tune LoRA adapters on (prompt, continuation) pairs; return the peft model and
+    the validation loss per continuation token before and after."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(TARGETS),
+                        bias="none", task_type="CAUSAL_LM")
+    model = get_peft_model(model.float(), config).to(device)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    rows, vrows = tokenise(tokenizer, train), tokenise(tokenizer, valid)
+
+    def valid_loss() -> float:
+        model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, len(vrows), batch_size):
+                loss, n = _mean_loss(model, _batch(vrows[i: i + batch_size], pad, device))
+                total, count = total + float(loss), count + n
+        model.train()
+        return total / max(1, count)
+
+    before = valid_loss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    per_epoch = math.ceil(len(rows) / batch_size)
+    total_steps, step = per_epoch * epochs, 0
+    model.train()
+    for _ in range(epochs):
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        for i in range(0, len(order), batch_size):
+            batch = _batch([rows[j] for j in order[i: i + batch_size]], pad, device)
+            loss, n = _mean_loss(model, batch)
+            (loss / max(1, n)).backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            warm = min(1.0, (step + 1) / max(1, total_steps // 20))
+            for group in optimiser.param_groups:  # linear warm-up, then cosine decay
+                group["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+            optimiser.step()
+            optimiser.zero_grad(set_to_none=True)
+            step += 1
+            if progress:
+                progress(step, total_steps, loss.item() / max(1, n))
+    return model, {"valid_nll_before": before, "valid_nll_after": valid_loss()}
+
+
+def save_adapter(peft_model: Any, out: Path, meta: dict[str, Any]) -> None:
+    """peft's adapter files, weights stored as float16, plus robollm's metadata."""
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    peft_model.save_pretrained(str(out))
+    weights = {k: v.detach().to(torch.float16).cpu().contiguous()
+               for k, v in _read_weights(out / "adapter_model.safetensors").items()}
+    save_file(weights, str(out / "adapter_model.safetensors"))
+    (out / META).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+# -- loading ----------------------------------------------------------------------------
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    path = folder / META
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError as error:
+        raise ConfigError(f"{path}: not valid JSON ({error})") from None
+
+
+def resolve_adapter(value: str | Path) -> Path:
+    """An adapter folder: a path, or the name of one in launch/adapters/."""
+    from robollm.config import launch_dir
+
+    p = Path(value).expanduser()
+    if not p.exists() and len(p.parts) == 1:
+        shipped = launch_dir() / "adapters" / str(value)
+        if shipped.exists():
+            return shipped
+    check_adapter_folder(p)
+    return p
+
+
+def check_adapter_folder(folder: Path) -> None:
+    missing = [n for n in ("adapter_config.json", "adapter_model.safetensors") if not (folder / n).is_file()]
+    if not folder.is_dir() or missing:
+        what = "no such folder" if not folder.is_dir() else f"missing {', '.join(missing)}"
+        raise ConfigError(f"language-model adapter {str(folder)!r}: {what}; expected a LoRA adapter "
+                          "folder (adapter_config.json, adapter_model.safetensors), e.g. from "
+                          "`robollm train planner-lm`")
+
+
+def merge_adapter(model: Any, folder: Path) -> int:
+    """Add a LoRA adapter's low-rank updates into `model`'s weights in place; return the
+    number of layers changed."""
+    check_adapter_folder(folder)
+    config = json.loads((folder / "adapter_config.json").read_text())
+    if config.get("use_dora") or config.get("use_rslora"):
+        raise ConfigError(f"{folder}: DoRA and rsLoRA adapters are not supported; train a plain LoRA")
+    scale = float(config["lora_alpha"]) / float(config["r"])
+    weights = _read_weights(folder / "adapter_model.safetensors")
+    modules = dict(model.named_modules())
+    changed = 0
+    for key, a in weights.items():
+        if ".lora_A." not in key:
+            continue
+        b = weights[key.replace(".lora_A.", ".lora_B.")]
+        path = key.split(".lora_A.")[0]
+        for prefix in ("base_model.model.", ""):
+            if path.startswith(prefix) and path[len(prefix):] in modules:
+                target = modules[path[len(prefix):]]
+                break
+        else:
+            raise ConfigError(f"{folder}: the adapter changes {path!r}, which this model does not have; "
+                              "was it trained for another base model?")
+        with torch.no_grad():
+            w = target.weight
+            w += (scale * (b.float() @ a.float())).to(device=w.device, dtype=w.dtype)
+        changed += 1
+    return changed

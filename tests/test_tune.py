@@ -1,0 +1,114 @@
+"""Tuning the planner's language model: LoRA training, saving, merging and the command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from robollm.cli import main
+from robollm.errors import ConfigError, UserError
+from robollm.llm.hf import HFCausalLM
+from robollm.llm.tune import merge_adapter, read_meta, resolve_adapter, save_adapter, train_lora
+
+PAIRS = [("Objects: red block, blue bowl.\nTask: put the red block in the blue bowl.\n1.", " pick up the red block."),
+         ("Objects: red block, blue bowl.\nTask: put the red block in the blue bowl.\n1. pick up the red block.\n2.",
+          " place the red block in the blue bowl."),
+         ("Objects: red block, blue bowl.\nTask: pick up the red block.\n1. pick up the red block.\n2.", " done.")]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+    peft_model, losses = train_lora(model, tokenizer, PAIRS * 8, PAIRS, rank=4, alpha=8, lr=1e-2,
+                                    epochs=3, batch_size=4, seed=0)
+    assert losses["valid_nll_after"] < losses["valid_nll_before"] * 0.7, losses
+    out = tmp_path_factory.mktemp("adapter")
+    save_adapter(peft_model, out, {"base_model": tiny_folder.name, "prompt_sha256": "x"})
+    return out
+
+
+def test_training_raises_the_expert_steps_likelihood(tiny_folder: Path, trained: Path) -> None:
+    plain = HFCausalLM.load(tiny_folder, threads=1)
+    tuned = HFCausalLM.load(tiny_folder, threads=1, adapter=str(trained))
+    assert tuned.name.endswith("+" + trained.name)
+    prompt, step = PAIRS[0]
+    others = [" pick up the blue bowl.", " done."]
+    before = [s.logprob for s in plain.score(prompt, [step, *others])]
+    after = [s.logprob for s in tuned.score(prompt, [step, *others])]
+    assert after[0] > before[0] + 1.0
+    assert after[0] > max(after[1:])  # the expert's step is now the model's first choice
+
+
+def test_merged_weights_equal_peft_merge(tiny_folder: Path, trained: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    ours = AutoModelForCausalLM.from_pretrained(tiny_folder)
+    assert merge_adapter(ours, trained) == 2 * 7  # two layers, seven projections each
+    theirs = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_folder), str(trained))
+    theirs = theirs.merge_and_unload()
+    ids = torch.tensor([[1, 5, 9, 17, 33, 2]])
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids).logits, theirs(ids).logits, atol=1e-5, rtol=1e-5)
+        plain = AutoModelForCausalLM.from_pretrained(tiny_folder)(ids).logits
+    assert (ours(ids).logits - plain).abs().max() > 1e-3  # the merge changed something
+
+
+def test_adapter_errors_name_the_problem(tiny_folder: Path, trained: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such folder"):
+        resolve_adapter(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    shutil.copytree(trained, broken)
+    (broken / "adapter_model.safetensors").unlink()
+    with pytest.raises(ConfigError, match="missing adapter_model.safetensors"):
+        resolve_adapter(broken)
+    other = tmp_path / "other"
+    shutil.copytree(trained, other)
+    (other / "robollm-adapter.json").write_text(json.dumps({"base_model": "SomeOtherModel.gguf"}))
+    with pytest.raises(UserError, match="trained on SomeOtherModel.gguf"):
+        HFCausalLM.load(tiny_folder, adapter=str(other))
+
+
+def test_shipped_adapter_is_found_by_name_and_records_its_training() -> None:
+    where = resolve_adapter("saycan-smollm2")
+    meta = read_meta(where)
+    assert meta["base_model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert meta["prompt"] == "saycan_tuned.txt"
+    assert meta["command"].startswith("robollm train planner-lm")
+    assert meta["valid_nll_after"] < meta["valid_nll_before"]
+
+
+def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "adapter"
+    code = main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "4",
+                 "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--dump", str(tmp_path / "pairs.jsonl")])
+    assert code == 0
+    meta = read_meta(out)
+    assert meta["base_model"] == tiny_folder.name and meta["tasks"] == 4 and meta["prompt"] == "saycan_tuned.txt"
+    pairs = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
+    assert pairs and all(p["continuation"].startswith(" ") and p["continuation"].endswith(".") for p in pairs)
+    assert "validation loss" in capsys.readouterr().out
+    # an existing adapter is never overwritten
+    before = (out / "adapter_model.safetensors").read_bytes()
+    assert main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "4"]) == 2
+    assert (out / "adapter_model.safetensors").read_bytes() == before
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--tasks", "0"], "--tasks must be at least 1"),
+    (["--lr", "-1"], "--lr must be positive"),
+    (["--device", "tpu"], "expected cpu, cuda or auto"),
+    (["--model", "/no/such/model"], "does not exist"),
+])
+def test_train_command_rejects_bad_options(tmp_path: Path, capsys, flags, message) -> None:
+    assert main(["train", "planner-lm", "--out", str(tmp_path / "a"), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
