@@ -113,7 +113,8 @@ class HFCausalLM(LanguageModel):
             trained_on = read_meta(where).get("base_model")
             if trained_on and trained_on != Path(source.label).name:
                 raise UserError(f"language-model adapter {str(where)!r} was trained on {trained_on}, "
-                                f"not on {Path(source.label).name}; use its base model or retrain it")
+                                f"not on {Path(source.label).name}; use its base model, retrain it on this one, "
+                                "or set planner.llm.adapter: null")
             merge_adapter(model, where)
             name += f"+{where.name}"
         return cls(model, tokenizer, name=name, chunk_tokens=chunk_tokens, prompt_cache=prompt_cache)
