@@ -59,20 +59,25 @@ def builtin_suites() -> list[str]:
     return sorted(p.stem for p in builtin_suite_dir().glob("*.yaml"))
 
 
-def heldout_suite_path() -> Path:
-    """The held-out suite: not part of `all`, never used to choose the planner's settings."""
-    return builtin_suite_dir().parent / "heldout" / "heldout.yaml"
+def heldout_suite_path(name: str = "heldout") -> Path:
+    """A held-out suite (`heldout`, `wording`): not part of `all`, never used to choose the
+    planner's settings."""
+    return builtin_suite_dir().parent / "heldout" / f"{name}.yaml"
+
+
+def heldout_suites() -> list[str]:
+    return sorted(p.stem for p in (builtin_suite_dir().parent / "heldout").glob("*.yaml"))
 
 
 def load_suite(path_or_name: str | Path) -> Suite:
     p = Path(path_or_name)
     if not p.suffix and not p.exists():
         candidate = builtin_suite_dir() / f"{p.name}.yaml"
-        if p.name == "heldout":
-            candidate = heldout_suite_path()
+        if p.name in heldout_suites():
+            candidate = heldout_suite_path(p.name)
         if not candidate.is_file():
             raise ConfigError(f"suite {str(path_or_name)!r}: no such file or built-in suite; "
-                              f"built-in suites: {', '.join(builtin_suites())}, all, heldout")
+                              f"built-in suites: {', '.join(builtin_suites())}, all, {', '.join(heldout_suites())}")
         p = candidate
     suite = load_dataclass(Suite, read_yaml(p) or {}, str(p))
     suite.source = str(p)

@@ -33,7 +33,7 @@ def episodes(suites) -> list[Episode]:
 @pytest.fixture(scope="module")
 def every_episode(episodes) -> list[Episode]:
     """The shipped suites and the held-out suite (`robollm eval heldout`)."""
-    return episodes + load_suite("heldout").episodes
+    return episodes + load_suite("heldout").episodes + load_suite("wording").episodes
 
 
 def test_every_family_ships_as_a_suite(suites):

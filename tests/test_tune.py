@@ -112,3 +112,21 @@ def test_train_command_rejects_bad_options(tmp_path: Path, capsys, flags, messag
     assert main(["train", "planner-lm", "--out", str(tmp_path / "a"), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize("planner, fragment", [
+    ({"prompt": "saycan"}, "was trained with the prompt saycan_tuned.txt"),
+    ({"llm": {"backend": "hf", "adapter": "/no/such/adapter"}}, "no such folder"),
+])
+def test_run_refuses_a_mismatched_or_missing_adapter(tmp_path: Path, capsys, planner, fragment) -> None:
+    import yaml
+
+    from robollm.config import launch_dir
+
+    data = yaml.safe_load((launch_dir() / "sim_bimanual.yaml").read_text())
+    data["planner"].update(planner)
+    path = tmp_path / "launch.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["run", "put the red block in the green bowl", "--config", str(path), "--executor", "symbolic"]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err

@@ -48,9 +48,9 @@ def parser() -> argparse.ArgumentParser:
 
 def suite_instructions() -> list[str]:
     """Every instruction of the shipped and held-out suites: never trained on."""
-    from robollm.suites import builtin_suites, heldout_suite_path, load_suite
+    from robollm.suites import builtin_suites, heldout_suites, load_suite
 
-    names = [*builtin_suites(), str(heldout_suite_path())]
+    names = [*builtin_suites(), *heldout_suites()]
     return [ep.instruction for name in names for ep in load_suite(name).episodes]
 
 

@@ -100,16 +100,16 @@ class SayCanPlanner:
     @classmethod
     def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
         pc = config.planner
+        prompt = load_prompt(pc.prompt)
         if llm is None:
+            if pc.llm.adapter is not None:  # before the model loads: a mismatch fails at once
+                check_adapter_prompt(pc.llm.adapter, prompt)
             llm = create_language_model(pc.llm.backend, model=pc.llm.model, url=pc.llm.url,
                                         threads=pc.llm.threads, timeout=pc.llm.timeout,
                                         retries=pc.llm.retries, adapter=pc.llm.adapter)
         options = ScoringOptions(length=pc.scoring.length, length_power=pc.scoring.length_power,
                                  calibration=pc.scoring.calibration, alpha=pc.scoring.alpha)
         affordance = affordance_registry().make(pc.affordance)
-        prompt = load_prompt(pc.prompt)
-        if pc.llm.adapter is not None:
-            check_adapter_prompt(pc.llm.adapter, prompt)
         selector = None
         if prompt.uses_examples and 0 < pc.num_examples < len(prompt.examples):
             selector = ExampleSelector(prompt.examples, pc.num_examples)
