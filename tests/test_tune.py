@@ -83,6 +83,11 @@ def test_shipped_adapter_is_found_by_name_and_records_its_training() -> None:
     assert meta["prompt"] == "saycan_tuned.txt"
     assert meta["command"].startswith("robollm train planner-lm")
     assert meta["valid_nll_after"] < meta["valid_nll_before"]
+    # the same command with the recorded settings builds exactly as many training pairs
+    from robollm.commands.train import make_samples
+
+    train, valid, _ = make_samples(meta["prompt"].removesuffix(".txt"), meta["tasks"], meta["seed"])
+    assert (len(train), len(valid)) == (meta["train_steps"], meta["valid_steps"])
 
 
 def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, capsys) -> None:

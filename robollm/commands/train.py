@@ -143,6 +143,7 @@ def train_planner_lm(argv: list[str]) -> int:
         "tasks": args.tasks, "seed": args.seed, "epochs": args.epochs, "rank": args.rank,
         "lr": args.lr, "batch_size": args.batch_size, "device": device,
         "train_steps": len(train), "valid_steps": len(valid),
+        "pairs_sha256": text_digest(json.dumps(train)),
         **{k: round(v, 4) for k, v in losses.items()},
         "seconds": round(time.time() - started, 1),
         "command": "robollm train planner-lm " + " ".join(argv),
