@@ -23,16 +23,13 @@ def skills():
 
 def _start(task) -> SymbolicState:
     """Every object on the table, in a region that no step of the plan moves it to."""
-    types = {o: o.rsplit("_", 1)[1] for o in task.objects}
     parent = {}
     for o in task.objects:
-        targets = {side for side in SIDES if any(s.startswith(f"place the {o.replace('_', ' ')} ") and
-                                                 s.endswith(f"{side} side of the table") or
-                                                 s.endswith("middle of the table") and side == "middle" and
-                                                 s.startswith(f"place the {o.replace('_', ' ')} ")
-                                                 for s in task.steps)}
-        parent[o] = next(r for r in ("middle", "left", "right") if r not in targets)
-    return SymbolicState(types, parent, {o: "at" for o in task.objects})
+        moved_to = {side for side in SIDES for s in task.steps
+                    if s.startswith(f"place the {o.replace('_', ' ')} ") and
+                    s.endswith("middle of the table" if side == "middle" else f"{side} side of the table")}
+        parent[o] = next(r for r in ("middle", "left", "right") if r not in moved_to)
+    return SymbolicState({o: o.rsplit("_", 1)[1] for o in task.objects}, parent, {o: "at" for o in task.objects})
 
 
 def test_every_expert_step_is_a_valid_call_in_the_skills_words(skills) -> None:

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from robollm.scene import COLOURS
+from robollm.skills.bimanual import LiftWithBothArms
+from robollm.skills.manipulation import Pick, Place
 
-PICK, PLACE, LIFT = "pick up the {o}", "place", "lift the {o} with both hands"
 GRASPABLE = ("block", "cup")
 NOUNS = {"block": ("block", "block", "cube"), "bowl": ("bowl", "bowl", "dish"),
          "cup": ("cup", "cup", "mug"), "plate": ("plate",), "tray": ("tray",)}
@@ -38,10 +39,6 @@ class Task:
     failures: dict[int, str] = field(default_factory=dict)  # step index -> reason it failed once
 
 
-def _n(name: str) -> str:
-    return name.replace("_", " ")
-
-
 def _type(name: str) -> str:
     return name.rsplit("_", 1)[1]
 
@@ -51,16 +48,11 @@ def _colour(name: str) -> str:
 
 
 def place_text(obj: str, target: str) -> str:
-    """The place skill's phrase (robollm.skills.manipulation.Place.describe)."""
-    if target in SIDES:
-        where = "in the middle of the table" if target == "middle" else f"on the {target} side of the table"
-        return f"place the {_n(obj)} {where}"
-    prep = "in" if _type(target) in ("bowl", "cup", "tray", "box") else "on"
-    return f"place the {_n(obj)} {prep} the {_n(target)}"
+    return Place().describe(obj=obj, target=target)
 
 
 def move(obj: str, target: str) -> list[str]:
-    return [PICK.format(o=_n(obj)), place_text(obj, target)]
+    return [Pick().describe(obj=obj), place_text(obj, target)]
 
 
 class Phrases:
@@ -142,7 +134,7 @@ def pick_up(p: Phrases, objs: list[str]) -> Task | None:
     obj = p.rng.choice(movable)
     core = p.rng.choice(("pick up {o}", "pick up {o} and hold it", "grab {o}", "hold {o}", "lift {o}",
                          "pick {o} up", "take {o} in your hand"))
-    return Task("pick_place", objs, p.wrap(core.format(o=p.ref(obj))), [PICK.format(o=_n(obj))])
+    return Task("pick_place", objs, p.wrap(core.format(o=p.ref(obj))), [Pick().describe(obj=obj)])
 
 
 def tower(p: Phrases, objs: list[str]) -> Task | None:
@@ -307,8 +299,8 @@ def tray_lift(p: Phrases, objs: list[str]) -> Task | None:
         joiner = p.rng.choice((", then ", " and ", " and then ", ", and then "))
         second = p.rng.choice(("lift the tray with both hands", "lift it with both hands", "raise the tray with both arms",
                                f"lift {t} with both hands"))
-        return Task("bimanual", objs, p.wrap(first + joiner + second), move(obj, tray) + [LIFT.format(o=_n(tray))])
-    return Task("bimanual", objs, p.wrap(core), [LIFT.format(o=_n(tray))])
+        return Task("bimanual", objs, p.wrap(first + joiner + second), move(obj, tray) + [LiftWithBothArms().describe(obj=tray)])
+    return Task("bimanual", objs, p.wrap(core), [LiftWithBothArms().describe(obj=tray)])
 
 
 FAMILIES: dict[str, tuple[float, Callable[[Phrases, list[str]], Task | None]]] = {
