@@ -135,3 +135,18 @@ def test_run_refuses_a_mismatched_or_missing_adapter(tmp_path: Path, capsys, pla
     assert main(["run", "put the red block in the green bowl", "--config", str(path), "--executor", "symbolic"]) == 2
     err = capsys.readouterr().err
     assert fragment in err and "Traceback" not in err
+
+
+def test_training_is_deterministic_under_a_seed(tiny_folder: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+
+    def weights(seed: int) -> list[torch.Tensor]:
+        model, _ = train_lora(AutoModelForCausalLM.from_pretrained(tiny_folder), tokenizer, PAIRS * 2, PAIRS,
+                              rank=2, epochs=1, batch_size=2, seed=seed)
+        return [p.detach().clone() for n, p in model.named_parameters() if "lora_" in n]
+
+    first, again, other = weights(0), weights(0), weights(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))

@@ -90,7 +90,7 @@ def summarise(results: list[dict]) -> dict:
 
 def eval_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="robollm eval")
-    parser.add_argument("suite", help="a suite file, a built-in suite name, or 'all'")
+    parser.add_argument("suite", help="a suite file, a built-in suite name, 'all', or a held-out suite (heldout, wording)")
     parser.add_argument("--executor", choices=("physics", "symbolic"),
                         help="run only this executor (default: both)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
