@@ -105,6 +105,10 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     assert main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "4"]) == 2
     assert (out / "adapter_model.safetensors").read_bytes() == before
     assert "already exists" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    assert main(["train", "planner-lm", "--out", str(blocker / "sub"), "--model", str(tiny_folder)]) == 2
+    assert "cannot create the folder" in capsys.readouterr().err and blocker.read_text() == "mine"
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -112,6 +116,7 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     (["--lr", "-1"], "--lr must be positive"),
     (["--device", "tpu"], "expected cpu, cuda or auto"),
     (["--model", "/no/such/model"], "does not exist"),
+    (["--prompt", "/no/such/prompt.txt"], "no such file"),
 ])
 def test_train_command_rejects_bad_options(tmp_path: Path, capsys, flags, message) -> None:
     assert main(["train", "planner-lm", "--out", str(tmp_path / "a"), *flags]) == 2

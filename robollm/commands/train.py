@@ -88,9 +88,15 @@ def pick_device(name: str) -> str:
 
 
 def check_out(out: Path) -> None:
+    """Refuse a folder that holds anything; create it now, so that an unwritable place
+    fails before training rather than after."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out {str(out)!r} already exists and is not an empty folder; "
                         "choose a new folder (nothing was overwritten)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out {str(out)!r}: cannot create the folder ({error.strerror})") from None
 
 
 def train_planner_lm(argv: list[str]) -> int:
@@ -101,11 +107,14 @@ def train_planner_lm(argv: list[str]) -> int:
     if not args.lr > 0:
         raise UserError(f"--lr must be positive, got {args.lr}")
     out = Path(args.out)
-    check_out(out)
     device = pick_device(args.device)
     from robollm.llm.model_files import ensure_converted, resolve_model
 
-    source = resolve_model(args.model)  # a missing model fails before any work is done
+    from robollm.planner.prompt import load_prompt
+
+    source = resolve_model(args.model)  # a missing model or prompt fails before any work
+    load_prompt(args.prompt)
+    check_out(out)
 
     import torch
     from tqdm import tqdm
@@ -120,9 +129,12 @@ def train_planner_lm(argv: list[str]) -> int:
     print(f"{args.tasks} synthetic tasks: {len(train)} training steps, {len(valid)} validation steps; "
           f"prompt {template.source}")
     if args.dump:
-        with open(args.dump, "w") as f:
-            for prompt, step in train:
-                f.write(json.dumps({"prompt": prompt, "continuation": step}) + "\n")
+        try:
+            with open(args.dump, "w") as f:
+                for prompt, step in train:
+                    f.write(json.dumps({"prompt": prompt, "continuation": step}) + "\n")
+        except OSError as error:
+            raise UserError(f"--dump {args.dump!r}: cannot write ({error.strerror})") from None
     model, tokenizer = load_pretrained(ensure_converted(source), torch.float32)
     print(f"base model {source.label}; training on {device}")
     bar = tqdm(total=1, desc="training", unit="batch", file=sys.stderr, disable=None)
