@@ -109,7 +109,6 @@ def train_planner_lm(argv: list[str]) -> int:
     out = Path(args.out)
     device = pick_device(args.device)
     from robollm.llm.model_files import ensure_converted, resolve_model
-
     from robollm.planner.prompt import load_prompt
 
     source = resolve_model(args.model)  # a missing model or prompt fails before any work
