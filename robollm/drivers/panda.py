@@ -6,6 +6,7 @@ against the limits in `panda_safety` and, only if both arms' parts pass, moves t
 the setpoint streamed to the controller then walks towards the goal no faster than
 `speed_scale` of the joint velocity limits (in `send_action` and in every tick of `wait`).
 The hands' calls block for up to seconds, so each hand has a worker thread.
+The launch-file options live in `panda_options`, the hands' worker in `panda_gripper`.
 
 Any exception from the SDK (including errors of the asynchronous control loop, which
 panda-py only reports through `raise_error`) stops both arms and both hands, marks the
@@ -17,25 +18,25 @@ from __future__ import annotations
 
 import importlib
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, NoReturn
 
 import numpy as np
 
-from robollm.config import LaunchConfig, load_dataclass
+from robollm.config import LaunchConfig
+from robollm.drivers.panda_gripper import GripperCommand, GripperWorker
+from robollm.drivers.panda_options import PandaOptions
 from robollm.drivers.panda_safety import (
     SafetyError,
-    SafetyLimits,
     check_gripper,
     check_joints,
     check_step,
     check_workspace,
     step_toward,
 )
-from robollm.errors import ConfigError, RobotError, UserError
+from robollm.errors import RobotError, UserError
 from robollm.rig import ARM_NAMES, arm_specs
 from robollm.robot import Action, ArmState, Kinematics, Robot, RobotObservation
 from robollm.sensors import ForceTorque, Sensor, SensorInfo
@@ -54,64 +55,6 @@ class RobotFault(RobotError):
         self.arm = arm
         self.sdk_message = message
         super().__init__(f"Panda arm {arm!r}: {message.rstrip('. ')}; {advice}")
-
-
-@dataclass
-class PandaOptions:
-    """`robot.options` of a launch file that uses the `panda` driver."""
-
-    hosts: dict[str, str]  # arm name -> FCI address of its control unit
-    speed_scale: float = 0.3  # fraction of each joint's velocity limit the setpoint may move at
-    control_rate: float = 50.0  # Hz: commands per second a controller sends; wait() ticks at it
-    max_step: float = 0.5  # rad: largest change of any joint in one command; more is refused
-    joint_margin: float = 0.05  # rad outside the joint limits that is still clipped, not refused
-    workspace_margin: float = 0.0  # m the grasp point must stay inside the workspace faces
-    path_resolution: float = 0.05  # rad between workspace checks along a commanded joint path
-    gripper_speed: float = 0.05  # m/s of the fingers (the Franka Hand does at most 0.1)
-    grasp_epsilon_inner: float = 0.005  # m: a grasp succeeds this much below the target width
-    grasp_epsilon_outer: float = 0.08  # m: ... and this much above it
-
-    @classmethod
-    def from_config(cls, config: LaunchConfig) -> PandaOptions:
-        options = load_dataclass(cls, config.robot.options, config.source, prefix="robot.options")
-        options._check(config.source)
-        return options
-
-    def _check(self, source: str) -> None:
-        def fail(key: str, expected: str, got: object) -> NoReturn:
-            raise ConfigError(f"{source}: key 'robot.options.{key}' should be {expected}, got {got!r}")
-
-        if set(self.hosts) != set(ARM_NAMES):
-            fail("hosts", "a mapping with exactly the arms left and right", sorted(self.hosts))
-        for arm, host in self.hosts.items():
-            if not host.strip():
-                fail(f"hosts.{arm}", "a host name or IP address", host)
-        if len(set(self.hosts.values())) != len(self.hosts):
-            fail("hosts", "a different address for each arm", self.hosts)
-        ranges = {
-            "speed_scale": (0.0, 1.0, "in (0, 1]"),
-            "control_rate": (0.0, 1000.0, "in (0, 1000] Hz"),
-            "max_step": (0.0, 3.0, "in (0, 3] rad"),
-            "path_resolution": (0.0, 0.5, "in (0, 0.5] rad"),
-            "gripper_speed": (0.0, 0.1, "in (0, 0.1] m/s"),
-        }
-        for key, (lo, hi, text) in ranges.items():
-            value = getattr(self, key)
-            if not lo < value <= hi:
-                fail(key, text, value)
-        for key in ("joint_margin", "workspace_margin", "grasp_epsilon_inner", "grasp_epsilon_outer"):
-            if getattr(self, key) < 0:
-                fail(key, ">= 0", getattr(self, key))
-
-    @property
-    def limits(self) -> SafetyLimits:
-        return SafetyLimits(
-            speed_scale=self.speed_scale,
-            max_step=self.max_step,
-            joint_margin=self.joint_margin,
-            workspace_margin=self.workspace_margin,
-            path_resolution=self.path_resolution,
-        )
 
 
 def load_sdk() -> Any:
@@ -138,101 +81,6 @@ def _rotation(q: Quat) -> np.ndarray:
 
 def _floats(values: Any) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
-
-
-@dataclass(frozen=True)
-class GripperCommand:
-    width: float
-    force: float | None  # None: Gripper.move; a force: Gripper.grasp
-
-
-class GripperWorker:
-    """Runs one hand's blocking SDK calls on a thread of its own.
-
-    A command that arrives while another runs replaces any queued one, so a controller
-    that changes its mind does not build a backlog. After each command the worker reads
-    the hand's width for `observe` (not in between: panda-py's `read_once` holds the GIL
-    while it waits for the hand, which would stall the arms' streaming). The first
-    exception ends the thread and stays in `error` until the driver picks it up.
-    """
-
-    def __init__(self, arm: str, gripper: Any, options: PandaOptions, width: float) -> None:
-        self.arm = arm
-        self.width = width
-        self.error: BaseException | None = None
-        self.last_result: bool | None = None
-        self.gripper = gripper
-        self._options = options
-        self._cond = threading.Condition()
-        self._pending: GripperCommand | None = None
-        self._busy = False
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name=f"panda-hand-{arm}", daemon=True)
-        self._thread.start()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def submit(self, command: GripperCommand) -> None:
-        with self._cond:
-            if not self._closing:
-                self._pending = command
-                self._cond.notify_all()
-
-    def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until nothing is queued or running; False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(
-                lambda: self.error is not None or not (self._busy or self._pending), timeout
-            )
-
-    def close(self, timeout: float = 2.0) -> None:
-        """Drop queued commands, abort the running one and end the thread (best effort)."""
-        with self._cond:
-            self._closing = True
-            self._pending = None
-            self._cond.notify_all()
-        try:
-            self.gripper.stop()
-        except Exception as e:  # the hand may be the very thing that failed
-            log.warning("stopping the %s hand failed: %s", self.arm, e)
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._pending is not None or self._closing)
-                if self._closing or self._pending is None:
-                    return
-                command, self._pending = self._pending, None
-                self._busy = True
-            try:
-                self.last_result = bool(self._execute(command))
-                self.width = float(self.gripper.read_once().width)
-            except Exception as e:
-                with self._cond:
-                    if not self._closing:  # an abort during shutdown is expected
-                        self.error = e
-                    self._busy = False
-                    self._cond.notify_all()
-                return
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
-
-    def _execute(self, command: GripperCommand) -> bool:
-        speed = self._options.gripper_speed
-        if command.force is None:
-            return self.gripper.move(command.width, speed)
-        return self.gripper.grasp(
-            command.width,
-            speed,
-            command.force,
-            self._options.grasp_epsilon_inner,
-            self._options.grasp_epsilon_outer,
-        )
 
 
 class WristForceTorque(Sensor):
