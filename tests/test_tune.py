@@ -155,3 +155,8 @@ def test_training_is_deterministic_under_a_seed(tiny_folder: Path) -> None:
     first, again, other = weights(0), weights(0), weights(1)
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_serve_refuses_an_adapter_without_the_hf_backend(capsys) -> None:
+    assert main(["serve", "--backend", "fake", "--adapter", "saycan-smollm2", "--port", "0"]) == 2
+    assert "adapter works with the hf backend only" in capsys.readouterr().err

@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--backend", choices=("hf", "fake"), default="hf")
     parser.add_argument("--model", help="model folder or .gguf file (default: embedded SmolLM2)")
+    parser.add_argument("--adapter", help="hf backend: LoRA adapter folder or name in launch/adapters "
+                        "(e.g. saycan-smollm2); clients must then send that adapter's prompt")
     parser.add_argument("--threads", type=int, help="torch threads for the hf backend")
     parser.add_argument("--dtype", default="float32", help="hf weights: float32 or bfloat16")
     parser.add_argument("--fake-scores", help="fake backend: JSON object or file")
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         dtype=args.dtype,
         fake_scores=read_scores(args.fake_scores) if args.fake_scores else None,
         fake_default=args.fake_default,
+        adapter=args.adapter,
     )
     try:
         server = make_server(model, args.host, args.port, args.verbose)
