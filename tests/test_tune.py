@@ -160,3 +160,21 @@ def test_training_is_deterministic_under_a_seed(tiny_folder: Path) -> None:
 def test_serve_refuses_an_adapter_without_the_hf_backend(capsys) -> None:
     assert main(["serve", "--backend", "fake", "--adapter", "saycan-smollm2", "--port", "0"]) == 2
     assert "adapter works with the hf backend only" in capsys.readouterr().err
+
+
+def test_loss_on_continuations_equals_the_full_logits_loss(tiny_folder: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from robollm.llm.tune import _batch, _mean_loss, tokenise
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+    batch = _batch(tokenise(tokenizer, PAIRS), tokenizer.eos_token_id, "cpu")
+    with torch.no_grad():
+        loss, count = _mean_loss(model, batch)
+        logp = torch.log_softmax(model(input_ids=batch["input_ids"]).logits[:, :-1], dim=-1)
+    labels = batch["labels"][:, 1:]
+    keep = labels != -100
+    expected = -(logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * keep).sum()
+    assert count == int(keep.sum()) > 0
+    torch.testing.assert_close(loss, expected, atol=1e-4, rtol=1e-5)

@@ -61,13 +61,23 @@ def _batch(rows: list[tuple[list[int], int]], pad: int, device: str) -> dict[str
 
 
 def _mean_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Summed token NLL of the continuations and their token count."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    """Summed token NLL of the continuations and their token count.
+
+    Only the continuation positions go through the vocabulary projection and softmax (a
+    tenth of a batch's tokens): for the usual body + `lm_head` layout the hidden states
+    are taken from the body and projected where needed, otherwise from the full logits.
+    """
     labels = batch["labels"][:, 1:]
-    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
     keep = labels != -100
-    picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return -(picked * keep).sum(), int(keep.sum())
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    body, head = getattr(inner, "model", None), getattr(inner, "lm_head", None)
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    if isinstance(body, torch.nn.Module) and isinstance(head, torch.nn.Module):
+        logits = head(body(**inputs).last_hidden_state[:, :-1][keep])
+    else:
+        logits = model(**inputs).logits[:, :-1][keep]
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return -logp.gather(-1, labels[keep].unsqueeze(-1)).sum(), int(keep.sum())
 
 
 def train_lora(
