@@ -27,6 +27,7 @@ NOUNS = {"block": ("block", "block", "cube"), "bowl": ("bowl", "bowl", "dish"),
 SIDES = {"left": ("the left side", "the left side of the table", "the left-hand side", "the left"),
          "right": ("the right side", "the right side of the table", "the right-hand side", "the right"),
          "middle": ("the middle", "the middle of the table", "the centre", "the centre of the table")}
+HOLDERS = ("bowl", "plate", "tray")  # what several objects can be put in or on
 PICK_FAILURES = ("grasp slipped", "grasp missed: the fingers closed on nothing", "no contact with the object")
 
 
@@ -47,12 +48,8 @@ def _colour(name: str) -> str:
     return name.rsplit("_", 1)[0]
 
 
-def place_text(obj: str, target: str) -> str:
-    return Place().describe(obj=obj, target=target)
-
-
 def move(obj: str, target: str) -> list[str]:
-    return [Pick().describe(obj=obj), place_text(obj, target)]
+    return [Pick().describe(obj=obj), Place().describe(obj=obj, target=target)]
 
 
 class Phrases:
@@ -163,13 +160,20 @@ def tower(p: Phrases, objs: list[str]) -> Task | None:
     return Task("stacking", objs, p.wrap(core), steps)
 
 
-def base_and_stack(p: Phrases, objs: list[str]) -> Task | None:
+def _two_blocks_and_holder(p: Phrases, objs: list[str]) -> tuple[str, str, str] | None:
+    """Two different blocks and a bowl, plate or tray, drawn at random; None if the table lacks them."""
     blocks = [o for o in objs if _type(o) == "block"]
-    bases = [o for o in objs if _type(o) in ("plate", "bowl", "tray")]
-    if len(blocks) < 2 or not bases:
+    holders = [o for o in objs if _type(o) in HOLDERS]
+    if len(blocks) < 2 or not holders:
         return None
     a, b = p.rng.sample(blocks, 2)
-    base = p.rng.choice(bases)
+    return a, b, p.rng.choice(holders)
+
+
+def base_and_stack(p: Phrases, objs: list[str]) -> Task | None:
+    if (drawn := _two_blocks_and_holder(p, objs)) is None:
+        return None
+    a, b, base = drawn
     core = p.rng.choice(("put {a} {prep} {t} and stack {b} on it", "put {a} {prep} {t}, then stack {b} on it",
                          "place {a} {prep} {t} and put {b} on top of it"))
     text = core.format(a=p.ref(a), b=p.ref(b), t=p.ref(base), prep=p.prep(base))
@@ -178,7 +182,7 @@ def base_and_stack(p: Phrases, objs: list[str]) -> Task | None:
 
 def all_into(p: Phrases, objs: list[str]) -> Task | None:
     kinds = [k for k in GRASPABLE if sum(_type(o) == k for o in objs) >= 2]
-    targets = [o for o in objs if _type(o) in ("bowl", "plate", "tray")]
+    targets = [o for o in objs if _type(o) in HOLDERS]
     if not kinds or not targets:
         return None
     kind, target = p.rng.choice(kinds), p.rng.choice(targets)
@@ -195,15 +199,12 @@ def all_into(p: Phrases, objs: list[str]) -> Task | None:
 
 
 def two_into_one(p: Phrases, objs: list[str]) -> Task | None:
-    blocks = [o for o in objs if _type(o) == "block"]
-    targets = [o for o in objs if _type(o) in ("bowl", "plate", "tray")]
-    if len(blocks) < 2 or not targets:
+    if (drawn := _two_blocks_and_holder(p, objs)) is None:
         return None
-    a, b = p.rng.sample(blocks, 2)
-    target = p.rng.choice(targets)
+    a, b, target = drawn
     t, prep = p.ref(target), p.prep(target)
     text = f"put the {_colour(a)} and the {_colour(b)} block {prep} {t}"
-    rest = [o for o in blocks if o not in (a, b)]
+    rest = [o for o in objs if _type(o) == "block" and o not in (a, b)]
     if rest and p.rng.random() < 0.4:
         text += p.rng.choice((", but leave {r} out", " and leave {r} alone", ", not {r}")).format(r=p.ref(rest[0]))
     return Task("multi_object", objs, p.wrap(text), move(a, target) + move(b, target))
