@@ -8,6 +8,7 @@ import pytest
 
 from robollm.commands.train import make_samples, suite_instructions
 from robollm.planner.candidates import describe, enumerate_calls
+from robollm.planner.prompt import load_prompt
 from robollm.planner.synthetic import SIDES, generate, normalise, step_lines
 from robollm.registry import load_entry_point
 from robollm.skills.catalog import BUILTIN
@@ -75,7 +76,8 @@ def test_generation_is_deterministic_under_a_seed() -> None:
 
 
 def test_training_pairs_are_the_planners_own_prompts() -> None:
-    train, valid, template = make_samples("saycan_tuned", 20, seed=1)
+    template = load_prompt("saycan_tuned")
+    train, valid = make_samples(template, 20, seed=1)
     assert len(valid) >= 1 and len(train) > 20 * 2
     prompt, step = train[0]
     assert prompt.startswith(template.text.split("{examples}")[0][:40]) and prompt.endswith("1.")

@@ -85,8 +85,9 @@ def test_shipped_adapter_is_found_by_name_and_records_its_training() -> None:
     assert meta["valid_nll_after"] < meta["valid_nll_before"]
     # the same command with the recorded settings builds exactly as many training pairs
     from robollm.commands.train import make_samples
+    from robollm.planner.prompt import load_prompt
 
-    train, valid, _ = make_samples(meta["prompt"].removesuffix(".txt"), meta["tasks"], meta["seed"])
+    train, valid = make_samples(load_prompt(meta["prompt"].removesuffix(".txt")), meta["tasks"], meta["seed"])
     assert (len(train), len(valid)) == (meta["train_steps"], meta["valid_steps"])
 
 

@@ -19,9 +19,12 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from robollm.errors import UserError
+
+if TYPE_CHECKING:
+    from robollm.planner.prompt import PromptTemplate
 
 DEFAULT_PROMPT = "saycan_tuned"
 
@@ -54,12 +57,10 @@ def suite_instructions() -> list[str]:
     return [ep.instruction for name in names for ep in load_suite(name).episodes]
 
 
-def make_samples(prompt_name: str, count: int, seed: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]], Any]:
-    """(train pairs, validation pairs, prompt template). 3% of tasks are kept for validation."""
-    from robollm.planner.prompt import load_prompt
+def make_samples(template: PromptTemplate, count: int, seed: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation."""
     from robollm.planner.synthetic import generate, step_lines
 
-    template = load_prompt(prompt_name)
     tasks = generate(count, seed, exclude=suite_instructions())
     random.Random(seed).shuffle(tasks)
     n_valid = max(1, count * 3 // 100)
@@ -72,7 +73,7 @@ def make_samples(prompt_name: str, count: int, seed: int) -> tuple[list[tuple[st
                 out.append((template.render(objects, t.instruction, lines), f" {step}."))
         return out
 
-    return pairs(tasks[n_valid:]), pairs(tasks[:n_valid]), template
+    return pairs(tasks[n_valid:]), pairs(tasks[:n_valid])
 
 
 def pick_device(name: str) -> str:
@@ -112,7 +113,7 @@ def train_planner_lm(argv: list[str]) -> int:
     from robollm.planner.prompt import load_prompt
 
     source = resolve_model(args.model)  # a missing model or prompt fails before any work
-    load_prompt(args.prompt)
+    template = load_prompt(args.prompt)
     check_out(out)
 
     import torch
@@ -124,7 +125,7 @@ def train_planner_lm(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.time()
-    train, valid, template = make_samples(args.prompt, args.tasks, args.seed)
+    train, valid = make_samples(template, args.tasks, args.seed)
     print(f"{args.tasks} synthetic tasks: {len(train)} training steps, {len(valid)} validation steps; "
           f"prompt {template.source}")
     if args.dump:
