@@ -144,13 +144,15 @@ def train_lora(
 
 
 def save_adapter(peft_model: Any, out: Path, meta: dict[str, Any]) -> None:
-    """peft's adapter files, weights stored as float16, plus robollm's metadata."""
+    """peft's adapter layout (config and weights, the weights as float16), plus robollm's
+    metadata."""
+    from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
-    peft_model.save_pretrained(str(out))
+    peft_model.peft_config["default"].save_pretrained(str(out))
     weights = {k: v.detach().to(torch.float16).cpu().contiguous()
-               for k, v in _read_weights(out / "adapter_model.safetensors").items()}
+               for k, v in get_peft_model_state_dict(peft_model).items()}
     save_file(weights, str(out / "adapter_model.safetensors"))
     (out / META).write_text(json.dumps(meta, indent=2) + "\n")
 
