@@ -59,14 +59,18 @@ def builtin_suites() -> list[str]:
     return sorted(p.stem for p in builtin_suite_dir().glob("*.yaml"))
 
 
+def heldout_suite_dir() -> Path:
+    """The held-out suites (`heldout`, `wording`): not part of `all`, never used to choose
+    the planner's settings."""
+    return builtin_suite_dir().parent / "heldout"
+
+
 def heldout_suite_path(name: str = "heldout") -> Path:
-    """A held-out suite (`heldout`, `wording`): not part of `all`, never used to choose the
-    planner's settings."""
-    return builtin_suite_dir().parent / "heldout" / f"{name}.yaml"
+    return heldout_suite_dir() / f"{name}.yaml"
 
 
 def heldout_suites() -> list[str]:
-    return sorted(p.stem for p in (builtin_suite_dir().parent / "heldout").glob("*.yaml"))
+    return sorted(p.stem for p in heldout_suite_dir().glob("*.yaml"))
 
 
 def load_suite(path_or_name: str | Path) -> Suite:
