@@ -32,13 +32,14 @@ def _check_config(args: argparse.Namespace) -> int:
     from robollm.config import load_config
     from robollm.drivers import robot_registry
     from robollm.registry import load_entry_point
-    from robollm.runtime import skill_registry
-    from robollm.scene import load_scene
+    from robollm.robot.base import Robot
+    from robollm.session import skill_registry
+    from robollm.world.scene import load_scene
 
     cfg = load_config(args.file)
     load_scene(cfg.sim.scene)
     driver = load_entry_point(robot_registry().spec(cfg.robot.driver).entry_point)
-    if hasattr(driver, "check_config"):
+    if isinstance(driver, type) and issubclass(driver, Robot):
         driver.check_config(cfg)
     skill_registry(cfg)
     print(f"{args.file}: ok (driver {cfg.robot.driver}, scene {cfg.sim.scene}, "
@@ -53,9 +54,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from robollm.llm.server import main as serve_main
+    from robollm.commands.serve import serve_command
 
-    return serve_main(args.rest)
+    return serve_command(args.rest)
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -6,18 +6,12 @@ with the file, the dotted key and what was expected, before anything starts.
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import dacite
-import yaml
+from typing import Any
 
 from robollm.errors import ConfigError
-
-T = TypeVar("T")
+from robollm.schema import load_dataclass, read_yaml
 
 COORDINATION_MODES = ("left", "right", "both_sync", "both_async")
 
@@ -76,18 +70,16 @@ class SkillsConfig:
 
 
 @dataclass
-class LLMConfig:
-    """Which language model scores skills: the embedded one, a local folder or GGUF, a server."""
+class Choice:
+    """One entry of a registry with its typed options.
 
-    backend: str = "hf"  # hf | http | fake
-    model: str | None = None  # folder or .gguf file; None = the embedded SmolLM2-135M-Instruct
-    url: str | None = None  # http backend: the server's base URL
-    # hf backend: a LoRA adapter merged into the model at load time, a folder or a name in
-    # launch/adapters/ (robollm train planner-lm makes one); None = the plain model
-    adapter: str | None = None
-    threads: int | None = None
-    timeout: float = 30.0
-    retries: int = 3
+    In a launch file it is a name (`affordance: heuristic`) or a mapping with the name
+    under `key` and the entry's options beside it (`llm: {backend: hf, adapter: ...}`).
+    The options are checked strictly against the entry's own options dataclass.
+    """
+
+    name: str
+    options: Any = None  # the entry's options dataclass (None: it takes none)
 
 
 @dataclass
@@ -104,9 +96,11 @@ class ScoringConfig:
 
 @dataclass
 class PlannerConfig:
-    llm: LLMConfig = field(default_factory=LLMConfig)
+    # Which language model scores skills: `backend` names a language-model backend
+    # (hf, http, fake, or a plug-in), the other keys are that backend's options.
+    llm: Any = field(default_factory=lambda: {"backend": "hf"})
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
-    affordance: str = "heuristic"  # a name in the affordance registry
+    affordance: Any = "heuristic"  # a name in the affordance registry, or {name: ..., options}
     prompt: str = "saycan"  # a prompt file, or the name of one in launch/prompts/
     # Worked examples in the prompt: 0 = the whole pool (NAME.examples.txt) in file order;
     # N = the N examples whose tasks are closest in meaning to the instruction.
@@ -127,90 +121,12 @@ class LaunchConfig:
     sim: SimConfig = field(default_factory=SimConfig)
     skills: SkillsConfig = field(default_factory=SkillsConfig)
     planner: PlannerConfig = field(default_factory=PlannerConfig)
-    perception: str = "ground_truth"  # ground_truth (simulation) or a perception in the registry
+    # ground_truth (simulation) or a perception in the registry, or {name: ..., options}
+    perception: Any = "ground_truth"
     source: str = "<defaults>"
 
     def controller(self, mode: str, arm: str) -> ControllerConfig:
         return self.robot.controllers.get(mode, {}).get(arm, ControllerConfig())
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def load_dataclass(cls: type[T], data: Any, source: str, prefix: str = "") -> T:
-    """Strictly build `cls` from plain data, with errors that name `source` and the key."""
-    if not isinstance(data, dict):
-        where = f"'{prefix}'" if prefix else "the top level"
-        raise ConfigError(f"{source}: {where} must be a mapping, got {type(data).__name__}")
-    _check_keys(cls, data, source, prefix)
-    try:
-        return dacite.from_dict(cls, data, config=dacite.Config(strict=True, type_hooks={float: _int_to_float}))
-    except dacite.WrongTypeError as e:
-        raise ConfigError(
-            f"{source}: key '{_join(prefix, e.field_path)}' should be {_type_name(e.field_type)}, "
-            f"got {e.value!r}"
-        ) from None
-    except dacite.MissingValueError as e:
-        raise ConfigError(f"{source}: missing required key '{_join(prefix, e.field_path)}'") from None
-    except dacite.DaciteError as e:
-        raise ConfigError(f"{source}: {e}") from None
-
-
-def _int_to_float(value: Any) -> Any:
-    """YAML writes 50 for 50.0; a float field takes it, a string still fails."""
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _check_keys(cls: type, data: Any, source: str, prefix: str) -> None:
-    """Find unknown keys at any depth, so the error can name the full dotted key."""
-    if not dataclasses.is_dataclass(cls) or not isinstance(data, dict):
-        return
-    hints = typing.get_type_hints(cls)
-    known = [f.name for f in dataclasses.fields(cls)]
-    for key, value in data.items():
-        path = _join(prefix, str(key))
-        if key not in hints:
-            raise ConfigError(
-                f"{source}: unknown key '{path}'; expected one of {', '.join(known)}{_under(prefix)}"
-            )
-        tp = hints[key]
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        origin = typing.get_origin(tp)
-        if dataclasses.is_dataclass(tp):
-            _check_keys(tp, value, source, path)
-        elif origin is dict and len(args) == 2 and isinstance(value, dict):
-            inner = args[1]
-            for k, v in value.items():
-                if dataclasses.is_dataclass(inner):
-                    _check_keys(inner, v, source, _join(path, str(k)))
-                elif typing.get_origin(inner) is dict and isinstance(v, dict):
-                    leaf = typing.get_args(inner)[1]
-                    for k2, v2 in v.items():
-                        _check_keys(leaf, v2, source, _join(path, f"{k}.{k2}"))
-        elif origin is list and args and isinstance(value, list):
-            for i, item in enumerate(value):
-                _check_keys(args[0], item, source, f"{path}[{i}]")
-
-
-def _join(prefix: str, path: str | None) -> str:
-    return ".".join(p for p in (prefix, path) if p)
-
-
-def _under(prefix: str) -> str:
-    return f" under '{prefix}'" if prefix else ""
-
-
-def read_yaml(path: str | Path) -> Any:
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: no such file")
-    try:
-        return yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{p}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
 
 
 def launch_dir() -> Path:
@@ -228,8 +144,45 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
     p = Path(path) if path is not None else default_config_path()
     cfg = load_dataclass(LaunchConfig, read_yaml(p) or {}, str(p))
     cfg.source = str(p)
+    _resolve_choices(cfg)
     _check(cfg, str(p))
     return cfg
+
+
+def resolve_choice(registry: Any, value: Any, source: str, key: str, name_key: str = "name") -> Choice:
+    """`value` from a launch file (a name, or a mapping of the name and options) as a Choice."""
+    if isinstance(value, Choice):
+        return value
+    if isinstance(value, str):
+        name, options = value, {}
+    elif isinstance(value, dict):
+        options = dict(value)
+        name = options.pop(name_key, None)
+        if not isinstance(name, str):
+            raise ConfigError(f"{source}: key '{key}.{name_key}' is required: the name of a "
+                              f"{registry.kind} (one of {', '.join(registry.names())})")
+    else:
+        raise ConfigError(f"{source}: key '{key}' should be a {registry.kind} name or a mapping, "
+                          f"got {value!r}")
+    try:
+        spec = registry.spec(name)
+    except ConfigError:
+        raise
+    except Exception as e:  # an unknown name: the registry's message, with the key
+        raise ConfigError(f"{source}: key '{key}{'.' + name_key if isinstance(value, dict) else ''}': {e}") from None
+    return Choice(spec.name, registry.options(spec.id, options, source, key))
+
+
+def _resolve_choices(cfg: LaunchConfig) -> None:
+    from robollm.affordance.registry import affordance_registry
+    from robollm.llm.registry import llm_registry
+    from robollm.perception.registry import perception_registry
+
+    src = cfg.source
+    cfg.planner.llm = resolve_choice(llm_registry(), cfg.planner.llm, src, "planner.llm", "backend")
+    cfg.planner.affordance = resolve_choice(affordance_registry(), cfg.planner.affordance, src,
+                                            "planner.affordance")
+    cfg.perception = resolve_choice(perception_registry(), cfg.perception, src, "perception")
 
 
 def _check(cfg: LaunchConfig, source: str) -> None:
@@ -262,13 +215,6 @@ def _check(cfg: LaunchConfig, source: str) -> None:
             f"{source}: key 'skills.executor' should be physics or symbolic, got {cfg.skills.executor!r}"
         )
     pl = cfg.planner
-    if pl.llm.backend not in ("hf", "http", "fake"):
-        raise ConfigError(f"{source}: key 'planner.llm.backend' should be hf, http or fake, got {pl.llm.backend!r}")
-    if pl.llm.adapter is not None and pl.llm.backend != "hf":
-        raise ConfigError(f"{source}: key 'planner.llm.adapter' works with the hf backend only "
-                          f"(planner.llm.backend is {pl.llm.backend}); remove it or set it to null")
-    if pl.llm.backend == "http" and not pl.llm.url:
-        raise ConfigError(f"{source}: key 'planner.llm.url' is required when planner.llm.backend is http")
     if pl.scoring.length not in ("sum", "mean"):
         raise ConfigError(f"{source}: key 'planner.scoring.length' should be sum or mean, got {pl.scoring.length!r}")
     if pl.scoring.neutral not in ("prior", "no_task"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from robollm.quiet import import_pybullet, quiet_stdout
+from robollm.util.quiet import import_pybullet, quiet_stdout
 
 pybullet, bullet_client = import_pybullet()
 

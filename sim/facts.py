@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from robollm.scene import CONTAINER_TYPES
-from robollm.sim.robot import PyBulletRobot
+from robollm.world.perceived import LIFT_HEIGHT, NEAR_GAP
+from robollm.world.scene import CONTAINER_TYPES
 
-LIFT_HEIGHT = 0.05  # m above the table for `lifted`
-NEAR_GAP = 0.06  # m between footprints for `near`
+if TYPE_CHECKING:
+    from robollm.sim.robot import PyBulletRobot
+
 STACK_TOLERANCE = 0.015  # m between the bottom of one object and the top of another for `on`
 
 
-class GeometricFacts:
-    """The `robollm.predicates.Facts` protocol over a running simulation."""
+class SimGeometricFacts:
+    """The `robollm.world.predicates.Facts` protocol over a running simulation."""
 
     def __init__(self, robot: PyBulletRobot) -> None:
         self.robot = robot

@@ -25,9 +25,9 @@ from gymnasium import spaces
 
 from robollm.config import load_config
 from robollm.plan import SkillCall
-from robollm.runtime import Session
-from robollm.scene import load_scene
-from robollm.skills.base import DIRECTIONS
+from robollm.session import Session
+from robollm.skill import DIRECTIONS
+from robollm.world.scene import load_scene
 
 ENV_ID = "robollm/BimanualTabletop-v0"
 MAX_OBJECTS = 8

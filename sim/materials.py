@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from robollm.scene import MATERIALS
+from robollm.world.scene import MATERIALS
 
 RIGID_STIFFNESS = 1.0e5
 REFERENCE_SIZE = 0.045  # m: the object size the modal frequencies are given for
@@ -53,4 +53,4 @@ MATERIAL_TABLE: dict[str, Material] = {
     )
 }
 
-assert tuple(MATERIAL_TABLE) == MATERIALS, "the material table must cover robollm.scene.MATERIALS"
+assert tuple(MATERIAL_TABLE) == MATERIALS, "the material table must cover robollm.world.scene.MATERIALS"

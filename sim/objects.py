@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robollm.scene import COLOURS, ObjectSpec
 from robollm.sim.materials import MATERIAL_TABLE, RIGID_STIFFNESS, Material
+from robollm.world.scene import COLOURS, ObjectSpec
 
 BOX, CYLINDER = "box", "cylinder"
 HANDLE_BELOW_RIM = 0.012  # m from a tray's or box's rim down to the middle of its handle bars

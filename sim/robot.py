@@ -7,9 +7,12 @@ force limits, so a load the real arm could not carry sags here too.
 from __future__ import annotations
 
 from robollm.config import LaunchConfig
-from robollm.kinematics import GRASP_LINK, PandaKinematics
-from robollm.robot import Action, ArmCommand, ArmState, Robot, RobotObservation
-from robollm.sensors import Sensor
+from robollm.geometry import Pose
+from robollm.robot.base import Action, ArmCommand, ArmState, Robot, RobotObservation
+from robollm.robot.capabilities import GeometricFacts, GroundTruth, SceneLoader
+from robollm.robot.kinematics import GRASP_LINK, PandaKinematics
+from robollm.robot.sensors import Sensor
+from robollm.sim.facts import SimGeometricFacts
 from robollm.sim.grasp import GraspModel
 from robollm.sim.sensors import (
     FRONT,
@@ -20,7 +23,9 @@ from robollm.sim.sensors import (
     SimWristForceTorque,
 )
 from robollm.sim.world import FINGER_LINKS, SimWorld
-from robollm.types import Pose
+from robollm.world.predicates import Facts
+from robollm.world.scene import SceneSpec
+from robollm.world.state import ObjectInfo, SceneState
 
 ARM_JOINTS = list(range(7))
 POSITION_GAIN = 0.25
@@ -28,7 +33,9 @@ OPEN_FORCE = 20.0  # N the finger motors use when opening or holding a width
 GRASP_CHECK_EVERY = 4  # physics steps between grasp updates
 
 
-class PyBulletRobot(Robot):
+class PyBulletRobot(Robot, SceneLoader, GroundTruth, GeometricFacts):
+    """Also lays out scenes, knows the true scene, and judges success from geometry."""
+
     def __init__(self, config: LaunchConfig, gui: bool | None = None, world: SimWorld | None = None) -> None:
         self.config = config
         self.world = world or SimWorld(config, gui=gui)
@@ -106,19 +113,24 @@ class PyBulletRobot(Robot):
     def wait(self, seconds: float) -> None:
         self.world.step(max(1, int(round(seconds / self.world.dt))))
 
-    # -- simulation extras: scene layout and ground truth -----------------------------
-    def load_scene(self, scene, seed: int) -> None:
+    # -- capabilities: scene layout, ground truth, geometric success facts --------------
+    def load_scene(self, scene: SceneSpec, seed: int) -> None:
         self.world.load_scene(scene, seed)
 
     def held_object(self, arm: str) -> str | None:
         return self.grasps.held(arm)
 
-    def perception(self):
-        from robollm.sim.perception import GroundTruthPerception
+    def true_scene(self) -> SceneState:
+        objects = {}
+        for name, obj in self.world.objects.items():
+            spec = obj.spec
+            objects[name] = ObjectInfo(
+                name=name, type=spec.type, colour=spec.colour, size=spec.resolved_size,
+                pose=self.world.object_pose(name), height=obj.model.height,
+                footprint=obj.model.footprint,
+            )
+        holding = {arm: self.held_object(arm) for arm in self.world.arms}
+        return SceneState(objects, holding, dict(self.world.regions), self.world.time)
 
-        return GroundTruthPerception(self)
-
-    def facts(self):
-        from robollm.sim.facts import GeometricFacts
-
-        return GeometricFacts(self)
+    def geometric_facts(self) -> Facts:
+        return SimGeometricFacts(self)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robollm.sensors import (
+from robollm.geometry import Pose
+from robollm.robot.sensors import (
     AudioClip,
     CameraFrame,
     ContactReading,
@@ -26,7 +27,6 @@ from robollm.sensors import (
 )
 from robollm.sim.materials import MATERIAL_TABLE
 from robollm.sim.world import FINGER_LINKS, HAND_JOINT, SimWorld
-from robollm.types import Pose
 
 HAND_LINKS = (8, 9, 10, 11)  # hand, fingers and grasp point: what the wrist sensor carries
 

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robollm.arms import panda_urdf
 from robollm.config import LaunchConfig
 from robollm.errors import ConfigError
-from robollm.regions import table_regions
-from robollm.rig import arm_specs
-from robollm.robot import ArmSpec
-from robollm.scene import ObjectSpec, SceneSpec
+from robollm.geometry import Box, Pose
+from robollm.robot.arms import panda_urdf
+from robollm.robot.base import ArmSpec
+from robollm.robot.rig import arm_specs
 from robollm.sim.client import new_client
 from robollm.sim.materials import MATERIAL_TABLE
 from robollm.sim.objects import ObjectModel, build_model, mass_and_com, spawn
-from robollm.types import Box, Pose
+from robollm.world.regions import table_regions
+from robollm.world.scene import ObjectSpec, SceneSpec
 
 PLACEMENT_MARGIN = 0.035  # m kept free between footprints and from the table edge
 FINGER_LINKS = (9, 10)

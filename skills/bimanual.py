@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 
-from robollm.control import Motion, MoveResult
-from robollm.scene import TWO_HANDED_TYPES
-from robollm.skills.base import Outcome, Param, Skill, SkillContext
+from robollm.geometry import Pose, top_down
+from robollm.robot.motion import Motion, MoveResult
+from robollm.skill import Outcome, Param, Skill, SkillContext
 from robollm.skills.manipulation import EMPTY_WIDTH
-from robollm.skills.symbolic import ARMS, SymbolicState
-from robollm.state import ObjectInfo, SceneState
-from robollm.types import Pose, top_down
+from robollm.world.scene import TWO_HANDED_TYPES
+from robollm.world.state import ObjectInfo, SceneState
+from robollm.world.symbolic import ARMS, SymbolicState
 
 LIFT = 0.15  # m the object is raised
 APPROACH = 0.10  # m above a handle where the straight descent starts
@@ -74,7 +74,7 @@ def open_both(m: Motion, wait: float = 0.4) -> None:
 def close_both(m: Motion) -> dict[str, float]:
     """Close both grippers at once, each with its two-handed (`both_sync`) grasp force."""
     for arm in ARMS:
-        m.close_gripper(arm, m.config.controller("both_sync", arm).grasp_force, wait=0.0)
+        m.close_gripper(arm, m.grasp_force(arm, "both_sync"), wait=0.0)
     m.wait(0.6)
     return {arm: m.gripper_width(arm) for arm in ARMS}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 
-from robollm.skills.base import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
-from robollm.skills.symbolic import SymbolicState
-from robollm.state import ObjectInfo, SceneState
-from robollm.types import Pose, top_down
+from robollm.geometry import Pose, top_down
+from robollm.skill import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
+from robollm.world.state import ObjectInfo, SceneState
+from robollm.world.symbolic import SymbolicState
 
 APPROACH = 0.12  # m above the grasp or release point to start straight-line moves
 CARRY_HEIGHT = 0.22  # m above the table while carrying

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 
-from robollm.control import Motion
-from robollm.skills.base import DIRECTIONS, Outcome, Param, Skill, SkillContext
+from robollm.geometry import Pose, top_down
+from robollm.robot.motion import Motion
+from robollm.skill import DIRECTIONS, Outcome, Param, Skill, SkillContext
 from robollm.skills.manipulation import APPROACH, other
-from robollm.skills.symbolic import ARMS, SymbolicState
-from robollm.state import ObjectInfo, SceneState
-from robollm.types import Pose, top_down
+from robollm.world.state import ObjectInfo, SceneState
+from robollm.world.symbolic import ARMS, SymbolicState
 
 PUSH_DISTANCE = 0.10  # m a push in a direction moves the object
 PAST_BOUNDARY = 0.01  # m the object's trailing edge goes past a region boundary

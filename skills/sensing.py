@@ -17,13 +17,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from robollm.control import Motion
-from robollm.sensors import AudioClip, ContactReading, ForceTorque
-from robollm.skills.base import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
+from robollm.geometry import Pose, top_down
+from robollm.robot.motion import Motion
+from robollm.robot.sensors import AudioClip, ContactReading, ForceTorque
+from robollm.skill import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
 from robollm.skills.manipulation import APPROACH, CARRY_HEIGHT, grasp_yaw, pick_up, set_down
-from robollm.skills.symbolic import SymbolicState
-from robollm.state import ObjectInfo
-from robollm.types import Pose, top_down
+from robollm.world.state import ObjectInfo
+from robollm.world.symbolic import SymbolicState
 
 Point = tuple[float, float, float]
 Feel = Callable[..., tuple[float, float]]  # (above, at) -> grasp-point height, normal force
@@ -293,7 +293,7 @@ class Weigh(Skill):
         wrist = m.sensor(f"{arm}_wrist_ft")
         m.wait(SETTLE)
         readings = []
-        period = m.robot.control_period  # whole control periods keep the robot's own rhythm
+        period = m.control_period  # whole control periods keep the robot's own rhythm
         for _ in range(max(1, round(AVERAGE_OVER / period))):
             m.wait(period)
             readings.append(wrist.read())

@@ -22,9 +22,9 @@ def tiny_folder(tmp_path_factory):
     """A tiny random Llama (and a byte-level BPE trained on a few sentences) saved as a folder."""
     import torch
 
-    from robollm.compat import ensure_torchvision
+    from robollm.util.compat import ensure_torchvision
 
-    ensure_torchvision()  # before transformers is imported (see robollm.compat)
+    ensure_torchvision()  # before transformers is imported (see robollm.util.compat)
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -66,8 +66,8 @@ def config() -> LaunchConfig:
 
 @pytest.fixture
 def session_factory(config):
-    from robollm.runtime import Session
-    from robollm.scene import load_scene
+    from robollm.session import Session
+    from robollm.world.scene import load_scene
 
     made = []
 

@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 
 from robollm.config import load_config
+from robollm.geometry import Pose
 from robollm.plan import SkillCall
-from robollm.regions import table_regions
-from robollm.rig import arm_specs
-from robollm.runtime import Session
-from robollm.scene import load_scene
+from robollm.robot.rig import arm_specs
+from robollm.session import Session
 from robollm.sim.materials import MATERIAL_TABLE
 from robollm.sim.objects import build_model, mass_and_com
 from robollm.skills.bimanual import LiftWithBothArms, PutDown, handle_grasps
-from robollm.skills.symbolic import from_scene
-from robollm.state import ObjectInfo, SceneState
-from robollm.types import Pose
+from robollm.world.regions import table_regions
+from robollm.world.scene import load_scene
+from robollm.world.state import ObjectInfo, SceneState
+from robollm.world.symbolic import from_scene
 
 TRAY, BLOCK = "metal_tray", "red_block"
 LIFT = 0.15
@@ -131,7 +131,7 @@ def test_two_arms_lift_the_tray_hold_it_and_put_it_back(tray_session: Session) -
     assert all(s.config.controller("both_sync", a).grasp_force >= 70.0 for a in ("left", "right"))
     out = s.execute(SkillCall("lift_with_both_arms", (TRAY,))).outcome
     assert out.success, out.reason
-    facts = s.robot.facts()
+    facts = s.facts()
     assert facts.holds("lifted", (TRAY,)) and facts.holds("lifted", (BLOCK,))
     assert facts.holds("holding", ("left", TRAY)) and facts.holds("holding", ("right", TRAY))
     assert facts.holds("in", (BLOCK, TRAY))
@@ -141,7 +141,7 @@ def test_two_arms_lift_the_tray_hold_it_and_put_it_back(tray_session: Session) -
     assert max(r.max() for r in ratios.values()) < 0.9, ratios
     out = s.execute(SkillCall("put_down", (TRAY, "middle"))).outcome
     assert out.success, out.reason
-    facts = s.robot.facts()
+    facts = s.facts()
     assert facts.holds("at", (TRAY, "middle")) and facts.holds("in", (BLOCK, TRAY))
     assert not facts.holds("lifted", (TRAY,)) and not facts.holds("holding", ("left", TRAY))
     assert s.observe().objects[TRAY].pose.position[:2] == pytest.approx((0.6, 0.0), abs=0.01)
@@ -164,7 +164,7 @@ def test_one_arm_cannot_lift_the_tray_its_joint_torques_give_out(tray_session: S
     # of its target and the tray does not leave the table ...
     assert ratios.max() > 0.97, ratios
     assert not lift.ok and "joint torque limits" in lift.reason
-    assert not s.robot.facts().holds("lifted", (TRAY,))
+    assert not s.facts().holds("lifted", (TRAY,))
     # ... while the grasp holds: the arm gives out, not the fingers.
     assert s.robot.held_object(arm) == TRAY and s.robot.grasps.slipped[arm] is None
     # The load is the steel tray's weight: what a Panda carries is a few kilograms.
@@ -185,7 +185,7 @@ def test_even_a_grasp_that_cannot_slip_does_not_let_one_arm_lift_it(tray_session
     s.robot.world.pb.changeConstraint(s.robot.grasps.grasps[arm].constraint, maxForce=1e5)
     lift = m.move({arm: grasp.offset(dz=LIFT)})
     assert hold_torques(s, (arm,))[arm].max() > 0.97
-    assert not lift.ok and not s.robot.facts().holds("lifted", (TRAY,))
+    assert not lift.ok and not s.facts().holds("lifted", (TRAY,))
     assert s.robot.observe().arms[arm].ee_pose.position[2] < grasp.position[2] + 0.5 * LIFT
 
 

@@ -65,7 +65,7 @@ def test_semantic_checks(tmp_path):
     ("num_examples", -1, r"planner\.num_examples.*0 \(all\) or more"),
     ("scoring", {"neutral": "empty"}, r"planner\.scoring\.neutral.*prior or no_task.*'empty'"),
     ("llm", {"backend": "http", "url": "http://127.0.0.1:9", "adapter": "saycan-smollm2"},
-     r"planner\.llm\.adapter.*hf backend only.*null"),
+     r"unknown key 'planner\.llm\.adapter'; expected one of url, model"),
 ])
 def test_planner_settings_are_checked(tmp_path, key, value, message):
     data = default_data()

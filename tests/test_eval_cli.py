@@ -58,7 +58,7 @@ def test_eval_bad_suite_is_a_user_error(capsys):
 
 
 def test_builtin_suites_hold_at_least_80_episodes():
-    from robollm.suites import load_suites
+    from robollm.eval.suites import load_suites
 
     assert sum(len(s.episodes) for s in load_suites("all")) >= 80
 

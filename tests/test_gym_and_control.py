@@ -37,14 +37,14 @@ def test_a_skill_call_is_an_action():
 
 @pytest.fixture
 def motion(config):
-    from robollm.control import Motion
-    from robollm.scene import SceneSpec
+    from robollm.robot.motion import RobotMotion
     from robollm.sim.robot import PyBulletRobot
+    from robollm.world.scene import SceneSpec
 
     robot = PyBulletRobot(config)
     robot.load_scene(SceneSpec([]), 0)
     robot.connect()
-    yield Motion(robot, config)
+    yield RobotMotion(robot, config)
     robot.disconnect()
 
 
@@ -54,11 +54,11 @@ def test_sync_and_async_coordination(motion):
     plans = {a: motion.plan(a, t)[0] for a, t in targets.items()}
     durations = {a: sum(motion._durations(a, plans[a], "both_async")) for a in plans}
     assert durations["left"] > 1.5 * durations["right"]  # on their own clocks the arms differ
-    start = motion.robot.observe().time
+    start = motion._robot.observe().time
     assert motion.move(targets, mode="both_sync").ok
     for arm, target in targets.items():
         assert motion.ee_pose(arm).distance_to(target) < 0.005
-    assert motion.robot.observe().time - start >= durations["left"]
+    assert motion._robot.observe().time - start >= durations["left"]
     assert motion.move({"left": left, "right": right}, mode="both_async").ok
 
 
@@ -69,7 +69,7 @@ def test_per_mode_per_arm_controller_settings(config):
 
 
 def test_out_of_workspace_target_is_refused(motion):
-    from robollm.types import Pose
+    from robollm.geometry import Pose
 
     result = motion.move({"left": Pose((0.5, -0.5, 0.1), (1.0, 0.0, 0.0, 0.0))})
     assert not result.ok and "out of reach" in result.reason

@@ -18,11 +18,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from robollm.compat import ensure_torchvision  # noqa: E402
 from robollm.errors import UserError  # noqa: E402
 from robollm.llm import hf as hf_module  # noqa: E402
 from robollm.llm.examples import saycan_candidates, saycan_prompt  # noqa: E402
 from robollm.llm.hf import HFCausalLM  # noqa: E402
+from robollm.util.compat import ensure_torchvision  # noqa: E402
 
 ensure_torchvision()
 
@@ -197,7 +197,7 @@ def test_cached_load_is_fast() -> None:
     code = (
         "import time\n"
         "from robollm.llm.hf import HFCausalLM\n"
-        "from robollm.compat import ensure_torchvision; ensure_torchvision()\n"
+        "from robollm.util.compat import ensure_torchvision; ensure_torchvision()\n"
         "import transformers; from transformers import AutoModelForCausalLM, AutoTokenizer\n"
         "t = time.perf_counter(); HFCausalLM.load(); print(time.perf_counter() - t)\n"
     )

@@ -131,12 +131,14 @@ def test_factory_and_read_scores(tmp_path) -> None:
         read_scores('{"a": "x"}')
     with pytest.raises(UserError):
         read_scores(str(tmp_path / "missing.json"))
-    fake = create_language_model("fake", fake_scores={"a": -2.5})
+    fake = create_language_model("fake", scores={"a": -2.5})
     assert fake.score("p", [" a"])[0].logprob == -2.5
     with pytest.raises(UserError, match="unknown"):
         create_language_model("gpt")
-    with pytest.raises(UserError, match="URL"):
+    with pytest.raises(UserError, match="missing required key 'planner.llm.url'"):
         create_language_model("http")
+    with pytest.raises(UserError, match="did you mean 'fake'"):
+        create_language_model("fak")
 
 
 def test_benchmark_step_has_53_distinct_candidates() -> None:
@@ -173,7 +175,7 @@ def test_tree_mask_sees_prompt_and_ancestors_only() -> None:
 
 def test_compat_lets_transformers_import_in_a_fresh_process() -> None:
     code = (
-        "from robollm.compat import ensure_torchvision\n"
+        "from robollm.util.compat import ensure_torchvision\n"
         "first = ensure_torchvision(); second = ensure_torchvision()\n"
         "import torchvision, transformers\n"
         "assert second is False\n"

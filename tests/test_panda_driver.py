@@ -21,17 +21,17 @@ import numpy as np
 import pytest
 import yaml
 
-from robollm.arms import PANDA_HOME, PANDA_JOINT_LOWER, PANDA_JOINT_UPPER, PANDA_MAX_VELOCITY
 from robollm.config import LaunchConfig, load_config
 from robollm.drivers import robot_registry
 from robollm.drivers.panda import PandaBimanual, RobotFault
 from robollm.drivers.panda_safety import SafetyError, SafetyLimits, check_workspace
 from robollm.errors import ConfigError
-from robollm.kinematics import PandaKinematics
-from robollm.rig import arm_specs
-from robollm.robot import ArmCommand, ArmSpec, Kinematics, Robot
-from robollm.sensors import ForceTorque, Sensor
-from robollm.types import Pose
+from robollm.geometry import Pose
+from robollm.robot.arms import PANDA_HOME, PANDA_JOINT_LOWER, PANDA_JOINT_UPPER, PANDA_MAX_VELOCITY
+from robollm.robot.base import ArmCommand, ArmSpec, Kinematics, Robot
+from robollm.robot.kinematics import PandaKinematics
+from robollm.robot.rig import arm_specs
+from robollm.robot.sensors import ForceTorque, Sensor
 
 LAUNCH = Path(__file__).resolve().parents[1] / "launch"
 REAL = LAUNCH / "real_panda_bimanual.yaml"

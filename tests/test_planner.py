@@ -2,14 +2,14 @@
 
 import pytest
 
+from robollm.affordance.heuristic import HeuristicAffordance
 from robollm.config import load_config
 from robollm.errors import ConfigError, UserError
 from robollm.llm import CandidateScore, LanguageModel, ScoringOptions
-from robollm.planner.affordance import HeuristicAffordance
 from robollm.planner.grounding import missing_objects
 from robollm.planner.prompt import load_prompt
 from robollm.planner.saycan import SayCanPlanner
-from robollm.scene import ObjectSpec, SceneSpec
+from robollm.world.scene import ObjectSpec, SceneSpec
 
 SCENE = SceneSpec([ObjectSpec("block", "red", region="left"), ObjectSpec("block", "blue", region="right"),
                    ObjectSpec("bowl", "green", region="right")], source="planner test")
@@ -71,7 +71,7 @@ def test_candidates_cover_every_skill_and_done(session_factory):
 
 
 def test_outcome_goes_back_into_the_prompt(session_factory, monkeypatch):
-    from robollm.skills.base import Outcome
+    from robollm.skill import Outcome
 
     lm = ScriptedLM(["pick up the red block.", "done."])
     session = session_factory(SCENE, executor="symbolic")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import robollm.predicates as predicates
+import robollm.world.predicates as predicates
 from robollm.errors import UserError
-from robollm.predicates import (
+from robollm.world.predicates import (
     And,
     Atom,
     Expr,

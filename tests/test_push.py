@@ -8,15 +8,15 @@ import math
 import pytest
 
 from robollm.config import load_config
+from robollm.geometry import Pose
 from robollm.plan import SkillCall
-from robollm.regions import table_regions
-from robollm.rig import arm_specs
-from robollm.runtime import Session
-from robollm.scene import load_scene, scene_from_dict
+from robollm.robot.rig import arm_specs
+from robollm.session import Session
 from robollm.skills.push import PUSH_DISTANCE, Push, destination
-from robollm.skills.symbolic import from_scene
-from robollm.state import ObjectInfo, SceneState
-from robollm.types import Pose
+from robollm.world.regions import table_regions
+from robollm.world.scene import load_scene, scene_from_dict
+from robollm.world.state import ObjectInfo, SceneState
+from robollm.world.symbolic import from_scene
 
 
 def block(name: str, x: float, y: float, yaw: float = 0.0) -> ObjectInfo:
@@ -93,7 +93,7 @@ def test_push_from_the_middle_into_the_left_region(seed: int) -> None:
         start = s.observe().objects["red_block"].pose.position
         out = s.execute(SkillCall("push", ("red_block", "left"))).outcome
         assert out.success, out.reason
-        facts = s.robot.facts()
+        facts = s.facts()
         assert facts.holds("at", ("red_block", "left"))
         assert not facts.holds("lifted", ("red_block",))
         assert s.observe().holding == {"left": None, "right": None}

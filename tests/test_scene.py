@@ -3,8 +3,8 @@ import math
 import pytest
 
 from robollm.errors import ConfigError
-from robollm.scene import ObjectSpec, SceneSpec, load_scene, scene_from_dict
 from robollm.sim.world import SimWorld
+from robollm.world.scene import ObjectSpec, SceneSpec, load_scene, scene_from_dict
 
 
 def test_names_default_to_colour_type():

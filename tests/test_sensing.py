@@ -15,16 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from robollm.geometry import Pose
 from robollm.plan import SkillCall, parse_plan
-from robollm.runtime import Session
-from robollm.scene import scene_from_dict
-from robollm.sensors import AudioClip, ContactReading, ForceTorque
+from robollm.robot.sensors import AudioClip, ContactReading, ForceTorque
+from robollm.session import Session
 from robollm.sim.materials import MATERIAL_TABLE
 from robollm.sim.objects import build_model, mass_and_com
-from robollm.skills.base import SkillContext
+from robollm.skill import SkillContext
 from robollm.skills.sensing import Knock, Touch, Weigh
-from robollm.skills.symbolic import SymbolicState
-from robollm.types import Pose
+from robollm.world.scene import scene_from_dict
+from robollm.world.symbolic import SymbolicState
 
 MATERIAL = {"block_a": "wood", "block_b": "foam", "block_c": "metal"}
 

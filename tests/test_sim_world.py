@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from robollm.predicates import evaluate, parse
-from robollm.robot import ArmCommand
-from robollm.scene import MATERIALS, ObjectSpec, SceneSpec
-from robollm.sensors import AudioClip, CameraFrame, ContactReading, ForceTorque
+from robollm.robot.base import ArmCommand
+from robollm.robot.sensors import AudioClip, CameraFrame, ContactReading, ForceTorque
 from robollm.sim.materials import MATERIAL_TABLE
 from robollm.sim.objects import build_model, mass_and_com
 from robollm.sim.robot import PyBulletRobot
+from robollm.world.predicates import evaluate, parse
+from robollm.world.scene import MATERIALS, ObjectSpec, SceneSpec
 
 
 def test_material_table_is_complete_and_physical():
@@ -80,7 +80,7 @@ def test_joint_targets_are_clipped_to_limits(robot):
 
 
 def test_geometric_predicates(robot):
-    facts = robot.facts()
+    facts = robot.geometric_facts()
     assert evaluate(parse("at(red_block, left) and at(green_bowl, right)"), facts)
     assert not evaluate(parse("in(red_block, green_bowl) or lifted(red_block)"), facts)
     assert not evaluate(parse("holding(left, red_block)"), facts)

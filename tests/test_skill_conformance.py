@@ -9,8 +9,8 @@ import pytest
 
 from robollm.config import load_config
 from robollm.plan import SkillCall
-from robollm.runtime import Session, skill_registry
-from robollm.scene import ObjectSpec, SceneSpec
+from robollm.session import Session, skill_registry
+from robollm.world.scene import ObjectSpec, SceneSpec
 
 BLOCKS = SceneSpec([ObjectSpec("block", "red", region="middle"), ObjectSpec("bowl", "green", region="left"),
                     ObjectSpec("block", "blue", region="right")], source="conformance")
@@ -69,7 +69,7 @@ def test_skill_succeeds_and_its_effect_matches_physics(skill, seed):
         assert session.skill(skill).apply(predicted, **args).success
         out = session.execute(call).outcome
         assert out.success, f"{call} failed on seed {seed}: {out.reason}"
-        physical = session.robot.facts()
+        physical = session.facts()
         mismatches = [(rel, a) for rel, a in relation_atoms(predicted, call.args)
                       if predicted.holds(rel, a) != physical.holds(rel, a)]
         assert not mismatches, f"symbolic effect disagrees with physics on {mismatches}"

@@ -7,13 +7,13 @@ from collections import Counter
 
 import pytest
 
+from robollm.eval.suites import Episode, builtin_suites, load_suite
 from robollm.plan import parse_step
-from robollm.predicates import And, Atom, Expr, Not, Or, TrueExpr, evaluate
-from robollm.runtime import Session
-from robollm.scene import TWO_HANDED_TYPES
+from robollm.session import Session
 from robollm.sim.world import SimWorld
-from robollm.skills.symbolic import SymbolicState, from_scene
-from robollm.suites import Episode, builtin_suites, load_suite
+from robollm.world.predicates import And, Atom, Expr, Not, Or, TrueExpr, evaluate
+from robollm.world.scene import TWO_HANDED_TYPES
+from robollm.world.symbolic import SymbolicState, from_scene
 
 FAMILIES = ("pick_place", "stacking", "multi_object", "regions", "bimanual", "paraphrase")
 MIN_EPISODES = 80

@@ -9,10 +9,10 @@ import pytest
 from robollm.commands.train import make_samples, suite_instructions
 from robollm.planner.candidates import describe, enumerate_calls
 from robollm.planner.prompt import load_prompt
-from robollm.planner.synthetic import SIDES, generate, normalise, step_lines
 from robollm.registry import load_entry_point
 from robollm.skills.catalog import BUILTIN
-from robollm.skills.symbolic import SymbolicState
+from robollm.training.synthetic import SIDES, generate, normalise, step_lines
+from robollm.world.symbolic import SymbolicState
 
 TASKS = generate(400, seed=3)
 

@@ -11,8 +11,9 @@ import torch
 
 from robollm.cli import main
 from robollm.errors import ConfigError, UserError
+from robollm.llm.adapters import merge_adapter, read_meta, resolve_adapter
 from robollm.llm.hf import HFCausalLM
-from robollm.llm.tune import merge_adapter, read_meta, resolve_adapter, save_adapter, train_lora
+from robollm.training.planner_lm import save_adapter, train_lora
 
 PAIRS = [("Objects: red block, blue bowl.\nTask: put the red block in the blue bowl.\n1.", " pick up the red block."),
          ("Objects: red block, blue bowl.\nTask: put the red block in the blue bowl.\n1. pick up the red block.\n2.",
@@ -166,7 +167,7 @@ def test_serve_refuses_an_adapter_without_the_hf_backend(capsys) -> None:
 def test_loss_on_continuations_equals_the_full_logits_loss(tiny_folder: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from robollm.llm.tune import _batch, _mean_loss, tokenise
+    from robollm.training.planner_lm import _batch, _mean_loss, tokenise
 
     model = AutoModelForCausalLM.from_pretrained(tiny_folder)
     tokenizer = AutoTokenizer.from_pretrained(tiny_folder)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from robollm.config import load_config
 from robollm.errors import UserError
-from robollm.suites import load_suites
+from robollm.eval.suites import load_suites
 
 _WORKER: dict = {}
 
@@ -39,8 +39,8 @@ def _init_worker(config_path: str | None, threads: int | None = None) -> None:
 
 
 def _run_episode(job: dict) -> dict:
-    from robollm.runtime import Session
-    from robollm.suites import Episode
+    from robollm.eval.suites import Episode
+    from robollm.session import Session
 
     config, planner = _WORKER["config"], _WORKER["planner"]
     ep = Episode(**job["episode"])

@@ -9,11 +9,11 @@ import time
 
 from robollm.config import load_config
 from robollm.errors import UserError
+from robollm.eval.recording import Recorder, check_output_path
 from robollm.plan import parse_plan
 from robollm.planner.prompt import example_task
-from robollm.recording import Recorder, check_output_path
-from robollm.runtime import Session
-from robollm.scene import load_scene
+from robollm.session import Session
+from robollm.world.scene import load_scene
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@
     robollm train planner-lm --out my-adapter --device cuda   # minutes on one GPU
     robollm train planner-lm --out my-adapter --tasks 300     # a small run on a CPU
 
-It generates tasks (robollm.planner.synthetic), none of whose instructions appears in a
+It generates tasks (robollm.training.synthetic), none of whose instructions appears in a
 shipped or held-out evaluation suite, renders every step of every expert plan with the
 prompt the planner will use, fine-tunes LoRA adapters on the base model (default: the
 embedded SmolLM2-135M-Instruct) and writes an adapter folder. Point
@@ -51,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
 
 def suite_instructions() -> list[str]:
     """Every instruction of the shipped and held-out suites: never trained on."""
-    from robollm.suites import builtin_suites, heldout_suites, load_suite
+    from robollm.eval.suites import builtin_suites, heldout_suites, load_suite
 
     names = [*builtin_suites(), *heldout_suites()]
     return [ep.instruction for name in names for ep in load_suite(name).episodes]
@@ -59,7 +59,7 @@ def suite_instructions() -> list[str]:
 
 def make_samples(template: PromptTemplate, count: int, seed: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation."""
-    from robollm.planner.synthetic import generate, step_lines
+    from robollm.training.synthetic import generate, step_lines
 
     tasks = generate(count, seed, exclude=suite_instructions())
     random.Random(seed).shuffle(tasks)
@@ -120,7 +120,8 @@ def train_planner_lm(argv: list[str]) -> int:
     from tqdm import tqdm
 
     from robollm.llm.hf_loading import load_pretrained
-    from robollm.llm.tune import save_adapter, text_digest, train_lora
+    from robollm.llm.adapters import text_digest
+    from robollm.training.planner_lm import save_adapter, train_lora
 
     if args.threads:
         torch.set_num_threads(args.threads)

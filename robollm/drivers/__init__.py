@@ -7,7 +7,7 @@ chosen by `robot.driver` in the launch file.
 from __future__ import annotations
 
 from robollm.registry import Registry
-from robollm.robot import Robot
+from robollm.robot.base import Robot
 
 
 def register_builtin(registry: Registry[Robot]) -> None:

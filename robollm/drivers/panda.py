@@ -37,10 +37,10 @@ from robollm.drivers.panda_safety import (
     step_toward,
 )
 from robollm.errors import RobotError, UserError
-from robollm.rig import ARM_NAMES, arm_specs
-from robollm.robot import Action, ArmState, Kinematics, Robot, RobotObservation
-from robollm.sensors import ForceTorque, Sensor, SensorInfo
-from robollm.types import Quat
+from robollm.geometry import Quat
+from robollm.robot.base import Action, ArmState, Kinematics, Robot, RobotObservation
+from robollm.robot.rig import ARM_NAMES, arm_specs
+from robollm.robot.sensors import ForceTorque, Sensor, SensorInfo
 
 __all__ = ["PandaBimanual", "PandaOptions", "RobotFault", "SafetyError", "WristForceTorque"]
 
@@ -118,7 +118,7 @@ class PandaBimanual(Robot):
         """`sdk` replaces the `panda_py` module (tests pass a fake); `clock` and `sleep`
         replace wall-clock time; `gui` is accepted, and ignored, so that every driver
         takes the same factory arguments."""
-        from robollm.kinematics import PandaKinematics
+        from robollm.robot.kinematics import PandaKinematics
 
         self.config = config
         self.options = PandaOptions.from_config(config)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NoReturn
 
-from robollm.config import LaunchConfig, load_dataclass
+from robollm.config import LaunchConfig
 from robollm.drivers.panda_safety import SafetyLimits
 from robollm.errors import ConfigError
-from robollm.rig import ARM_NAMES
+from robollm.robot.rig import ARM_NAMES
+from robollm.schema import load_dataclass
 
 __all__ = ["PandaOptions"]
 

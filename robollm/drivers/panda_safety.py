@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from robollm.errors import RobotError
-from robollm.robot import ArmSpec, Kinematics
-from robollm.types import Box, Vec3
+from robollm.geometry import Box, Vec3
+from robollm.robot.base import ArmSpec, Kinematics
 
 
 class SafetyError(RobotError):

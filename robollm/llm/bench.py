@@ -8,8 +8,6 @@ log-probabilities; exits 0 only when both targets hold.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import time
@@ -17,7 +15,6 @@ from typing import Any
 
 from robollm.llm.base import CandidateScore, LanguageModel
 from robollm.llm.examples import saycan_candidates, saycan_prompt
-from robollm.llm.factory import BACKENDS, create_language_model
 
 
 def run_benchmark(
@@ -96,40 +93,3 @@ def _report(result: dict[str, Any]) -> str:
     if not result["same_token_counts"]:
         lines.insert(-1, "token counts differ between the two methods")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="robollm bench scoring",
-        description="Compare naive and batched shared-prefix candidate scoring.",
-    )
-    parser.add_argument("--backend", choices=BACKENDS, default="hf")
-    parser.add_argument("--model", help="model folder or .gguf file (default: embedded SmolLM2)")
-    parser.add_argument("--url", help="server URL for --backend http")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    parser.add_argument("--dtype", default="float32", help="float32 (default) or bfloat16")
-    parser.add_argument("--repeats", type=int, default=3, help="batched runs; median is used")
-    parser.add_argument("--min-speedup", type=float, default=10.0)
-    parser.add_argument("--tolerance", type=float, default=1e-3)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    model = create_language_model(
-        args.backend, model=args.model, url=args.url, threads=args.threads, dtype=args.dtype
-    )
-    load_s = time.perf_counter() - start
-    with model:
-        result = run_benchmark(
-            model, repeats=args.repeats, min_speedup=args.min_speedup, tolerance=args.tolerance
-        )
-    import torch
-
-    result.update(backend=args.backend, load_s=load_s, threads=torch.get_num_threads())
-    print(json.dumps(result, indent=2) if args.json else _report(result))
-    return 0 if result["passed"] else 1
-
-
-if __name__ == "__main__":  # same error handling as `robollm ...`
-    from robollm.cli import main as cli_main
-
-    sys.exit(cli_main(["bench", "scoring", *sys.argv[1:]]))

@@ -29,7 +29,7 @@ def embedded_encoder_folder() -> Path:
 
 class SentenceEncoder:
     def __init__(self, folder: str | Path | None = None) -> None:
-        from robollm.compat import ensure_torchvision
+        from robollm.util.compat import ensure_torchvision
 
         ensure_torchvision()
         import transformers

@@ -7,49 +7,48 @@ same backend names and options.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from robollm.errors import UserError
 from robollm.llm.base import LanguageModel
+from robollm.llm.options import FakeOptions, HFOptions, HTTPOptions
 
-BACKENDS = ("hf", "http", "fake")
+BACKENDS = ("hf", "http", "fake")  # the built-in ones; plug-ins add more (robollm.llm group)
 
 
-def create_language_model(
-    backend: str = "hf",
-    *,
-    model: str | None = None,
-    url: str | None = None,
-    threads: int | None = None,
-    dtype: str = "float32",
-    timeout: float = 30.0,
-    retries: int = 3,
-    fake_scores: Mapping[str, float] | None = None,
-    fake_default: float = -20.0,
-    adapter: str | None = None,
-) -> LanguageModel:
-    """Return a ready backend: ``hf`` (local model, default the embedded SmolLM2), ``http``
-    (OpenAI-compatible server at ``url``) or ``fake`` (fixed scores). ``adapter`` (hf only)
-    is a LoRA adapter folder, or a name in launch/adapters/, merged into the model."""
-    if adapter is not None and backend != "hf":
-        raise UserError(f"a language-model adapter works with the hf backend only, not {backend!r}")
-    if backend == "hf":
-        from robollm.llm.hf import HFCausalLM
+def make_hf(options: HFOptions) -> LanguageModel:
+    from robollm.llm.hf import HFCausalLM
 
-        return HFCausalLM.load(model, threads=threads, dtype=dtype, adapter=adapter)
-    if backend == "http":
-        if not url:
-            raise UserError("the http language-model backend needs a server URL")
-        from robollm.llm.http import OpenAICompletionsLM
+    return HFCausalLM.load(options.model, threads=options.threads, dtype=options.dtype,
+                           adapter=options.adapter)
 
-        return OpenAICompletionsLM(url, model=model, timeout=timeout, retries=retries)
-    if backend == "fake":
-        from robollm.llm.fake import FakeLanguageModel
 
-        return FakeLanguageModel(fake_scores or {}, fake_default)
-    raise UserError(f"unknown language-model backend {backend!r}; choose one of {BACKENDS}")
+def make_http(options: HTTPOptions) -> LanguageModel:
+    from robollm.llm.http import OpenAICompletionsLM
+
+    return OpenAICompletionsLM(options.url, model=options.model, timeout=options.timeout,
+                               retries=options.retries)
+
+
+def make_fake(options: FakeOptions) -> LanguageModel:
+    from robollm.llm.fake import FakeLanguageModel
+
+    return FakeLanguageModel(options.scores, options.default)
+
+
+def create_language_model(backend: str = "hf", *, source: str = "options",
+                          **options: Any) -> LanguageModel:
+    """A ready backend from its registry name and options, checked strictly:
+    ``hf`` (local model, default the embedded SmolLM2; ``model``, ``adapter``, ``threads``,
+    ``dtype``), ``http`` (OpenAI-compatible server; ``url``, ``model``, ``timeout``,
+    ``retries``), ``fake`` (``scores``, ``default``), or a plug-in's."""
+    from robollm.llm.registry import llm_registry
+
+    registry = llm_registry()
+    given = {k: v for k, v in options.items() if v is not None}
+    typed = registry.options(backend, given, source, "planner.llm")
+    return registry.make(backend, options=typed) if typed is not None else registry.make(backend)
 
 
 def read_scores(value: str) -> dict[str, float]:

@@ -107,7 +107,7 @@ class HFCausalLM(LanguageModel):
         model, tokenizer = load_pretrained(folder, torch_dtype)
         name = Path(source.gguf_file).stem if source.gguf_file else source.folder.name
         if adapter is not None:
-            from robollm.llm.tune import merge_adapter, read_meta, resolve_adapter
+            from robollm.llm.adapters import merge_adapter, read_meta, resolve_adapter
 
             where = resolve_adapter(adapter)
             trained_on = read_meta(where).get("base_model")

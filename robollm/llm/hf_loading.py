@@ -6,13 +6,15 @@ go through the same, offline-only path.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from robollm.compat import ensure_torchvision
 from robollm.errors import UserError
-from robollm.llm.model_files import ModelSource
+
+if TYPE_CHECKING:
+    from robollm.llm.model_files import ModelSource
+from robollm.util.compat import ensure_torchvision
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -8,7 +8,6 @@ whatever ``max_tokens`` says. ``top_logprobs`` entries are ``null``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import selectors
 import subprocess
@@ -21,7 +20,6 @@ from typing import Any
 
 from robollm.errors import UserError
 from robollm.llm.base import LanguageModel
-from robollm.llm.factory import create_language_model, read_scores
 
 MAX_BODY = 16 << 20
 
@@ -146,7 +144,7 @@ def start_subprocess(
     for sharing one loaded model between processes, and for testing the HTTP backend
     against a real server.
     """
-    command = [sys.executable, "-m", "robollm.llm.server", "--port", "0", *args]
+    command = [sys.executable, "-m", "robollm", "serve", "--port", "0", *args]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -161,50 +159,3 @@ def start_subprocess(
         reason = (errors or "").strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"language-model server did not start: {reason[0]}")
     return process, line.split("listening on ")[1].split()[0]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="robollm serve", description="Serve a language model as OpenAI /v1/completions."
-    )
-    parser.add_argument("--backend", choices=("hf", "fake"), default="hf")
-    parser.add_argument("--model", help="model folder or .gguf file (default: embedded SmolLM2)")
-    parser.add_argument("--adapter", help="hf backend: LoRA adapter folder or name in launch/adapters "
-                        "(e.g. saycan-smollm2); clients must then send that adapter's prompt")
-    parser.add_argument("--threads", type=int, help="torch threads for the hf backend")
-    parser.add_argument("--dtype", default="float32", help="hf weights: float32 or bfloat16")
-    parser.add_argument("--fake-scores", help="fake backend: JSON object or file")
-    parser.add_argument("--fake-default", type=float, default=-20.0)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
-    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    parser.add_argument("--verbose", action="store_true", help="log every request")
-    args = parser.parse_args(argv)
-    model = create_language_model(
-        args.backend,
-        model=args.model,
-        threads=args.threads,
-        dtype=args.dtype,
-        fake_scores=read_scores(args.fake_scores) if args.fake_scores else None,
-        fake_default=args.fake_default,
-        adapter=args.adapter,
-    )
-    try:
-        server = make_server(model, args.host, args.port, args.verbose)
-    except OSError as error:
-        raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
-    host, port = server.server_address[:2]
-    print(f"robollm serve: listening on http://{host}:{port}/v1 model={model.name}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        model.close()
-    return 0
-
-
-if __name__ == "__main__":  # same error handling as `robollm ...`
-    from robollm.cli import main as cli_main
-
-    sys.exit(cli_main(["serve", *sys.argv[1:]]))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 from robollm.plan import SkillCall
-from robollm.skills.base import DIRECTIONS, Skill
-from robollm.skills.symbolic import SymbolicState
+from robollm.skill import DIRECTIONS, Skill
+from robollm.world.symbolic import SymbolicState
 
 DONE = SkillCall("done", ())
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from robollm.scene import COLOURS
+from robollm.world.scene import COLOURS
 
 TYPE_WORDS = {"block": "block", "blocks": "block", "cube": "block", "cubes": "block",
               "bowl": "bowl", "bowls": "bowl", "dish": "bowl", "plate": "plate", "plates": "plate",

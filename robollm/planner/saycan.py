@@ -11,23 +11,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from robollm.affordance.base import Affordance, AffordanceInput
+from robollm.affordance.registry import affordance_registry
 from robollm.config import LaunchConfig
 from robollm.errors import ConfigError, UserError
 from robollm.llm import (
     LanguageModel,
     ScoringOptions,
-    create_language_model,
     score_candidates,
     softmax,
 )
+from robollm.llm.options import HFOptions
+from robollm.llm.registry import llm_registry
 from robollm.plan import SkillCall
-from robollm.planner.affordance import Affordance, affordance_registry
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import missing_objects
 from robollm.planner.prompt import ExampleSelector, PromptTemplate, load_prompt
-from robollm.runtime import Session
-from robollm.skills.base import Outcome
-from robollm.skills.symbolic import SymbolicState
+from robollm.session import Session
+from robollm.skill import Outcome
+from robollm.world.symbolic import SymbolicState
 
 
 @dataclass
@@ -76,7 +78,7 @@ def check_instruction(text: str) -> str:
 
 def check_adapter_prompt(adapter: str, prompt: PromptTemplate) -> None:
     """A tuned model scores well only after the prompt it was trained with."""
-    from robollm.llm.tune import read_meta, resolve_adapter, text_digest
+    from robollm.llm.adapters import read_meta, resolve_adapter, text_digest
 
     meta = read_meta(resolve_adapter(adapter))
     if meta.get("prompt_sha256") and meta["prompt_sha256"] != text_digest(prompt.text):
@@ -102,14 +104,16 @@ class SayCanPlanner:
         pc = config.planner
         prompt = load_prompt(pc.prompt)
         if llm is None:
-            if pc.llm.adapter is not None:  # before the model loads: a mismatch fails at once
-                check_adapter_prompt(pc.llm.adapter, prompt)
-            llm = create_language_model(pc.llm.backend, model=pc.llm.model, url=pc.llm.url,
-                                        threads=pc.llm.threads, timeout=pc.llm.timeout,
-                                        retries=pc.llm.retries, adapter=pc.llm.adapter)
+            if isinstance(pc.llm.options, HFOptions) and pc.llm.options.adapter is not None:
+                check_adapter_prompt(pc.llm.options.adapter, prompt)  # fails before the model loads
+            registry = llm_registry()
+            llm = (registry.make(pc.llm.name, options=pc.llm.options) if pc.llm.options is not None
+                   else registry.make(pc.llm.name))
         options = ScoringOptions(length=pc.scoring.length, length_power=pc.scoring.length_power,
                                  calibration=pc.scoring.calibration, alpha=pc.scoring.alpha)
-        affordance = affordance_registry().make(pc.affordance)
+        registry = affordance_registry()
+        affordance = (registry.make(pc.affordance.name, options=pc.affordance.options)
+                      if pc.affordance.options is not None else registry.make(pc.affordance.name))
         selector = None
         if prompt.uses_examples and 0 < pc.num_examples < len(prompt.examples):
             selector = ExampleSelector(prompt.examples, pc.num_examples)
@@ -123,9 +127,9 @@ class SayCanPlanner:
         skills = {name: session.skill(name) for name in session.skills.names()}
         calls = enumerate_calls(skills, state)
         texts = [describe(skills, c) for c in calls]
-        objects = [n.replace("_", " ") for n in session.scene_spec.names()]
+        objects = [n.replace("_", " ") for n in session.scene.objects]  # as perceived
         prompt = self.prompt.render(objects, instruction, lines, self.examples)
-        affordances = self.affordance.score(state, calls, skills)
+        affordances = self.affordance.score(AffordanceInput(session.scene, state, skills), calls)
         # A call the affordance rules out (0) has a combined score of 0 whatever the model
         # says, so by default the model is not asked about it. The softmax over the calls
         # that are asked differs from one over all calls by one common factor, so the
@@ -179,7 +183,7 @@ class SayCanPlanner:
             on_step: Callable[[StepReport], None] | None = None) -> PlanResult:
         instruction = check_instruction(instruction)
         result = PlanResult(instruction)
-        scene = {n: (o.colour, o.type) for n, o in ((o.object_name, o) for o in session.scene_spec.objects)}
+        scene = {n: (o.colour, o.type) for n, o in session.scene.objects.items()}  # as perceived
         result.missing = missing_objects(instruction, scene)
         if result.missing:
             result.stop_reason = f"could not find the {' or the '.join(result.missing)} on the table"

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robollm.config import load_dataclass, read_yaml
 from robollm.errors import ConfigError
-from robollm.scene import SceneSpec, load_scene, scene_from_dict
+from robollm.schema import load_dataclass, read_yaml
+from robollm.world.scene import SceneSpec, load_scene, scene_from_dict
 
 
 @dataclass

@@ -16,10 +16,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
-from robollm.scene import COLOURS
-from robollm.skills.bimanual import LiftWithBothArms
-from robollm.skills.manipulation import Pick, Place
+from robollm.config import SkillsConfig
+from robollm.registry import Registry, load_entry_point
+from robollm.skill import Skill
+from robollm.world.scene import COLOURS
 
 GRASPABLE = ("block", "cup")
 NOUNS = {"block": ("block", "block", "cube"), "bowl": ("bowl", "bowl", "dish"),
@@ -48,8 +50,20 @@ def _colour(name: str) -> str:
     return name.rsplit("_", 1)[0]
 
 
+@cache
+def _skill(name: str) -> Skill:
+    """A skill of the default library, whose phrases the plans are written in."""
+    registry: Registry[Skill] = Registry("skill", plugins=False)
+    load_entry_point(SkillsConfig().library)(registry)
+    return registry.make(name)
+
+
+def say(skill: str, **args: str) -> str:
+    return _skill(skill).describe(**args)
+
+
 def move(obj: str, target: str) -> list[str]:
-    return [Pick().describe(obj=obj), Place().describe(obj=obj, target=target)]
+    return [say("pick", obj=obj), say("place", obj=obj, target=target)]
 
 
 class Phrases:
@@ -131,7 +145,7 @@ def pick_up(p: Phrases, objs: list[str]) -> Task | None:
     obj = p.rng.choice(movable)
     core = p.rng.choice(("pick up {o}", "pick up {o} and hold it", "grab {o}", "hold {o}", "lift {o}",
                          "pick {o} up", "take {o} in your hand"))
-    return Task("pick_place", objs, p.wrap(core.format(o=p.ref(obj))), [Pick().describe(obj=obj)])
+    return Task("pick_place", objs, p.wrap(core.format(o=p.ref(obj))), [say("pick", obj=obj)])
 
 
 def tower(p: Phrases, objs: list[str]) -> Task | None:
@@ -300,8 +314,8 @@ def tray_lift(p: Phrases, objs: list[str]) -> Task | None:
         joiner = p.rng.choice((", then ", " and ", " and then ", ", and then "))
         second = p.rng.choice(("lift the tray with both hands", "lift it with both hands", "raise the tray with both arms",
                                f"lift {t} with both hands"))
-        return Task("bimanual", objs, p.wrap(first + joiner + second), move(obj, tray) + [LiftWithBothArms().describe(obj=tray)])
-    return Task("bimanual", objs, p.wrap(core), [LiftWithBothArms().describe(obj=tray)])
+        return Task("bimanual", objs, p.wrap(first + joiner + second), move(obj, tray) + [say("lift_with_both_arms", obj=tray)])
+    return Task("bimanual", objs, p.wrap(core), [say("lift_with_both_arms", obj=tray)])
 
 
 FAMILIES: dict[str, tuple[float, Callable[[Phrases, list[str]], Task | None]]] = {

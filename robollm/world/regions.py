@@ -4,8 +4,8 @@ the right arm reaches, and the shared middle where both do (and hand-overs happe
 from __future__ import annotations
 
 from robollm.config import TableConfig
-from robollm.robot import ArmSpec
-from robollm.types import Box
+from robollm.geometry import Box
+from robollm.robot.base import ArmSpec
 
 
 def table_regions(table: TableConfig, arms: dict[str, ArmSpec]) -> dict[str, Box]:

@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from robollm.sensors import Sensor
-from robollm.types import Box, Pose
+from robollm.config import LaunchConfig
+from robollm.errors import ConfigError
+from robollm.geometry import Box, Pose
+from robollm.robot.sensors import Sensor
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,17 @@ class Robot(ABC):
     @abstractmethod
     def wait(self, seconds: float) -> None:
         """Let `seconds` of robot time pass (simulation steps physics, hardware sleeps)."""
+
+    @classmethod
+    def check_config(cls, config: LaunchConfig) -> None:
+        """Validate the launch file's `robot.options` for this driver, without connecting.
+
+        A driver with options overrides this; one without refuses any, so an option that
+        would be silently ignored is reported instead.
+        """
+        if config.robot.options:
+            raise ConfigError(f"{config.source}: key 'robot.options': the {config.robot.driver!r} driver "
+                              f"takes no options, got {', '.join(sorted(config.robot.options))}")
 
     def __enter__(self) -> Robot:
         self.connect()

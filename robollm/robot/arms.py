@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robollm.robot import ArmSpec
-from robollm.types import Box, Pose
+from robollm.geometry import Box, Pose
+from robollm.robot.base import ArmSpec
 
 PANDA_JOINT_LOWER = (-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973)
 PANDA_JOINT_UPPER = (2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973)

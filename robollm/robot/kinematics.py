@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from robollm.arms import panda_urdf
-from robollm.quiet import import_pybullet, quiet_stdout
-from robollm.robot import ArmSpec, Kinematics
-from robollm.types import Pose
+from robollm.geometry import Pose
+from robollm.robot.arms import panda_urdf
+from robollm.robot.base import ArmSpec, Kinematics
+from robollm.util.quiet import import_pybullet, quiet_stdout
 
 GRASP_LINK = 11  # panda_grasptarget: the point between the fingertips
 ARM_JOINTS = tuple(range(7))

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robollm.config import load_dataclass, read_yaml
 from robollm.errors import ConfigError
-from robollm.predicates import parse
-from robollm.scene import SceneSpec, load_scene, scene_from_dict
+from robollm.schema import load_dataclass, read_yaml
+from robollm.world.predicates import parse
+from robollm.world.scene import SceneSpec, load_scene, scene_from_dict
 
 
 @dataclass
@@ -96,7 +96,7 @@ def load_suite(path_or_name: str | Path) -> Suite:
             raise ConfigError(f"{p}: episode {ep.id} has no seeds")
         scene = ep.scene_spec(str(p))
         expr = parse(ep.success)
-        from robollm.predicates import atoms
+        from robollm.world.predicates import atoms
 
         names = set(scene.names()) | {"left", "right", "middle"}
         for atom in atoms(expr):

@@ -1,4 +1,9 @@
-"""Arm controllers: straight-line Cartesian moves by IK waypoints and joint interpolation.
+"""The motion interface skills use, and the controllers behind it.
+
+`Motion` is all a skill gets: straight-line moves, grippers, sensors and time. It never
+hands out the robot or the launch file, so a learned policy skill, a fake and the real
+controllers run the same skill code. `RobotMotion` implements it on any `Robot`:
+straight-line Cartesian moves by IK waypoints and joint interpolation.
 
 The same code drives one arm or both. Two arms moving together either share one
 clock (`both_sync`, each trajectory stretched to the slower one, as a tray lift needs)
@@ -9,13 +14,16 @@ settings per arm in the launch file. Everything goes through the `Robot` interfa
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from robollm.config import LaunchConfig
-from robollm.robot import ArmCommand, Robot
-from robollm.types import Pose
+from robollm.geometry import Pose
+from robollm.robot.base import ArmCommand, ArmSpec, Robot
+from robollm.robot.sensors import Sensor
 
 WAYPOINT_SPACING = 0.03  # m between IK waypoints along a straight line
 IK_TOLERANCE = 0.008  # m: a waypoint IK cannot get closer than this is out of reach
@@ -33,17 +41,69 @@ def _lerp_pose(a: Pose, b: Pose, s: float) -> Pose:
     return Pose(pos, b.orientation)
 
 
-class Motion:
-    """What skills get instead of the simulator: moves, grippers, sensors, time."""
+class Motion(ABC):
+    """What skills get instead of the robot: moves, grippers, sensors, time."""
+
+    arms: dict[str, ArmSpec]  # static facts of each arm (workspace, gripper limits)
+
+    @property
+    @abstractmethod
+    def control_period(self) -> float:
+        """Seconds between two commands of the controller (the robot's own rhythm)."""
+
+    @abstractmethod
+    def in_workspace(self, arm: str, position) -> bool: ...
+
+    @abstractmethod
+    def move(self, targets: dict[str, Pose], mode: str | None = None) -> MoveResult:
+        """Move one or both arms in straight lines. `mode` is left, right, both_sync or both_async."""
+
+    @abstractmethod
+    def open_gripper(self, arm: str, wait: float = 0.5) -> None: ...
+
+    @abstractmethod
+    def close_gripper(self, arm: str, force: float | None = None, wait: float = 0.6,
+                      timeout: float = 3.0) -> float:
+        """Close with a grasp force (default: the arm's configured one); the width once still."""
+
+    @abstractmethod
+    def grasp_force(self, arm: str, mode: str | None = None) -> float:
+        """The configured grasp force of `arm` in coordination mode `mode` (default: the arm alone)."""
+
+    @abstractmethod
+    def gripper_width(self, arm: str) -> float: ...
+
+    @abstractmethod
+    def ee_pose(self, arm: str) -> Pose: ...
+
+    @abstractmethod
+    def home(self, arm: str) -> MoveResult: ...
+
+    @abstractmethod
+    def sensor(self, name: str) -> Sensor: ...
+
+    @abstractmethod
+    def wait(self, seconds: float) -> None: ...
+
+
+class RobotMotion(Motion):
+    """`Motion` on a `Robot`, with the launch file's controller settings."""
 
     def __init__(self, robot: Robot, config: LaunchConfig) -> None:
-        self.robot = robot
-        self.config = config
+        self._robot = robot
+        self._config = config
         self.arms = robot.arms
-        self.tick_hooks: list = []  # called after every wait, e.g. to record video frames
+        self.tick_hooks: list[Callable[[], None]] = []  # called after every wait, e.g. to record video
+
+    @property
+    def control_period(self) -> float:
+        return self._robot.control_period
+
+    def grasp_force(self, arm: str, mode: str | None = None) -> float:
+        return self._config.controller(mode or arm, arm).grasp_force
 
     def _wait(self, seconds: float) -> None:
-        self.robot.wait(seconds)
+        self._robot.wait(seconds)
         for hook in self.tick_hooks:
             hook()
 
@@ -56,8 +116,8 @@ class Motion:
         """Joint waypoints along a straight line to `target`, or a reason it can't be done."""
         if not self.in_workspace(arm, target.position):
             return [], "target out of reach"
-        spec, kin = self.arms[arm], self.robot.kinematics
-        q = tuple(start_joints if start_joints is not None else self.robot.observe().arms[arm].joints)
+        spec, kin = self.arms[arm], self._robot.kinematics
+        q = tuple(start_joints if start_joints is not None else self._robot.observe().arms[arm].joints)
         start = kin.forward(spec, q)
         n = max(1, math.ceil(start.distance_to(target) / WAYPOINT_SPACING))
         waypoints = [q]
@@ -86,19 +146,19 @@ class Motion:
         return self._settle(targets, mode)
 
     def _durations(self, arm: str, waypoints, mode: str) -> list[float]:
-        ctl = self.config.controller(mode, arm)
+        ctl = self._config.controller(mode, arm)
         spec = self.arms[arm]
         vmax = np.asarray(spec.max_velocity) * ctl.joint_speed_scale
-        kin = self.robot.kinematics
+        kin = self._robot.kinematics
         out = []
         for a, b in zip(waypoints, waypoints[1:], strict=False):
             cart = kin.forward(spec, a).distance_to(kin.forward(spec, b)) / ctl.ee_speed
             joint = float(np.max(np.abs(np.subtract(b, a)) / vmax))
-            out.append(max(cart, joint, self.robot.control_period))
+            out.append(max(cart, joint, self._robot.control_period))
         return out
 
     def _execute(self, plans: dict, durations: dict) -> None:
-        period = self.robot.control_period
+        period = self._robot.control_period
         total = max(sum(d) for d in durations.values())
         times = {a: np.concatenate([[0.0], np.cumsum(d)]) for a, d in durations.items()}
         steps = max(1, math.ceil(total / period))
@@ -114,16 +174,16 @@ class Motion:
                     s = (t - ts[i]) / max(ts[i + 1] - ts[i], 1e-9)
                     q = tuple(np.add(waypoints[i], s * np.subtract(waypoints[i + 1], waypoints[i])))
                 action[arm] = ArmCommand(joints=tuple(float(v) for v in q))
-            self.robot.send_action(action)
+            self._robot.send_action(action)
             self._wait(period)
 
     def _settle(self, targets: dict[str, Pose], mode: str) -> MoveResult:
-        ctls = {a: self.config.controller(mode, a) for a in targets}
+        ctls = {a: self._config.controller(mode, a) for a in targets}
         deadline = max(c.settle_time for c in ctls.values())
         self._wait(deadline)
         errors = {}
         for _ in range(int(1.0 / 0.1)):
-            obs = self.robot.observe()
+            obs = self._robot.observe()
             errors = {a: obs.arms[a].ee_pose.distance_to(t) for a, t in targets.items()}
             if all(errors[a] <= ctls[a].position_tolerance for a in targets):
                 return MoveResult(True, error=max(errors.values()))
@@ -134,7 +194,7 @@ class Motion:
 
     # -- grippers and sensors -------------------------------------------------------
     def open_gripper(self, arm: str, wait: float = 0.5) -> None:
-        self.robot.send_action({arm: ArmCommand(gripper_width=self.arms[arm].gripper_max_width)})
+        self._robot.send_action({arm: ArmCommand(gripper_width=self.arms[arm].gripper_max_width)})
         self._wait(wait)
 
     def close_gripper(self, arm: str, force: float | None = None, wait: float = 0.6,
@@ -144,33 +204,33 @@ class Motion:
         A real hand reports its width only when its command finishes, so wait until
         the width is steady rather than for a fixed time.
         """
-        f = force if force is not None else self.config.controller(arm, arm).grasp_force
-        self.robot.send_action({arm: ArmCommand(gripper_width=0.0, gripper_force=f)})
+        f = force if force is not None else self.grasp_force(arm)
+        self._robot.send_action({arm: ArmCommand(gripper_width=0.0, gripper_force=f)})
         self._wait(wait)
-        width = self.robot.observe().arms[arm].gripper_width
+        width = self._robot.observe().arms[arm].gripper_width
         waited = wait
         while waited < timeout:
             self._wait(0.1)
             waited += 0.1
-            now = self.robot.observe().arms[arm].gripper_width
+            now = self._robot.observe().arms[arm].gripper_width
             if abs(now - width) < 5e-4:
                 return now
             width = now
         return width
 
     def gripper_width(self, arm: str) -> float:
-        return self.robot.observe().arms[arm].gripper_width
+        return self._robot.observe().arms[arm].gripper_width
 
     def ee_pose(self, arm: str) -> Pose:
-        return self.robot.observe().arms[arm].ee_pose
+        return self._robot.observe().arms[arm].ee_pose
 
     def home(self, arm: str) -> MoveResult:
         spec = self.arms[arm]
-        target = self.robot.kinematics.forward(spec, spec.home)
+        target = self._robot.kinematics.forward(spec, spec.home)
         return self.move({arm: target})
 
     def sensor(self, name: str):
-        return self.robot.sensors[name]
+        return self._robot.sensors[name]
 
     def wait(self, seconds: float) -> None:
         self._wait(seconds)

@@ -11,8 +11,8 @@ import copy
 import math
 from dataclasses import dataclass, field
 
-from robollm.scene import CONTAINER_TYPES, SUPPORT_TYPES, TWO_HANDED_TYPES
-from robollm.state import ObjectInfo, SceneState
+from robollm.world.scene import CONTAINER_TYPES, SUPPORT_TYPES, TWO_HANDED_TYPES
+from robollm.world.state import ObjectInfo, SceneState
 
 ARMS = ("left", "right")
 REACH = {"left": ("left", "middle"), "right": ("right", "middle")}

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robollm.config import load_dataclass, read_yaml
 from robollm.errors import ConfigError
+from robollm.schema import load_dataclass, read_yaml
 
 OBJECT_TYPES = ("block", "bowl", "plate", "cup", "tray", "box")
 CONTAINER_TYPES = ("bowl", "cup", "tray", "box")

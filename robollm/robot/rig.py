@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from robollm.arms import panda_arm
 from robollm.config import RobotConfig
-from robollm.robot import ArmSpec
-from robollm.types import Box, Pose
+from robollm.geometry import Box, Pose
+from robollm.robot.arms import panda_arm
+from robollm.robot.base import ArmSpec
 
 ARM_NAMES = ("left", "right")
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from robollm.config import LaunchConfig
-from robollm.control import Motion
 from robollm.drivers import robot_registry
 from robollm.errors import UserError
+from robollm.perception.base import Perception
+from robollm.perception.registry import perception_registry
 from robollm.plan import SkillCall
-from robollm.predicates import Expr, atoms, evaluate, parse, validate
 from robollm.registry import Registry, load_entry_point
-from robollm.scene import SceneSpec
-from robollm.skills.base import DIRECTIONS, Outcome, Skill, SkillContext
-from robollm.skills.symbolic import SymbolicState, from_scene
-from robollm.state import SceneState
+from robollm.robot.capabilities import GeometricFacts, SceneLoader
+from robollm.robot.motion import RobotMotion
+from robollm.skill import DIRECTIONS, Outcome, Skill, SkillContext
+from robollm.world.perceived import PerceivedFacts
+from robollm.world.predicates import Expr, Facts, atoms, evaluate, parse, validate
+from robollm.world.scene import SceneSpec
+from robollm.world.state import SceneState
+from robollm.world.symbolic import SymbolicState, from_scene
 
 EXECUTORS = ("physics", "symbolic")
 
@@ -45,6 +49,14 @@ class StepRecord:
 
 
 class Session:
+    """One episode: the driver the launch file names, the scene, perception and skills.
+
+    Everything a driver offers beyond `Robot` is asked for by type
+    (`robollm.robot.capabilities`): a simulator lays out the scene itself, a real robot
+    has its scene on the table; success is judged from the simulator's geometry where
+    the driver has it, else from what perception reports.
+    """
+
     def __init__(self, config: LaunchConfig, scene: SceneSpec, seed: int, *,
                  executor: str = "physics", gui: bool = False) -> None:
         if executor not in EXECUTORS:
@@ -53,27 +65,28 @@ class Session:
         self.skills = skill_registry(config)
         self._skill_cache: dict[str, Skill] = {}
         self.robot = robot_registry().make(config.robot.driver, config=config, gui=gui)
-        # Perception is chosen before anything moves. Ground truth exists only where the
-        # driver knows the true scene (the simulator).
-        if config.perception != "ground_truth" or not hasattr(self.robot, "perception"):
+        try:
+            # Perception is chosen before anything moves, so a launch file asking for what
+            # its driver cannot give fails before the arms are touched.
+            self.perception: Perception = perception_registry().make(
+                config.perception.name, robot=self.robot, config=config,
+                options=config.perception.options)
+            if isinstance(self.robot, SceneLoader):
+                self.robot.load_scene(scene, seed)
+            self.robot.connect()
+        except BaseException:
             self.robot.disconnect()
-            raise UserError(
-                f"{config.source}: key 'perception' is {config.perception!r}, which the "
-                f"{config.robot.driver!r} driver cannot provide; ground_truth needs the simulated "
-                "driver, and no camera-based perception ships yet")
-        # A simulated robot lays out the scene itself; hardware has its scene on the table.
-        if hasattr(self.robot, "load_scene"):
-            self.robot.load_scene(scene, seed)
-        self.robot.connect()
-        self.motion = Motion(self.robot, config)
-        self.perception = self.robot.perception()
-        self.state: SymbolicState = from_scene(self.perception.observe())
+            raise
+        self.motion = RobotMotion(self.robot, config)
+        self.scene: SceneState = self.perception.observe()  # the latest look at the table
+        self.state: SymbolicState = from_scene(self.scene)
         self.start_state = self.state.copy()  # what `disturbed` compares against
         self.history: list[StepRecord] = []
 
     # -- scene -------------------------------------------------------------------------
     def observe(self) -> SceneState:
-        return self.perception.observe()
+        self.scene = self.perception.observe()
+        return self.scene
 
     def skill(self, name: str) -> Skill:
         if name not in self._skill_cache:
@@ -128,9 +141,17 @@ class Session:
         validate(expr, self.state)
         return expr
 
+    def facts(self) -> Facts:
+        """What success is judged on: the stated effects under the symbolic executor; under
+        physics, the world's geometry where the driver offers it, else perception's report."""
+        if self.executor == "symbolic":
+            return self.state
+        if isinstance(self.robot, GeometricFacts):
+            return self.robot.geometric_facts()
+        return PerceivedFacts(self.observe())
+
     def succeeded(self, goal: Expr) -> bool:
-        facts = self.state if self.executor == "symbolic" else self.robot.facts()
-        return evaluate(goal, facts)
+        return evaluate(goal, self.facts())
 
     def disturbed(self, goal: Expr) -> list[str]:
         """Objects the goal does not name whose place changed since the session began.

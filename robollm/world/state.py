@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from robollm.types import Box, Pose
+from robollm.geometry import Box, Pose
 
 
 @dataclass(frozen=True)

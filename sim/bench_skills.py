@@ -12,12 +12,12 @@ from tqdm import tqdm
 
 from robollm.config import load_config
 from robollm.errors import ConfigError
+from robollm.eval.tasks import load_tasks
 from robollm.plan import SkillCall, parse_plan
-from robollm.predicates import evaluate
-from robollm.runtime import Session
-from robollm.scene import ObjectSpec, SceneSpec
+from robollm.session import Session
 from robollm.sim.world import SimWorld
-from robollm.tasks import load_tasks
+from robollm.world.predicates import evaluate
+from robollm.world.scene import ObjectSpec, SceneSpec
 
 BLOCK_COLOURS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan")
 MATERIALS = ("metal", "wood", "plastic", "foam", "glass", "ceramic")
@@ -125,7 +125,7 @@ def task_rates(config, path: str | None) -> dict:
                 for call in plan:
                     if not session.execute(call).outcome.success:
                         break
-                if not evaluate(goal, session.robot.facts()):
+                if not evaluate(goal, session.facts()):
                     failed.append(seed)
         out[task.id] = {"runs": len(task.seeds), "succeeded": len(task.seeds) - len(failed),
                         "failed_seeds": failed}

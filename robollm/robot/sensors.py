@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from robollm.types import Pose, Vec3
+from robollm.geometry import Pose, Vec3
 
 
 @dataclass

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from robollm.control import Motion
-from robollm.scene import CONTAINER_TYPES, SUPPORT_TYPES
-from robollm.skills.symbolic import SymbolicState
-from robollm.state import SceneState
+from robollm.robot.motion import Motion
+from robollm.world.scene import CONTAINER_TYPES, SUPPORT_TYPES
+from robollm.world.state import SceneState
+from robollm.world.symbolic import SymbolicState
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class SkillContext:
     scene: SceneState  # the scene when the skill started
 
     def symbolic(self) -> SymbolicState:
-        from robollm.skills.symbolic import from_scene
+        from robollm.world.symbolic import from_scene
 
         return from_scene(self.scene)
 

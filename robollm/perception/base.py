@@ -2,7 +2,7 @@
 
 Every implementation returns the same `SceneState`, so the planner never asks where
 its objects came from. The first implementation reads the simulator's ground truth
-(`robollm.sim.perception.GroundTruthPerception`); camera-based perception plugs in
+(`robollm.perception.ground_truth`, from a driver with the `GroundTruth` capability); camera-based perception plugs in
 behind the same interface.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from robollm.state import SceneState
+from robollm.world.state import SceneState
 
 
 class Perception(ABC):

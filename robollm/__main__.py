@@ -1,0 +1,7 @@
+"""`python -m robollm ...` is the `robollm` command."""
+
+import sys
+
+from robollm.cli import main
+
+sys.exit(main())

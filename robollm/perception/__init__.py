@@ -1,0 +1,1 @@
+"""Perception: what the planner and skills know about the scene, from the selected source."""

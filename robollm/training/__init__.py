@@ -1,0 +1,1 @@
+"""Training jobs behind `robollm train ...`, and the synthetic data they learn from."""

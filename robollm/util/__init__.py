@@ -1,0 +1,1 @@
+"""Small process-level helpers: library compatibility shims and silencing C output."""
