@@ -28,6 +28,9 @@ def serve_command(argv: list[str]) -> int:
     if args.backend == "hf":
         options = dict(model=args.model, threads=args.threads, dtype=args.dtype, adapter=args.adapter)
     else:
+        if args.adapter:
+            raise UserError("--adapter works with the hf backend only (a LoRA adapter is merged "
+                            "into a local model's weights)")
         options = dict(scores=read_scores(args.fake_scores) if args.fake_scores else None,
                        default=args.fake_default)
     model = create_language_model(args.backend, source="robollm serve", **options)
