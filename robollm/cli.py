@@ -30,20 +30,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     from robollm.config import load_config
-    from robollm.drivers import robot_registry
-    from robollm.registry import load_entry_point
-    from robollm.robot.base import Robot
-    from robollm.session import skill_registry
-    from robollm.world.scene import load_scene
+    from robollm.launch_check import check_launch
 
     cfg = load_config(args.file)
-    load_scene(cfg.sim.scene)
-    driver = load_entry_point(robot_registry().spec(cfg.robot.driver).entry_point)
-    if isinstance(driver, type) and issubclass(driver, Robot):
-        driver.check_config(cfg)
-    skill_registry(cfg)
-    print(f"{args.file}: ok (driver {cfg.robot.driver}, scene {cfg.sim.scene}, "
-          f"skills {cfg.skills.library})")
+    found = check_launch(cfg)
+    parts = [f"driver {found.driver}", f"scene {found.scene.source}",
+             f"skills {cfg.skills.library} ({len(found.skills)})",
+             f"language model {cfg.planner.llm.name}" + (f" {found.model}" if found.model else ""),
+             f"prompt {found.prompt}"]
+    if found.adapter:
+        parts.append(f"adapter {found.adapter}")
+    print(f"{args.file}: ok ({', '.join(parts)})")
     return EXIT_OK
 
 
@@ -86,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=("physics", "symbolic"), default=None,
                      help="physics runs the motions; symbolic applies only the skills' effects")
     run.add_argument("--record", metavar="FILE.gif", help="save the front camera's view of the episode")
+    run.add_argument("--force", action="store_true", help="let --record overwrite an existing file")
     run.add_argument("--gui", action="store_true", help="open the PyBullet window")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a trace")
     run.set_defaults(func=_run)

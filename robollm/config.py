@@ -6,12 +6,14 @@ with the file, the dotted key and what was expected, before anything starts.
 
 from __future__ import annotations
 
+import math
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from robollm.errors import ConfigError
-from robollm.schema import load_dataclass, read_yaml
+from robollm.schema import load_dataclass, read_yaml, relative_to
 
 COORDINATION_MODES = ("left", "right", "both_sync", "both_async")
 
@@ -141,12 +143,29 @@ def default_config_path() -> Path:
 
 
 def load_config(path: str | Path | None = None) -> LaunchConfig:
+    """A launch file, strictly checked. Relative paths in it (`sim.scene`, `planner.prompt`,
+    `planner.llm.model`, `planner.llm.adapter`) are read from the file's folder; names of
+    things that ship with robollm (`default`, `saycan_tuned`, `saycan-smollm2`) stay names.
+
+    The files it names are not opened here: `robollm.launch_check.check_launch` does that."""
     p = Path(path) if path is not None else default_config_path()
     cfg = load_dataclass(LaunchConfig, read_yaml(p) or {}, str(p))
     cfg.source = str(p)
     _resolve_choices(cfg)
+    _resolve_paths(cfg, p)
     _check(cfg, str(p))
     return cfg
+
+
+def _resolve_paths(cfg: LaunchConfig, file: Path) -> None:
+    from robollm.llm.options import HFOptions
+
+    cfg.sim.scene = relative_to(cfg.sim.scene, file)
+    cfg.planner.prompt = relative_to(cfg.planner.prompt, file)
+    llm = cfg.planner.llm.options
+    if isinstance(llm, HFOptions):  # an http backend's `model` is a name the server knows
+        llm.model = relative_to(llm.model, file)
+        llm.adapter = relative_to(llm.adapter, file)
 
 
 def resolve_choice(registry: Any, value: Any, source: str, key: str, name_key: str = "name") -> Choice:
@@ -185,6 +204,56 @@ def _resolve_choices(cfg: LaunchConfig) -> None:
     cfg.perception = resolve_choice(perception_registry(), cfg.perception, src, "perception")
 
 
+def _fail(source: str, key: str, expected: str, got: Any) -> NoReturn:
+    raise ConfigError(f"{source}: key '{key}' should be {expected}, got {got!r}")
+
+
+def _finite(values: list[float]) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+# Per controller setting: whether a value is allowed and what the message says it should be.
+CONTROLLER_RANGES: dict[str, tuple[Any, str]] = {
+    "ee_speed": (lambda v: v > 0, "a positive speed in m/s"),
+    "joint_speed_scale": (lambda v: 0 < v <= 1.0, "a fraction in (0, 1]"),
+    "position_tolerance": (lambda v: v > 0, "a positive distance in m"),
+    "settle_time": (lambda v: v >= 0, "a time of 0 s or more"),
+    "timeout": (lambda v: v > 0, "a positive time in s"),
+    "grasp_force": (lambda v: v > 0, "a positive force in N"),
+}
+
+
+def check_url(url: str, source: str, key: str) -> None:
+    """An http:// or https:// URL with a host (a language-model server)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        _fail(source, key, "an http:// or https:// URL with a host and a numeric port, "
+              "like http://127.0.0.1:8000", url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        _fail(source, key, "an http:// or https:// URL with a host, like http://127.0.0.1:8000", url)
+
+
+def _check_llm_options(options: Any, source: str) -> None:
+    """The built-in backends' options that have a range (a plug-in checks its own)."""
+    from robollm.llm.options import HFOptions, HTTPOptions
+
+    key = "planner.llm"
+    if isinstance(options, HTTPOptions):
+        check_url(options.url, source, f"{key}.url")
+        if not (options.timeout > 0 and math.isfinite(options.timeout)):
+            _fail(source, f"{key}.timeout", "a positive number of seconds", options.timeout)
+        if options.retries < 0:
+            _fail(source, f"{key}.retries", "0 or more", options.retries)
+    elif isinstance(options, HFOptions):
+        if options.threads is not None and options.threads < 1:
+            _fail(source, f"{key}.threads", "at least 1 (or null for torch's default)", options.threads)
+        for name in ("model", "adapter"):
+            if getattr(options, name) == "":
+                _fail(source, f"{key}.{name}", "a path or a name (or null)", "")
+
+
 def _check(cfg: LaunchConfig, source: str) -> None:
     if set(cfg.robot.arms) != {"left", "right"}:
         raise ConfigError(
@@ -199,34 +268,72 @@ def _check(cfg: LaunchConfig, source: str) -> None:
                     f"{source}: key 'robot.arms.{name}.{key}' should be 3 numbers [x, y, z], "
                     f"got {value!r}"
                 )
+            if not _finite(value):
+                _fail(source, f"robot.arms.{name}.{key}", "finite numbers", value)
+        if not math.isfinite(arm.base_yaw):
+            _fail(source, f"robot.arms.{name}.base_yaw", "a finite angle in radians", arm.base_yaw)
+        for axis, lo, hi in zip("xyz", arm.workspace_low, arm.workspace_high, strict=True):
+            if not lo < hi:
+                raise ConfigError(
+                    f"{source}: keys 'robot.arms.{name}.workspace_low' and 'workspace_high': "
+                    f"the low corner should be below the high one on every axis, got {axis} "
+                    f"from {lo:g} to {hi:g}")
     for mode, per_arm in cfg.robot.controllers.items():
         if mode not in COORDINATION_MODES:
             raise ConfigError(
                 f"{source}: unknown coordination mode 'robot.controllers.{mode}'; "
                 f"expected one of {', '.join(COORDINATION_MODES)}"
             )
-        for arm in per_arm:
+        for arm, controller in per_arm.items():
             if arm not in cfg.robot.arms:
                 raise ConfigError(
                     f"{source}: unknown arm 'robot.controllers.{mode}.{arm}'; expected left or right"
                 )
+            for key, (allowed, expected) in CONTROLLER_RANGES.items():
+                value = getattr(controller, key)
+                if not (math.isfinite(value) and allowed(value)):
+                    _fail(source, f"robot.controllers.{mode}.{arm}.{key}", expected, value)
+    table = cfg.table
+    for key in ("low", "high"):
+        value = getattr(table, key)
+        if len(value) != 2 or not _finite(value):
+            _fail(source, f"table.{key}", "2 finite numbers [x, y]", value)
+    for axis, lo, hi in zip("xy", table.low, table.high, strict=True):
+        if not lo < hi:
+            raise ConfigError(f"{source}: keys 'table.low' and 'table.high': the low corner should "
+                              f"be below the high one on every axis, got {axis} from {lo:g} to {hi:g}")
+    if not math.isfinite(table.height):
+        _fail(source, "table.height", "a finite number (m)", table.height)
+    for key in ("camera_width", "camera_height"):
+        if getattr(cfg.sim, key) < 1:
+            _fail(source, f"sim.{key}", "at least 1 pixel", getattr(cfg.sim, key))
+    for key in ("scene", "prompt"):
+        section = cfg.sim if key == "scene" else cfg.planner
+        if not getattr(section, key).strip():
+            _fail(source, f"{'sim' if key == 'scene' else 'planner'}.{key}", "a file or a name", "")
     if cfg.skills.executor not in ("physics", "symbolic"):
         raise ConfigError(
             f"{source}: key 'skills.executor' should be physics or symbolic, got {cfg.skills.executor!r}"
         )
     pl = cfg.planner
+    _check_llm_options(pl.llm.options if isinstance(pl.llm, Choice) else None, source)
     if pl.scoring.length not in ("sum", "mean"):
         raise ConfigError(f"{source}: key 'planner.scoring.length' should be sum or mean, got {pl.scoring.length!r}")
     if pl.scoring.neutral not in ("prior", "no_task"):
         raise ConfigError(f"{source}: key 'planner.scoring.neutral' should be prior or no_task, "
                           f"got {pl.scoring.neutral!r}")
+    for key in ("length_power", "alpha"):
+        if not math.isfinite(getattr(pl.scoring, key)):
+            _fail(source, f"planner.scoring.{key}", "a finite number", getattr(pl.scoring, key))
     if pl.num_examples < 0:
         raise ConfigError(f"{source}: key 'planner.num_examples' must be 0 (all) or more, "
                           f"got {pl.num_examples}")
     if pl.max_steps < 1 or pl.beam_width < 1 or pl.beam_depth < 1:
         raise ConfigError(f"{source}: keys 'planner.max_steps', 'planner.beam_width' and "
                           "'planner.beam_depth' must be at least 1")
-    if cfg.sim.timestep <= 0 or cfg.sim.timestep > 0.02:
+    if pl.show_top < 0:
+        _fail(source, "planner.show_top", "0 or more", pl.show_top)
+    if not (0 < cfg.sim.timestep <= 0.02):
         raise ConfigError(
             f"{source}: key 'sim.timestep' should be in (0, 0.02] seconds, got {cfg.sim.timestep}"
         )

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from robollm.errors import ConfigError
-from robollm.schema import load_dataclass, read_yaml
+from robollm.schema import load_dataclass, read_yaml, relative_to
 from robollm.world.predicates import parse
-from robollm.world.scene import SceneSpec, load_scene, scene_from_dict
+from robollm.world.scene import SceneSpec, load_scene, scene_from_dict, scene_path
 
 
 @dataclass
@@ -94,6 +94,12 @@ def load_suite(path_or_name: str | Path) -> Suite:
             raise ConfigError(f"{p}: episode {ep.id} has an empty instruction")
         if not ep.seeds:
             raise ConfigError(f"{p}: episode {ep.id} has no seeds")
+        if isinstance(ep.scene, str):  # a scene file is read from the suite file's folder
+            ep.scene = relative_to(ep.scene, p)
+            try:
+                scene_path(ep.scene)
+            except ConfigError as e:
+                raise ConfigError(f"{p}: episode {ep.id}: key 'scene': {e}") from None
         scene = ep.scene_spec(str(p))
         expr = parse(ep.success)
         from robollm.world.predicates import atoms
