@@ -56,6 +56,12 @@ def other(arm: str) -> str:
     return "right" if arm == "left" else "left"
 
 
+def hand_full(state: SymbolicState, arm: str) -> Outcome:
+    """The failure of a skill that needs `arm` free: which hand holds what."""
+    held = state.holding(arm)
+    return Outcome.fail(f"the {arm} hand already holds the {str(held).replace('_', ' ')}", arm)
+
+
 def squeeze(m, arm: str) -> float:
     """Close gently, feel how much the object gives, and only then squeeze firmly.
 
@@ -175,7 +181,7 @@ class Pick(Skill):
         if state.types.get(obj) is None:
             return Outcome.fail("object not found")
         if state.holder(obj):
-            return Outcome.fail("already holding", state.holder(obj))
+            return hand_full(state, state.holder(obj))
         if state.types[obj] not in GRASPABLE_TYPES:
             return Outcome.fail(f"a {state.types[obj]} cannot be picked with one hand")
         if state.stacked_on(obj):
@@ -184,7 +190,7 @@ class Pick(Skill):
         if arm is None:
             return Outcome.fail("target out of reach")
         if state.holding(arm) is not None:
-            return Outcome.fail("already holding", arm)
+            return hand_full(state, arm)
         state.put(obj, "held", arm)
         return Outcome(True, arm=arm)
 
@@ -265,7 +271,7 @@ class HandOver(Skill):
         if arm is None:
             return Outcome.fail(f"not holding the {obj.replace('_', ' ')}")
         if state.holding(other(arm)) is not None:
-            return Outcome.fail("already holding", other(arm))
+            return hand_full(state, other(arm))
         state.put(obj, "held", other(arm))
         return Outcome(True, arm=other(arm))
 

@@ -99,6 +99,11 @@ def blocker(scene: SceneState, obj: ObjectInfo, start: tuple[float, float],
     return None
 
 
+def _not_a_target(target: str, state: SymbolicState) -> str:
+    return (f"{target} is neither a region ({', '.join(state.region_names)}) nor a direction "
+            f"({', '.join(DIRECTIONS)})")
+
+
 def push_arm(state: SymbolicState, obj: str, dest_region: str | None) -> Outcome:
     """As for pick: an arm that reaches the object (and here also where it goes), a free
     one first. A hand that holds something cannot push with closed fingers."""
@@ -126,6 +131,13 @@ class Push(Skill):
         where = "into the middle of the table" if target == "middle" else f"over to the {target} side of the table"
         return f"push the {obj} {where}"
 
+    def check_args(self, args: dict[str, str], state: SymbolicState) -> str:
+        target = args.get("target")
+        if target is not None and target not in state.types and target not in state.region_names \
+                and target not in DIRECTIONS:
+            return _not_a_target(target, state)
+        return super().check_args(args, state)
+
     def apply(self, state: SymbolicState, obj: str, target: str) -> Outcome:
         if state.types.get(obj) is None:
             return Outcome.fail("object not found")
@@ -143,7 +155,7 @@ class Push(Skill):
         elif target in DIRECTIONS:
             dest = region  # a short push; which region it ends in is for perception to say
         else:
-            return Outcome.fail(f"{target} is neither a region nor a direction")
+            return Outcome.fail(_not_a_target(target, state))
         check = push_arm(state, obj, dest)
         if check.success:
             state.put(obj, "at", dest)

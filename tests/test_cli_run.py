@@ -1,12 +1,15 @@
 """End-to-end runs of the CLI in PyBullet DIRECT mode."""
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
 from robollm.cli import main
+from robollm.config import load_config
+from robollm.session import Session
 
 PLAN = "pick red_block; place red_block in green_bowl"
 
@@ -71,7 +74,8 @@ def test_deterministic_under_seed(capsys):
     a = json.loads(capsys.readouterr().out)
     main(args)
     b = json.loads(capsys.readouterr().out)
-    a.pop("wall_time"), b.pop("wall_time")
+    for timing in ("wall_time", "total_time"):
+        a.pop(timing), b.pop(timing)
     assert a == b
 
 
@@ -86,6 +90,13 @@ def test_deterministic_under_seed(capsys):
     (["--plan", "pick red_block", "--config", "/no/such.yaml"], "no such file"),
     (["--plan", "pick red_block", "--scene", "nosuch"], "built-in scenes"),
     (["--plan", "pick red_block", "--record", "out.mp4"], "expected a file ending in .gif"),
+    (["--plan", "pick red_block", "--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["--plan", "pick red_block", "--success", ""], "--success is empty; give a predicate"),
+    (["--plan", "pick red_block", "--success", "  "], "--success is empty; give a predicate"),
+    (["--plan", "pick red_block", "--scene", ""], "--scene is empty"),
+    (["--plan", "pick red_block", "--config", "/"], "/ is a folder, expected a file"),
+    (["--plan", "pick red_block", "--scene", "/"], "is a folder, expected a file"),
+    (["--plan", "pick red_block", "--record", "/no/such/folder/out.gif"], "folder '/no/such/folder' does not exist"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, fragment, capsys):
     assert main(["run", *argv]) == 2
@@ -108,3 +119,123 @@ def test_real_launch_file_without_perception_stops_before_connecting(capsys):
     assert main(["run", "--plan", "pick red_block", "--config", str(real)]) == 2
     err = capsys.readouterr().err
     assert "key 'perception'" in err and "Traceback" not in err
+
+
+def test_run_prints_its_own_time_and_the_time_with_start_up(capsys):
+    assert main(["run", "--plan", "pick red_block", "--executor", "symbolic", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"finished  \(1 steps, \d+\.\d s, \d+\.\d s with start-up\)", out), out
+    assert main(["run", "--plan", "pick red_block", "--executor", "symbolic", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert 0 <= report["wall_time"] <= report["total_time"]
+
+
+def test_a_full_hand_says_which_hand_holds_what(tmp_path, capsys):
+    scene = tmp_path / "left.yaml"  # both blocks on the left: only the left arm reaches them
+    scene.write_text("objects: [{type: block, colour: red, pose: [0.5, 0.35]},"
+                     " {type: block, colour: blue, pose: [0.5, 0.45]}]\n")
+    for plan, reason in (("pick red_block; pick blue_block", "the left hand already holds the red block"),
+                         ("pick red_block; pick red_block", "the left hand already holds the red block")):
+        for executor in ("symbolic", "physics"):
+            assert main(["run", "--plan", plan, "--scene", str(scene), "--executor", executor, "--json"]) == 1
+            step = json.loads(capsys.readouterr().out)["steps"][1]
+            assert (step["reason"], step["arm"]) == (reason, "left"), (plan, executor, step)
+
+
+def test_an_unknown_push_direction_lists_the_valid_ones():
+    from robollm.skills.push import Push
+    from robollm.world.scene import load_scene
+    from robollm.world.symbolic import from_scene
+
+    with Session(load_config(), load_scene("push"), 0, executor="symbolic") as session:
+        state = session.state
+    reason = Push().check_args({"obj": "red_block", "target": "sideways"}, state)
+    assert reason == ("sideways is neither a region (left, middle, right) nor a direction "
+                      "(forward, backward, leftward, rightward)")
+    assert Push().apply(from_scene(session.scene), obj="red_block", target="sideways").reason == reason
+
+
+def test_gui_without_a_display_says_so(monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["run", "--plan", "pick red_block", "--gui"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "robollm: error: --gui needs a display (DISPLAY is not set)"
+
+
+@pytest.mark.parametrize("scene, fragment", [
+    ("objects:\n  red: {type: block}\n", "key 'objects' should be a list of mappings, got a mapping"),
+    ("objects: [{type: block, colour: red, pose: [2.0, 0.0]}]\n",
+     "objects[0].pose (red_block) [2, 0] is off the table"),
+    ("objects: [{type: block, colour: red, pose: [0.5, 0.0]}, {type: block, colour: blue, pose: [0.5, 0.0]}]\n",
+     "objects[1].pose (blue_block) overlaps objects[0] (red_block)"),
+    ("objects: [{type: block, colour: red, name: 'Red Block!'}]\n", "cannot be written in plans"),
+    ("objects: [{type: block, colour: red}, {type: block, colour: blue, pose: [.nan, 0.0]}]\n",
+     "objects[1].pose (blue_block) should be finite numbers"),
+])
+def test_bad_scenes_stop_the_run_in_one_line(tmp_path, capsys, scene, fragment):
+    p = tmp_path / "scene.yaml"
+    p.write_text(scene)
+    assert main(["run", "--plan", "pick red_block", "--scene", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and str(p) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_gray_spelling_runs(tmp_path, capsys):
+    p = tmp_path / "scene.yaml"
+    p.write_text("objects: [{type: block, colour: gray}, {type: bowl, colour: green}]\n")
+    code = main(["run", "--plan", "pick grey_block; place grey_block in green_bowl", "--scene", str(p),
+                 "--success", "in(grey_block, green_bowl)", "--executor", "symbolic", "--json"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["success"]
+
+
+def test_record_refuses_a_folder_and_an_existing_file_unless_forced(tmp_path, capsys):
+    folder = tmp_path / "episode.gif"
+    folder.mkdir()
+    args = ["run", "--plan", "pick red_block", "--executor", "symbolic", "--record"]
+    assert main([*args, str(folder)]) == 2
+    assert f"--record '{folder}' is a folder, expected a file" in capsys.readouterr().err
+    existing = tmp_path / "old.gif"
+    existing.write_bytes(b"keep me")
+    assert main([*args, str(existing)]) == 2
+    assert "already exists; pass --force to overwrite it" in capsys.readouterr().err
+    assert existing.read_bytes() == b"keep me"
+    assert main([*args, str(existing), "--force"]) == 0
+    assert existing.read_bytes()[:3] == b"GIF"
+    not_a_folder = existing / "new.gif"
+    assert main([*args, str(not_a_folder)]) == 2
+    assert "is a file, expected a folder" in capsys.readouterr().err
+
+
+def test_record_into_a_folder_that_is_not_writable_fails_before_the_run(tmp_path, capsys, monkeypatch):
+    import os
+
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real(p, mode))
+    assert main(["run", "--plan", "pick red_block", "--record", str(tmp_path / "a.gif")]) == 2
+    captured = capsys.readouterr()
+    assert f"folder '{tmp_path}' is not writable" in captured.err and "step 1" not in captured.out
+
+
+def test_a_recording_that_cannot_be_written_keeps_the_result(tmp_path, capsys, monkeypatch):
+    from robollm.eval.recording import Recorder
+
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Recorder, "save", disk_full)
+    gif = tmp_path / "episode.gif"
+    code = main(["run", "--plan", "pick red_block", "--success", "lifted(red_block)", "--seed", "1",
+                 "--executor", "symbolic", "--record", str(gif), "--json"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert code == 1 and report["success"] is True and report["recording"] is None
+    assert report["recording_error"] == f"{gif}: No space left on device"
+    err = captured.err.strip()
+    assert err == f"robollm: error: the recording '{gif}' was not saved: No space left on device"
+    assert not list(tmp_path.iterdir())
+    main(["run", "--plan", "pick red_block", "--success", "lifted(red_block)", "--seed", "1",
+          "--executor", "symbolic", "--record", str(gif)])
+    captured = capsys.readouterr()
+    assert "success: lifted(red_block) holds" in captured.out and "recording:" not in captured.out

@@ -10,18 +10,28 @@ import time
 from robollm.config import load_config
 from robollm.errors import UserError
 from robollm.eval.recording import Recorder, check_output_path
+from robollm.launch_check import check_display, check_launch
 from robollm.plan import parse_plan
 from robollm.planner.prompt import example_task
 from robollm.session import Session
-from robollm.world.scene import load_scene
 
 
 def run_command(args: argparse.Namespace) -> int:
+    launched = time.perf_counter()
     if (args.instruction is None) == (args.plan is None):
         raise UserError("give either an instruction (robollm run \"put the red block in the green bowl\") "
                         "or a scripted --plan, not both")
+    if args.seed < 0:
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
+    if args.success is not None and not args.success.strip():
+        raise UserError("--success is empty; give a predicate, e.g. 'in(red_block, green_bowl)', or leave it out")
+    if args.gui:
+        check_display()
+    record_path = check_output_path(args.record, force=args.force) if args.record else None
     config = load_config(args.config)
-    scene = load_scene(args.scene or config.sim.scene)
+    # Everything the launch file names, before a model or the simulator loads; a scripted
+    # --plan never loads the planner, so the planner's files are checked only for planning.
+    scene = check_launch(config, scene=args.scene, planner=args.instruction is not None).scene
     plan = parse_plan(args.plan) if args.plan is not None else None
     planner = None
     if args.instruction is not None:
@@ -29,9 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
 
         check_instruction(args.instruction)
         planner = SayCanPlanner.from_config(config)
-    record_path = check_output_path(args.record) if args.record else None
     executor = args.executor or config.skills.executor
-    started = time.perf_counter()
     with Session(config, scene, args.seed, executor=executor, gui=args.gui) as session:
         goal = session.parse_goal(args.success) if args.success else None
         for call in plan or []:  # every step is checked before the robot moves
@@ -45,6 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"robollm run: scene {scene.source} | seed {args.seed} | driver {config.robot.driver} | "
                   f"executor {executor} | perception: {session.perception.name}")
+        started = time.perf_counter()  # the run itself; `launched` adds the start-up
         if planner is not None:
             report = _plan_and_act(planner, session, args)
         else:
@@ -52,24 +61,33 @@ def run_command(args: argparse.Namespace) -> int:
         holds = session.succeeded(goal) if goal is not None else report["completed"]
         disturbed = session.disturbed(goal) if goal is not None else []
         success = holds and not disturbed
+        ended = time.perf_counter()
+        unsaved = ""  # why the recording could not be written: reported after the result
         if recorder is not None:
             recorder.capture()
-            recorder.save(record_path)
+            unsaved = recorder.save_or_reason(record_path)
     report.update(success=success, goal_holds=holds, disturbed=disturbed, seed=args.seed, goal=str(goal) if goal else None, executor=executor,
-                  recording=str(record_path) if record_path else None,
-                  wall_time=round(time.perf_counter() - started, 2))
+                  recording=str(record_path) if record_path and not unsaved else None,
+                  wall_time=round(ended - started, 2), total_time=round(ended - launched, 2))
+    if unsaved:
+        report["recording_error"] = f"{record_path}: {unsaved}"
+    timing = f"{report['wall_time']:.1f} s, {report['total_time']:.1f} s with start-up"
     if args.json:
         print(json.dumps(report))
     else:
         if goal is not None:
             also = f", but it also moved {', '.join(disturbed)}" if disturbed else ""
             print(f"success: {goal} {'holds' if holds else 'does not hold'}{also}  "
-                  f"({len(report['steps'])} steps, {report['wall_time']:.1f} s)")
+                  f"({len(report['steps'])} steps, {timing})")
         else:
             print(f"{'finished' if success else 'not finished'}  "
-                  f"({len(report['steps'])} steps, {report['wall_time']:.1f} s)")
-        if record_path:
+                  f"({len(report['steps'])} steps, {timing})")
+        if record_path and not unsaved:
             print(f"recording: {record_path}")
+    if unsaved:
+        sys.stdout.flush()
+        print(f"robollm: error: the recording {str(record_path)!r} was not saved: {unsaved}", file=sys.stderr)
+        return 1
     return 0 if success else 1
 
 
