@@ -39,7 +39,8 @@ def check_launch(config: LaunchConfig, *, scene: str | None = None, planner: boo
     `planner=False` leaves out the planner's files (a scripted `--plan` never loads them).
     """
     spec = _check_scene(config, scene)
-    driver = _check_driver(config)
+    driver, factory = _check_driver(config)
+    _check_perception(config, factory)
     skills = _check_skills(config)
     if not planner:
         return LaunchCheck(spec, driver, skills)
@@ -48,7 +49,7 @@ def check_launch(config: LaunchConfig, *, scene: str | None = None, planner: boo
     return LaunchCheck(spec, driver, skills, prompt.source, model, adapter)
 
 
-def _in(config: LaunchConfig, key: str, error: Exception) -> ConfigError:
+def _in(config: LaunchConfig, key: str, error: Exception | str) -> ConfigError:
     return ConfigError(f"{config.source}: key '{key}': {error}")
 
 
@@ -69,7 +70,8 @@ def _check_scene(config: LaunchConfig, override: str | None) -> SceneSpec:
     return spec
 
 
-def _check_driver(config: LaunchConfig) -> str:
+def _check_driver(config: LaunchConfig) -> tuple[str, object]:
+    """The driver's id and its factory (usually its class), after its own option check."""
     from robollm.drivers import robot_registry
     from robollm.registry import load_entry_point
     from robollm.robot.base import Robot
@@ -84,7 +86,27 @@ def _check_driver(config: LaunchConfig) -> str:
         raise _in(config, "robot.driver", f"driver {spec.id!r} cannot be loaded ({e})") from None
     if isinstance(driver, type) and issubclass(driver, Robot):
         driver.check_config(config)  # refuses robot.options the driver would ignore
-    return spec.id
+    return spec.id, driver
+
+
+def _check_perception(config: LaunchConfig, driver: object) -> None:
+    """Ground truth needs a driver that knows the true scene (a simulator), which the
+    session would otherwise find out only once the driver is built."""
+    from robollm.perception.ground_truth import GroundTruthPerception
+    from robollm.perception.registry import perception_registry
+    from robollm.registry import load_entry_point
+    from robollm.robot.capabilities import GroundTruth
+
+    try:
+        perception = load_entry_point(perception_registry().spec(config.perception.name).entry_point)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise _in(config, "perception", f"{config.perception.name!r} cannot be loaded ({e})") from None
+    if not (isinstance(perception, type) and issubclass(perception, GroundTruthPerception)):
+        return
+    if isinstance(driver, type) and not issubclass(driver, GroundTruth):
+        what = (GroundTruth.__doc__ or "").strip().splitlines()[0].rstrip(".")
+        raise ConfigError(f"{config.source}: key 'perception' = {config.perception.name} needs a driver "
+                          f"that offers GroundTruth ({what}); the {config.robot.driver!r} driver does not")
 
 
 def _check_skills(config: LaunchConfig) -> list[str]:

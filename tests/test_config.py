@@ -245,3 +245,13 @@ def test_check_config_says_what_it_checked(capsys):
     assert main(["check-config", str(default_config_path())]) == 0
     out = capsys.readouterr().out
     assert "ok" in out and "saycan_tuned.txt" in out and "saycan-smollm2" in out and "default.yaml" in out
+
+
+def test_check_config_refuses_ground_truth_on_a_driver_without_it(capsys):
+    from robollm.config import launch_dir
+
+    real = launch_dir() / "real_panda_bimanual.yaml"
+    assert main(["check-config", str(real)]) == 2
+    err = capsys.readouterr().err
+    assert f"{real}: key 'perception' = ground_truth needs a driver that offers GroundTruth" in err
+    assert len(err.strip().splitlines()) == 1
