@@ -149,6 +149,11 @@ def test_a_scene_whose_objects_is_a_mapping_is_one_clear_error(tmp_path):
     p.write_text("objects:\n  - {type: block}\n  - {type: bowl}\n  - {type: block, colour: red, size: big}\n")
     with pytest.raises(ConfigError, match=r"key 'objects\[2\]\.size' should be a number, or null, got 'big'$"):
         load_scene(p)
+    p.write_text("objects:\n  - {type: block}\n  - {type: block, colour: red, pose: '0.5, 0.1'}\n")
+    with pytest.raises(ConfigError, match=r"key 'objects\[1\]\.pose' should be a list of numbers, or null, "
+                                          r"got '0\.5, 0\.1'$") as e:
+        load_scene(p)
+    assert "generator" not in str(e.value)
     with pytest.raises(ConfigError, match="is a folder, expected a file"):
         load_scene(tmp_path)
 
