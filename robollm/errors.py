@@ -19,3 +19,13 @@ class RobotError(RuntimeError):
     Not the user's mistake, and not a bug in robollm: the CLI reports it in one line
     and exits 1.
     """
+
+
+class LanguageModelUnavailable(RobotError):
+    """The language model stopped answering in the middle of a run (its server died,
+    timed out or began refusing requests after it had answered).
+
+    Not the user's mistake, and not a bug: a planner that catches it ends the run where
+    it stands and reports what was done; anywhere else the CLI reports it in one line
+    and exits 1, like a robot that stopped itself.
+    """

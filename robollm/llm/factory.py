@@ -28,7 +28,7 @@ def make_http(options: HTTPOptions) -> LanguageModel:
     from robollm.llm.http import OpenAICompletionsLM
 
     return OpenAICompletionsLM(options.url, model=options.model, timeout=options.timeout,
-                               retries=options.retries)
+                               retries=options.retries, batch_size=options.batch_size)
 
 
 def make_fake(options: FakeOptions) -> LanguageModel:
@@ -42,7 +42,7 @@ def create_language_model(backend: str = "hf", *, source: str = "options",
     """A ready backend from its registry name and options, checked strictly:
     ``hf`` (local model, default the embedded SmolLM2; ``model``, ``adapter``, ``threads``,
     ``dtype``), ``http`` (OpenAI-compatible server; ``url``, ``model``, ``timeout``,
-    ``retries``), ``fake`` (``scores``, ``default``), or a plug-in's."""
+    ``retries``, ``batch_size``), ``fake`` (``scores``, ``default``), or a plug-in's."""
     from robollm.llm.registry import llm_registry
 
     registry = llm_registry()

@@ -25,8 +25,12 @@ class HTTPOptions:
 
     url: str  # the server's base URL, http://host:port
     model: str | None = None  # the model name the server expects, if any
-    timeout: float = 30.0  # s to wait for one answer
-    retries: int = 3  # attempts after a connection failure or a 429/5xx answer
+    # s to wait for one answer; a request that times out is not sent again, since the
+    # server may still be computing it
+    timeout: float = 30.0
+    retries: int = 3  # attempts after a refused connection or a 429/503 answer
+    # prompts (candidates) per request; a server that refuses lists gets one at a time
+    batch_size: int = 16
 
 
 @dataclass
