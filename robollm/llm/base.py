@@ -159,6 +159,11 @@ class LanguageModel(ABC):
         """Score every token of one whole text, as an OpenAI ``echo`` request reports it."""
         raise NotImplementedError(f"{type(self).__name__} cannot score whole texts")
 
+    def count_tokens(self, text: str) -> int | None:
+        """How many tokens :meth:`token_logprobs` would score, without scoring them, so a
+        server can refuse an over-long prompt before computing it; ``None`` if unknown."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release resources (connections, threads); scoring after this is undefined."""
 

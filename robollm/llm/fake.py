@@ -60,6 +60,9 @@ class FakeLanguageModel(LanguageModel):
             )
         return results
 
+    def count_tokens(self, text: str) -> int:
+        return len(split_words(text))
+
     def token_logprobs(self, text: str) -> list[TokenLogprob]:
         words = split_words(text)
         if not words:

@@ -261,6 +261,9 @@ class HFCausalLM(LanguageModel):
                 results.append(CandidateScore(candidate, float(sum(lps)), len(ids), tuple(lps)))
         return results
 
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
+
     def token_logprobs(self, text: str) -> list[TokenLogprob]:
         """Whole-text scoring for the completions server's ``echo`` answers.
 
@@ -272,10 +275,15 @@ class HFCausalLM(LanguageModel):
         if not ids:
             return []
         self._check_length(len(ids))
-        with torch.inference_mode():
-            logits = self.model(input_ids=torch.tensor([ids], device=self.model.device)).logits
-            logp = torch.log_softmax(logits[0, :-1].float(), dim=-1)
-            lps = logp[torch.arange(len(ids) - 1), torch.tensor(ids[1:])].tolist()
+        lps: list[float] = []
+        if len(ids) > 1:  # one token has no context, so nothing to compute
+            with torch.inference_mode():
+                device = self.model.device
+                logits = self.model(input_ids=torch.tensor([ids], device=device)).logits
+                logp = torch.log_softmax(logits[0, :-1].float(), dim=-1)
+                # explicit long dtype: an empty list would make a float tensor, not an index
+                targets = torch.tensor(ids[1:], dtype=torch.long, device=device)
+                lps = logp[torch.arange(len(ids) - 1, device=device), targets].tolist()
         tokens, previous_end = [], 0
         for i, (_, end) in enumerate(encoding["offset_mapping"]):
             end = max(end, previous_end)
