@@ -109,7 +109,7 @@ def test_embedded_model_plans_a_pick_and_place(capsys):
 
 
 def test_summary_counts_goals_reached_by_moving_other_objects_apart():
-    from robollm.commands.eval import summarise
+    from robollm.eval.summary import summarise
 
     def row(success, reached, disturbed):
         return {"id": f"e{len(disturbed)}{success}", "seed": 0, "family": "f", "executor": "symbolic",

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robollm.errors import ConfigError
+from robollm.errors import ConfigError, UserError
 from robollm.schema import load_dataclass, read_yaml, relative_to
-from robollm.world.predicates import parse
-from robollm.world.scene import SceneSpec, load_scene, scene_from_dict, scene_path
+from robollm.world.predicates import SymbolicFacts, parse, validate
+from robollm.world.scene import REGIONS, SceneSpec, load_scene, scene_from_dict, scene_path
+from robollm.world.symbolic import ARMS
 
 
 @dataclass
@@ -85,32 +86,46 @@ def load_suite(path_or_name: str | Path) -> Suite:
         p = candidate
     suite = load_dataclass(Suite, read_yaml(p) or {}, str(p))
     suite.source = str(p)
+    if not suite.episodes:
+        raise ConfigError(f"{p}: the suite has no episodes")
     seen: set[str] = set()
     for ep in suite.episodes:
         if ep.id in seen:
             raise ConfigError(f"{p}: episode id {ep.id!r} appears twice")
         seen.add(ep.id)
-        if not ep.instruction.strip():
-            raise ConfigError(f"{p}: episode {ep.id} has an empty instruction")
-        if not ep.seeds:
-            raise ConfigError(f"{p}: episode {ep.id} has no seeds")
-        if isinstance(ep.scene, str):  # a scene file is read from the suite file's folder
-            ep.scene = relative_to(ep.scene, p)
-            try:
-                scene_path(ep.scene)
-            except ConfigError as e:
-                raise ConfigError(f"{p}: episode {ep.id}: key 'scene': {e}") from None
-        scene = ep.scene_spec(str(p))
-        expr = parse(ep.success)
-        from robollm.world.predicates import atoms
-
-        names = set(scene.names()) | {"left", "right", "middle"}
-        for atom in atoms(expr):
-            for arg in atom.args:
-                if arg not in names:
-                    raise ConfigError(f"{p}: episode {ep.id}: success predicate names {arg!r}, "
-                                      f"which is not in its scene ({', '.join(scene.names())})")
+        _check_episode(ep, p)
     return suite
+
+
+def _check_episode(ep: Episode, p: Path) -> None:
+    """What would otherwise fail every run of the episode, reported at load with its id."""
+    from robollm.planner.saycan import check_instruction
+
+    if not ep.instruction.strip():
+        raise ConfigError(f"{p}: episode {ep.id} has an empty instruction")
+    try:
+        check_instruction(ep.instruction)
+    except UserError as e:
+        raise ConfigError(f"{p}: episode {ep.id}: {e}") from None
+    if not ep.seeds:
+        raise ConfigError(f"{p}: episode {ep.id} has no seeds")
+    negative = [s for s in ep.seeds if s < 0]
+    if negative:
+        raise ConfigError(f"{p}: episode {ep.id}: seeds must be 0 or more, got {negative}")
+    if isinstance(ep.scene, str):  # a scene file is read from the suite file's folder
+        ep.scene = relative_to(ep.scene, p)
+        try:
+            scene_path(ep.scene)
+        except ConfigError as e:
+            raise ConfigError(f"{p}: episode {ep.id}: key 'scene': {e}") from None
+    scene = ep.scene_spec(str(p))
+    # The names a session's start state knows: a region given where an object belongs
+    # (or a misspelt name) would read as a quiet failure in every run.
+    facts = SymbolicFacts(set(scene.names()), set(REGIONS), set(ARMS))
+    try:
+        validate(parse(ep.success), facts)
+    except UserError as e:
+        raise ConfigError(f"{p}: episode {ep.id}: success {e}") from None
 
 
 def load_suites(name: str) -> list[Suite]:
