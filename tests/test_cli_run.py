@@ -239,3 +239,73 @@ def test_a_recording_that_cannot_be_written_keeps_the_result(tmp_path, capsys, m
           "--executor", "symbolic", "--record", str(gif)])
     captured = capsys.readouterr()
     assert "success: lifted(red_block) holds" in captured.out and "recording:" not in captured.out
+
+
+@pytest.fixture
+def fake_launch(tmp_path):
+    """The default launch file with the fake language model (no weights)."""
+    import yaml
+
+    from robollm.config import default_config_path
+
+    data = yaml.safe_load(default_config_path().read_text())
+    data["planner"]["llm"] = {"backend": "fake"}
+    path = tmp_path / "fake.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+@pytest.mark.parametrize("instruction, kind, start", [
+    ("put the banana in the green bowl", "missing", "could not ground: there is no banana on the table"),
+    ("put the red ball in the green bowl", "missing", "could not ground: there is no red ball on the table"),
+    ("mets le bloc rouge dans le bol vert", "not_understood", "could not ground: the instruction has no word"),
+    ("put the block in the green bowl", "ambiguous", "ambiguous: which block: red_block, blue_block or yellow_block?"),
+])
+def test_run_refuses_what_it_cannot_ground_and_exits_1(instruction, kind, start, fake_launch, capsys):
+    args = ["run", instruction, "--config", fake_launch, "--executor", "symbolic"]
+    assert main(args + ["--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["stop_reason"].startswith(start) and out["grounding"]["kind"] == kind
+    assert out["steps"] == [] and not out["success"] and out["stopped_early"]
+    assert main(args + ["--success", "in(red_block, green_bowl)"]) == 1
+    text = capsys.readouterr().out
+    assert f"stopped: {start}" in text and "nothing was moved" in text and "step 1" not in text
+
+
+def test_run_does_nothing_for_an_instruction_that_asks_for_nothing(fake_launch, capsys):
+    assert main(["run", "do not touch anything", "--config", fake_launch, "--executor", "symbolic", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [s["chosen"] for s in out["steps"]] == ["done"] and out["finished"] and out["success"]
+    assert out["grounding"]["kind"] == "nothing"
+
+
+def test_run_reports_the_steps_and_hands_when_the_language_model_dies(fake_launch, monkeypatch, capsys):
+    from robollm.errors import LanguageModelUnavailable
+    from robollm.llm import CandidateScore, LanguageModel
+    from robollm.planner.saycan import SayCanPlanner
+
+    class Dies(LanguageModel):
+        name = "dies"
+        calls = 0
+
+        def _score(self, prompt, candidates):
+            Dies.calls += 1
+            if Dies.calls > 1:
+                raise LanguageModelUnavailable("the server at http://127.0.0.1:9 stopped answering")
+            return [CandidateScore(c, -1.0 if c.strip() == "pick up the red block." else -9.0, 1)
+                    for c in candidates]
+
+    real = SayCanPlanner.from_config.__func__
+    monkeypatch.setattr(SayCanPlanner, "from_config", classmethod(lambda cls, config: real(cls, config, llm=Dies())))
+    args = ["run", "put the red block in the green bowl", "--config", fake_launch, "--executor", "symbolic"]
+    assert main(args + ["--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["stop_reason"] == "language model unavailable: the server at http://127.0.0.1:9 stopped answering"
+    assert out["lm_unavailable"] and [s["call"] for s in out["steps"]] == ["pick(red_block)"]
+    assert sorted(out["hands"]) == ["left", "right"] and "red_block" in out["hands"].values()
+    Dies.calls = 0
+    assert main(args) == 1
+    text = capsys.readouterr().out
+    assert "step 1" in text and "chose: pick up the red block  ->  ok" in text
+    assert "stopped: language model unavailable: the server" in text
+    assert re.search(r"hands: (left holds red_block, right is empty|left is empty, right holds red_block)", text)

@@ -92,7 +92,8 @@ def test_missing_object_stops_before_acting(session_factory):
     session = session_factory(SCENE, executor="symbolic")
     result = planner(lm).run(session, "put the purple block in the green bowl")
     assert result.missing == ["purple block"] and not result.steps and not lm.prompts
-    assert "could not find the purple block" in result.stop_reason
+    assert result.stop_reason.startswith("could not ground: there is no purple block on the table")
+    assert result.refused and result.grounding.kind == "missing"
 
 
 def test_grounding_phrases():

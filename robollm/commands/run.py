@@ -60,7 +60,9 @@ def run_command(args: argparse.Namespace) -> int:
             report = _scripted(plan, session, args)
         holds = session.succeeded(goal) if goal is not None else report["completed"]
         disturbed = session.disturbed(goal) if goal is not None else []
-        success = holds and not disturbed
+        # an instruction that was refused, or a run the language model left unfinished, is
+        # not done, whatever the goal says
+        success = holds and not disturbed and not report.get("stopped_early", False)
         ended = time.perf_counter()
         unsaved = ""  # why the recording could not be written: reported after the result
         if recorder is not None:
@@ -139,10 +141,30 @@ def _plan_and_act(planner, session: Session, args) -> dict:
         print(f"instruction: {args.instruction}\nlanguage model: {planner.llm.name} | "
               f"affordance: {planner.affordance.name} | prompt: {planner.prompt.source}")
     result = planner.run(session, args.instruction, on_step=None if args.json else print_step)
-    if result.missing and not args.json:
+    return plan_report(result, hands_of(session), show, result_examples(), echo=not args.json)
+
+
+def hands_of(session: Session) -> dict[str, str | None]:
+    """What each hand holds, from the session's state."""
+    from robollm.world.symbolic import ARMS
+
+    return {arm: session.state.holding(arm) for arm in ARMS}
+
+
+def describe_hands(hands: dict[str, str | None]) -> str:
+    return ", ".join(f"{arm} holds {obj}" if obj else f"{arm} is empty" for arm, obj in hands.items())
+
+
+def plan_report(result, hands: dict[str, str | None], show: int, examples: list[str],
+                echo: bool = True) -> dict:
+    """The planner's result as `run --json` gives it; with `echo`, the closing lines of the
+    text trace (why it stopped, and what each hand holds when the run was cut short)."""
+    if echo and result.refused:
         print(f"stopped: {result.stop_reason}; nothing was moved")
-    elif not args.json:
+    elif echo:
         print(f"\nstopped: {result.stop_reason}")
+    if echo and result.lm_unavailable:
+        print(f"hands: {describe_hands(hands)}")
     steps = [{
         "step": s.index, "chosen": s.chosen.text, "call": str(s.chosen.call),
         "success": None if s.outcome is None else s.outcome.success,
@@ -152,7 +174,11 @@ def _plan_and_act(planner, session: Session, args) -> dict:
                         "affordance": round(c.affordance, 3), "combined": round(c.combined, 5)}
                        for c in s.candidates[:show]],
     } for s in result.steps]
+    grounding = result.grounding
     return {"mode": "instruction", "instruction": result.instruction, "steps": steps,
             "finished": result.finished, "stop_reason": result.stop_reason, "missing": result.missing,
-            "examples": result_examples(),
-            "completed": result.finished and not result.missing}
+            "grounding": None if grounding is None else {"kind": grounding.kind, "missing": grounding.missing,
+                                                         "ambiguous": grounding.ambiguous},
+            "lm_unavailable": result.lm_unavailable, "hands": dict(hands), "examples": examples,
+            "stopped_early": result.refused or result.lm_unavailable,
+            "completed": result.finished and not result.refused}

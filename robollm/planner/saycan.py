@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from robollm.affordance.base import Affordance, AffordanceInput
 from robollm.affordance.registry import affordance_registry
 from robollm.config import LaunchConfig
-from robollm.errors import ConfigError, UserError
+from robollm.errors import ConfigError, LanguageModelUnavailable, UserError
 from robollm.llm import (
     LanguageModel,
     ScoringOptions,
@@ -25,7 +25,7 @@ from robollm.llm.options import HFOptions
 from robollm.llm.registry import llm_registry
 from robollm.plan import SkillCall
 from robollm.planner.candidates import DONE, describe, enumerate_calls
-from robollm.planner.grounding import missing_objects
+from robollm.planner.grounding import Grounding, ground
 from robollm.planner.prompt import ExampleSelector, PromptTemplate, load_prompt
 from robollm.session import Session
 from robollm.skill import Outcome
@@ -58,7 +58,14 @@ class PlanResult:
     steps: list[StepReport] = field(default_factory=list)
     finished: bool = False  # the planner chose `done`
     stop_reason: str = ""
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # phrases with nothing on the table to match
+    grounding: Grounding | None = None  # the check before the first step (None: not run)
+    lm_unavailable: bool = False  # the language model stopped answering; the run ended there
+
+    @property
+    def refused(self) -> bool:
+        """The instruction was not acted on: it could not be grounded or was ambiguous."""
+        return self.grounding is not None and self.grounding.refused
 
     @property
     def lm_seconds_per_step(self) -> float:
@@ -184,19 +191,36 @@ class SayCanPlanner:
         instruction = check_instruction(instruction)
         result = PlanResult(instruction)
         scene = {n: (o.colour, o.type) for n, o in session.scene.objects.items()}  # as perceived
-        result.missing = missing_objects(instruction, scene)
-        if result.missing:
-            result.stop_reason = f"could not find the {' or the '.join(result.missing)} on the table"
+        words = {w for name in session.skills.names() for w in name.split("_")}
+        result.grounding = ground(instruction, scene, words)
+        if result.grounding.refused:  # nothing moves: say what could not be grounded
+            result.missing = result.grounding.missing
+            result.stop_reason = result.grounding.reason
+            return result
+        if result.grounding.kind == "nothing":  # asks for no action: done, at once
+            done = Scored(DONE, "done", None, 1.0, 1.0, 1.0)
+            report = StepReport(1, [done], done, None, 0.0)
+            result.steps.append(report)
+            if on_step:
+                on_step(report)
+            result.finished = True
+            result.stop_reason = "chose done: the instruction asks for no action"
             return result
         self.examples = self.selector.select(instruction) if self.selector else None
         lines: list[str] = []
         for index in range(1, self.max_steps + 1):
             state = session.state
-            scored, seconds = self.score(session, instruction, lines, state)
-            chosen = scored[0]
-            if self.beam_width > 1:
-                chosen, extra = self._beam(session, instruction, lines, state, scored)
-                seconds += extra
+            try:
+                scored, seconds = self.score(session, instruction, lines, state)
+                chosen = scored[0]
+                if self.beam_width > 1:
+                    chosen, extra = self._beam(session, instruction, lines, state, scored)
+                    seconds += extra
+            except LanguageModelUnavailable as e:
+                # No further skill runs; the session's exit leaves the robot safe.
+                result.lm_unavailable = True
+                result.stop_reason = f"language model unavailable: {e}"
+                return result
             if chosen.combined <= 0.0:
                 chosen = next(s for s in scored if s.call == DONE)
             outcome = None if chosen.call == DONE else session.execute(chosen.call).outcome
