@@ -18,6 +18,7 @@ APPROACH = 0.12  # m above the grasp or release point to start straight-line mov
 CARRY_HEIGHT = 0.22  # m above the table while carrying
 EMPTY_WIDTH = 0.004  # m: fingers closed this far hold nothing
 GENTLE_FORCE = 10.0  # N: first contact, and the hold for soft objects
+RISE_FRACTION = 0.6  # of the hand's rise the object must follow for a pick to count as held
 SOFT_YIELD = 0.0015  # m the fingers may sink when the squeeze doubles before an object counts as soft
 
 
@@ -92,12 +93,26 @@ def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
         m.open_gripper(arm, wait=0.2)
         m.move({arm: Pose((x, y, z + APPROACH), orn)})
         return Outcome.fail("grasp missed: the fingers closed on nothing", arm)
-    res = m.move({arm: Pose((x, y, max(z + APPROACH, CARRY_HEIGHT)), orn)})
+    lift = max(z + APPROACH, CARRY_HEIGHT)
+    res = m.move({arm: Pose((x, y, lift), orn)})
     if m.gripper_width(arm) < EMPTY_WIDTH:
         return Outcome.fail("grasp slipped", arm)
     if not res.ok:
         return Outcome.fail(res.reason, arm)
-    return Outcome(True, arm=arm, data={"grasp_width": width})
+    # Open fingers resting on the object, or a grip too weak to hold it, leave the width
+    # looking like a grasp: only the object rising with the hand shows that it is held.
+    rise = _rise(ctx, obj)
+    if rise < RISE_FRACTION * (lift - z):
+        m.open_gripper(arm, wait=0.3)
+        return Outcome.fail(f"grasp failed: the {obj.name.replace('_', ' ')} did not rise with the hand "
+                            f"(it came up {max(rise, 0.0) * 100:.0f} cm)", arm)
+    return Outcome(True, arm=arm, data={"grasp_width": width, "rise": rise})
+
+
+def _rise(ctx: SkillContext, obj: ObjectInfo) -> float:
+    """How far the object has come up since `obj` was perceived (a fresh look)."""
+    seen = ctx.perceive().objects.get(obj.name)
+    return -1.0 if seen is None else seen.pose.position[2] - obj.pose.position[2]
 
 
 def release_point(scene: SceneState, obj: ObjectInfo, target: str) -> tuple[float, float, float] | None:

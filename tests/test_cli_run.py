@@ -309,3 +309,21 @@ def test_run_reports_the_steps_and_hands_when_the_language_model_dies(fake_launc
     assert "step 1" in text and "chose: pick up the red block  ->  ok" in text
     assert "stopped: language model unavailable: the server" in text
     assert re.search(r"hands: (left holds red_block, right is empty|left is empty, right holds red_block)", text)
+
+
+def test_a_pick_whose_object_stays_down_is_not_a_success(tmp_path, capsys):
+    """A left-arm grip too weak to lift the block: the step fails, and says so."""
+    import yaml
+
+    from robollm.config import default_config_path
+
+    data = yaml.safe_load(default_config_path().read_text())
+    data["robot"]["controllers"]["left"] = {"left": {"grasp_force": 0.001}}
+    path = tmp_path / "weak_left.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code = main(["run", "--config", str(path), "--plan", "pick red_block",
+                 "--success", "holding(left, red_block) and lifted(red_block)", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and not out["goal_holds"]
+    assert out["steps"][0]["arm"] == "left" and out["steps"][0]["success"] is False
+    assert "did not rise with the hand" in out["steps"][0]["reason"]

@@ -82,3 +82,29 @@ def test_failures_carry_reasons(skill):
         with Session(load_config(), scene, 0, executor=executor) as session:
             out = session.execute(bad).outcome
             assert not out.success and out.reason, (executor, bad, out)
+
+
+def weak_grip_config(tmp_path, force=0.001):
+    """The default launch with a grasp force far too weak to hold a block, for both arms."""
+    import yaml
+
+    from robollm.config import default_config_path
+
+    data = yaml.safe_load(default_config_path().read_text())
+    for arm in ("left", "right"):
+        data["robot"]["controllers"][arm] = {arm: {"grasp_force": force}}
+    path = tmp_path / "weak.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_config(path)
+
+
+@pytest.mark.parametrize("obj", ["red_block", "blue_block"])
+def test_a_pick_that_holds_nothing_fails_from_what_is_sensed(obj, tmp_path):
+    """The fingers stop on the block, so the width looks like a grasp, but the block stays down."""
+    with Session(weak_grip_config(tmp_path), BLOCKS, 0) as session:
+        out = session.execute(SkillCall("pick", (obj,))).outcome
+        facts = session.facts()
+        assert not facts.holds("lifted", (obj,))
+        assert not out.success, out
+        assert out.reason.startswith(f"grasp failed: the {obj.replace('_', ' ')} did not rise with the hand")
+        assert not any(facts.holds("holding", (arm, obj)) for arm in ("left", "right"))
