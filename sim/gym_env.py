@@ -13,6 +13,13 @@ Observation (`Dict`):
 
 Reward is 1 on the step where the success predicate first holds, else 0; the
 episode terminates on success and truncates after `max_steps` skill calls.
+
+An action outside the action space (a negative or too large index, a wrong shape, a
+non-integer) raises `ValueError` naming the action and the space, and so does a
+success predicate that does not parse or names what the scene lacks, at construction.
+Stepping an episode that has terminated or truncated raises `RuntimeError`: call
+`reset()` first. (Gymnasium leaves that case undefined; refusing it keeps a reward of
+1 from being counted twice.)
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import numpy as np
 from gymnasium import spaces
 
 from robollm.config import load_config
+from robollm.errors import UserError
 from robollm.plan import SkillCall
 from robollm.session import Session
 from robollm.skill import DIRECTIONS
@@ -52,11 +60,18 @@ class BimanualTabletopEnv(gym.Env):
         self.render_mode = render_mode
         self.session: Session | None = None
         probe = Session(self.config, self.scene, 0)
-        self.skill_names = probe.skills.names()
-        self.object_names = self.scene.names()
-        self.arg_names = (self.object_names + [f"<none{i}>" for i in range(MAX_OBJECTS - len(self.object_names))]
-                          + sorted(probe.state.regions()) + list(DIRECTIONS))
-        probe.close()
+        try:
+            try:
+                probe.parse_goal(success)  # a bad predicate fails here, not at the first reset
+            except UserError as e:
+                raise ValueError(f"bad success predicate: {e}") from e
+            self.skill_names = probe.skills.names()
+            self.object_names = self.scene.names()
+            self.arg_names = (self.object_names
+                              + [f"<none{i}>" for i in range(MAX_OBJECTS - len(self.object_names))]
+                              + sorted(probe.state.regions()) + list(DIRECTIONS))
+        finally:
+            probe.close()
         self.action_space = spaces.MultiDiscrete([len(self.skill_names), len(self.arg_names), len(self.arg_names)])
         self.observation_space = spaces.Dict({
             "rgb": spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
@@ -64,6 +79,7 @@ class BimanualTabletopEnv(gym.Env):
             "holding": spaces.MultiDiscrete([MAX_OBJECTS + 1, MAX_OBJECTS + 1]),
         })
         self._steps = 0
+        self._ended = False  # the episode terminated or truncated; step() needs a reset first
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -73,10 +89,27 @@ class BimanualTabletopEnv(gym.Env):
         self.session = Session(self.config, self.scene, episode_seed)
         self.goal = self.session.parse_goal(self.success_text)
         self._steps = 0
+        self._ended = False
         return self._observe(), {"seed": episode_seed}
 
+    def _check_action(self, action) -> np.ndarray:
+        arr = np.asarray(action)
+        integral = arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.all(np.isfinite(arr))
+                                              and np.all(arr == np.round(arr)))
+        if arr.shape != self.action_space.shape or not integral or not self.action_space.contains(
+                arr.astype(self.action_space.dtype)):
+            n_skills, n_args, _ = (int(n) for n in self.action_space.nvec)
+            raise ValueError(f"action {action!r} is not in the action space {self.action_space}: "
+                             f"expected 3 integers, a skill index in 0..{n_skills - 1} and two "
+                             f"argument indices in 0..{n_args - 1}")
+        return arr.astype(np.int64)
+
     def step(self, action):
-        assert self.session is not None, "call reset() first"
+        if self.session is None:
+            raise RuntimeError("call reset() before step()")
+        if self._ended:
+            raise RuntimeError("the episode has ended (terminated or truncated); call reset() before step()")
+        action = self._check_action(action)
         skill = self.skill_names[int(action[0])]
         spec = self.session.skill(skill)
         args = tuple(self.arg_names[int(a)] for a in action[1:1 + len(spec.params)])
@@ -89,7 +122,9 @@ class BimanualTabletopEnv(gym.Env):
         self._steps += 1
         done = self.session.succeeded(self.goal)
         info = {"call": str(call), **outcome}
-        return self._observe(), float(done), done, self._steps >= self.max_steps and not done, info
+        truncated = self._steps >= self.max_steps and not done
+        self._ended = done or truncated
+        return self._observe(), float(done), done, truncated, info
 
     def _observe(self) -> dict[str, np.ndarray]:
         scene = self.session.observe()

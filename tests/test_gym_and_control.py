@@ -73,3 +73,53 @@ def test_out_of_workspace_target_is_refused(motion):
 
     result = motion.move({"left": Pose((0.5, -0.5, 0.1), (1.0, 0.0, 0.0, 0.0))})
     assert not result.ok and "out of reach" in result.reason
+
+
+@pytest.fixture
+def env():
+    env = BimanualTabletopEnv(scene="default", success="holding(left, red_block) or holding(right, red_block)")
+    yield env
+    env.close()
+
+
+@pytest.mark.parametrize("action", [[-1, 0, 0], [0, -1, 0], [99, 0, 0], [0, 0, 99], [0, 0], [0.5, 0, 0],
+                                    [[0, 0, 0]], "pick"])
+def test_an_action_outside_the_space_is_a_clear_error(env, action):
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"is not in the action space MultiDiscrete") as e:
+        env.step(np.array(action) if not isinstance(action, str) else action)
+    assert repr(np.array(action) if not isinstance(action, str) else action) in str(e.value)
+    assert not env.session.history  # nothing ran (weigh is the last skill: -1 used to run it)
+
+
+def test_stepping_an_ended_episode_raises_until_reset(env):
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.array([0, 0, 0]))  # before the first reset
+    env.reset(seed=3)
+    pick = np.array([env.skill_names.index("pick"), env.arg_names.index("red_block"), 0])
+    _, reward, terminated, _, _ = env.step(pick)
+    assert reward == 1.0 and terminated
+    with pytest.raises(RuntimeError, match="the episode has ended"):
+        env.step(pick)  # no second reward of 1 for the same success
+    env.reset(seed=3)
+    assert env.step(np.array([env.skill_names.index("knock"), env.arg_names.index("blue_block"), 0]))[1] == 0.0
+
+
+def test_truncated_episode_also_needs_a_reset():
+    env = BimanualTabletopEnv(scene="default", success="in(red_block, green_bowl)", max_steps=1)
+    try:
+        env.reset(seed=0)
+        knock = np.array([env.skill_names.index("knock"), env.arg_names.index("blue_block"), 0])
+        assert env.step(knock)[3]  # truncated
+        with pytest.raises(RuntimeError, match="the episode has ended"):
+            env.step(knock)
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("success, fragment", [("in(red_block, purple_bowl)", "unknown object 'purple_bowl'"),
+                                               ("in(red_block", "in(red_block")])
+def test_a_bad_success_predicate_fails_at_construction(success, fragment):
+    with pytest.raises(ValueError, match="^bad success predicate: ") as e:
+        BimanualTabletopEnv(scene="default", success=success)
+    assert fragment in str(e.value)
