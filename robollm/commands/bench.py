@@ -14,6 +14,7 @@ BENCHMARKS = {
     "sim": "robollm.sim.bench:bench_sim",
     "skills": "robollm.sim.bench_skills:bench_skills",
     "scoring": "robollm.commands.bench_scoring:bench_scoring",
+    "eval": "robollm.eval.bench:bench_eval",
 }
 
 
