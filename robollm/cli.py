@@ -10,16 +10,13 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from robollm.commands.parser import Parser
 from robollm.errors import RobotError, UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other user mistake
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE)
+_Parser = Parser
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+from robollm.commands.parser import Parser
 from robollm.eval.evaluate import LOCAL_RAY, evaluate
 from robollm.eval.executors import WorkerLost
 from robollm.eval.summary import format_summary
@@ -22,9 +23,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from robollm.cli import _Parser
-
-    parser = _Parser(prog="robollm eval")
+    parser = Parser(prog="robollm eval")
     parser.add_argument("suite", help="a suite file, a built-in suite name, 'all', or a held-out suite (heldout, wording)")
     parser.add_argument("--executor", choices=("physics", "symbolic"),
                         help="run only this executor (default: both)")

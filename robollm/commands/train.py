@@ -119,8 +119,8 @@ def train_planner_lm(argv: list[str]) -> int:
     import torch
     from tqdm import tqdm
 
-    from robollm.llm.hf_loading import load_pretrained
     from robollm.llm.adapters import text_digest
+    from robollm.llm.hf_loading import load_pretrained
     from robollm.training.planner_lm import save_adapter, train_lora
 
     if args.threads:
