@@ -76,6 +76,9 @@ class HFCausalLM(LanguageModel):
         accepted = inspect.signature(model.forward).parameters
         names = [n for n in ("logits_to_keep", "num_logits_to_keep") if n in accepted]
         self._keep_name = names[0] if names else None
+        # transformers renamed `past_key_values` to `cache` (argument and output field);
+        # the old name still works there but warns on every call.
+        self._cache_name = "cache" if "cache" in accepted else "past_key_values"
 
     @classmethod
     def load(
@@ -199,14 +202,14 @@ class HFCausalLM(LanguageModel):
         extra: dict[str, Any] = {}
         if past is not None:
             trimmed = [(k[:, :, :reuse], v[:, :, :reuse]) for k, v in past]
-            extra["past_key_values"] = _fresh_cache(trimmed, self.model.config)
+            extra[self._cache_name] = _fresh_cache(trimmed, self.model.config)
         out = self.model(
             input_ids=torch.tensor([ids[reuse:]], device=self.model.device),
             use_cache=True,
             **extra,
             **self._keep(1),
         )
-        kv = _cache_tensors(out.past_key_values)
+        kv = _cache_tensors(out[self._cache_name])
         first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
         if self.prompt_cache:
             self._prompts = (self._prompts + [(list(ids), kv, first)])[-self.prompt_cache :]
@@ -233,8 +236,8 @@ class HFCausalLM(LanguageModel):
             input_ids=torch.tensor([tree.tokens], device=device),
             attention_mask=tree_mask(tree, prompt_len, self.model.dtype).to(device),
             position_ids=positions,
-            past_key_values=_fresh_cache(prompt_kv, self.model.config),
             use_cache=True,
+            **{self._cache_name: _fresh_cache(prompt_kv, self.model.config)},
         ).logits[0]
         logz = torch.logsumexp(logits.float(), dim=-1)
         nodes = torch.tensor([n for path in tree.paths for n in path], device=device)
