@@ -80,3 +80,22 @@ def session_factory(config):
     yield make
     for s in made:
         s.close()
+
+
+@pytest.fixture
+def write_launch(tmp_path):
+    """Write the default launch file with another language model (default: the fake one, no
+    weights) and planner settings; returns its path as text."""
+    import yaml
+
+    from robollm.config import default_config_path
+
+    def write(llm: dict | None = None, name: str = "fake.yaml", **planner) -> str:
+        data = yaml.safe_load(default_config_path().read_text())
+        data["planner"]["llm"] = llm or {"backend": "fake"}
+        data["planner"].update(planner)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data))
+        return str(path)
+
+    return write

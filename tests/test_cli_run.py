@@ -242,17 +242,9 @@ def test_a_recording_that_cannot_be_written_keeps_the_result(tmp_path, capsys, m
 
 
 @pytest.fixture
-def fake_launch(tmp_path):
+def fake_launch(write_launch):
     """The default launch file with the fake language model (no weights)."""
-    import yaml
-
-    from robollm.config import default_config_path
-
-    data = yaml.safe_load(default_config_path().read_text())
-    data["planner"]["llm"] = {"backend": "fake"}
-    path = tmp_path / "fake.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
+    return write_launch()
 
 
 @pytest.mark.parametrize("instruction, kind, start", [

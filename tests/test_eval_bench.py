@@ -2,18 +2,11 @@
 
 import json
 
-import yaml
-
 from robollm.cli import main
-from robollm.config import default_config_path
 
 
-def test_bench_eval_reports_each_executor_and_the_ratio(tmp_path, capsys):
-    data = yaml.safe_load(default_config_path().read_text())
-    data["planner"]["llm"] = {"backend": "fake"}
-    data["planner"]["max_steps"] = 2
-    config = tmp_path / "fake.yaml"
-    config.write_text(yaml.safe_dump(data))
+def test_bench_eval_reports_each_executor_and_the_ratio(write_launch, capsys):
+    config = write_launch(max_steps=2)
     code = main(["bench", "eval", "--suite", "wording", "--limit", "2", "--executor", "symbolic",
                  "--config", str(config), "--no-ray", "--min-processes", "0", "--json"])
     out = json.loads(capsys.readouterr().out)

@@ -22,13 +22,8 @@ SUITE = {
 
 
 @pytest.fixture
-def fake_config(tmp_path):
-    data = yaml.safe_load(default_config_path().read_text())
-    data["planner"]["llm"] = {"backend": "fake"}
-    data["planner"]["max_steps"] = 3
-    p = tmp_path / "fake.yaml"
-    p.write_text(yaml.safe_dump(data))
-    return p
+def fake_config(write_launch):
+    return write_launch(max_steps=3)
 
 
 def test_eval_reports_per_family_and_writes_results(tmp_path, fake_config, capsys):

@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from robollm.cli import main
-from robollm.config import default_config_path
 from robollm.eval.evaluate import LOCAL_RAY, evaluate
 
 SUITE = {
@@ -27,15 +26,6 @@ SCORES = {"pick up the red block": -1.0, "place the red block in the green bowl"
           "move the red block to the left side": -1.0, "done": -2.0}
 
 
-def _config(tmp_path, llm):
-    data = yaml.safe_load(default_config_path().read_text())
-    data["planner"]["llm"] = llm
-    data["planner"]["max_steps"] = 3
-    p = tmp_path / f"{llm['backend']}.yaml"
-    p.write_text(yaml.safe_dump(data))
-    return str(p)
-
-
 @pytest.fixture
 def suite(tmp_path):
     p = tmp_path / "tiny.yaml"
@@ -44,14 +34,14 @@ def suite(tmp_path):
 
 
 @pytest.fixture
-def fake_config(tmp_path):
-    return _config(tmp_path, {"backend": "fake", "scores": SCORES})
+def fake_config(write_launch):
+    return write_launch({"backend": "fake", "scores": SCORES}, max_steps=3)
 
 
 @pytest.fixture
-def bad_adapter_config(tmp_path):
+def bad_adapter_config(write_launch):
     # load_config accepts any adapter name; the planner's load finds no such folder.
-    return _config(tmp_path, {"backend": "hf", "adapter": "no-such-adapter"})
+    return write_launch({"backend": "hf", "adapter": "no-such-adapter"}, name="hf.yaml", max_steps=3)
 
 
 def _outcomes(evaluation):

@@ -7,7 +7,6 @@ import pytest
 import yaml
 
 from robollm.cli import main
-from robollm.config import default_config_path
 from robollm.eval.runner import EpisodeRunner
 
 EPISODE = {"id": "e1", "family": "pick_place", "instruction": "put the red block in the green bowl",
@@ -22,13 +21,8 @@ def _write_suite(tmp_path, *episodes, name="s.yaml"):
 
 
 @pytest.fixture
-def config(tmp_path):
-    data = yaml.safe_load(default_config_path().read_text())
-    data["planner"]["llm"] = {"backend": "fake"}
-    data["planner"]["max_steps"] = 2
-    p = tmp_path / "fake.yaml"
-    p.write_text(yaml.safe_dump(data))
-    return str(p)
+def config(write_launch):
+    return write_launch(max_steps=2)
 
 
 @pytest.fixture

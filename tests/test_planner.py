@@ -136,16 +136,8 @@ def test_prompt_file_is_checked(tmp_path):
     assert text.endswith("Task: do it.\n1. pick up the red block.\n2.") and "#" not in text
 
 
-def test_config_builds_a_planner_with_the_fake_backend(tmp_path):
-    import yaml
-
-    from robollm.config import default_config_path
-
-    data = yaml.safe_load(default_config_path().read_text())
-    data["planner"]["llm"] = {"backend": "fake"}
-    p = tmp_path / "fake.yaml"
-    p.write_text(yaml.safe_dump(data))
-    plan = SayCanPlanner.from_config(load_config(p))
+def test_config_builds_a_planner_with_the_fake_backend(write_launch):
+    plan = SayCanPlanner.from_config(load_config(write_launch()))
     assert plan.llm.name == "fake" and plan.options.length == "sum" and not plan.options.calibration
 
 
