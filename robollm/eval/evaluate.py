@@ -3,7 +3,6 @@ an executor, keep the results in the `--out` folder as they arrive, and summaris
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +40,9 @@ def make_executor(config_path: str | None, workers: int | None = None,
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
     if ray is not None:
-        from robollm.eval.ray_executor import INSTALL_HINT, RayExecutor
+        from robollm.eval.ray_executor import RayExecutor, require_ray
 
-        if importlib.util.find_spec("ray") is None:
-            raise UserError(f"--ray needs Ray, which is not installed; install it with {INSTALL_HINT}")
+        require_ray()  # before any folder is made or model loaded
         return RayExecutor(config_path, None if ray == LOCAL_RAY else ray, workers)
     if (workers or 1) == 1:
         return InProcessExecutor(config_path)

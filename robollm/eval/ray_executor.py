@@ -8,6 +8,7 @@ the same way, with the same launch files, adapters and model packages at the sam
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -24,13 +25,18 @@ INSTALL_HINT = 'pip install -e ".[ray]"'
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_IMPORT_WARNING": "1"}
 
 
+def require_ray() -> None:
+    """A one-line error when Ray is not installed, checked without importing it."""
+    if importlib.util.find_spec("ray") is None:
+        raise UserError(f"--ray needs Ray, which is not installed; install it with {INSTALL_HINT}")
+
+
 def import_ray():
+    require_ray()
     for key, value in RAY_ENV.items():
         os.environ.setdefault(key, value)
-    try:
-        import ray
-    except ImportError:
-        raise UserError(f"--ray needs Ray, which is not installed; install it with {INSTALL_HINT}") from None
+    import ray
+
     return ray
 
 
