@@ -18,7 +18,7 @@ import math
 from robollm.geometry import Pose, top_down
 from robollm.robot.motion import Motion, MoveResult
 from robollm.skill import Outcome, Param, Skill, SkillContext
-from robollm.skills.manipulation import EMPTY_WIDTH
+from robollm.skills.manipulation import EMPTY_WIDTH, RISE_FRACTION
 from robollm.world.scene import TWO_HANDED_TYPES
 from robollm.world.state import ObjectInfo, SceneState
 from robollm.world.symbolic import ARMS, SymbolicState
@@ -151,7 +151,7 @@ class LiftWithBothArms(Skill):
             return res.reason
         if tilt(after) > MAX_TILT:
             return f"the {_name(after.name)} tilted in the hands"
-        if rise < 0.6 * LIFT:
+        if rise < RISE_FRACTION * LIFT:
             return f"the {_name(after.name)} came up only {rise * 100:.0f} cm"
         return ""
 

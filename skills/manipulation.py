@@ -18,7 +18,7 @@ APPROACH = 0.12  # m above the grasp or release point to start straight-line mov
 CARRY_HEIGHT = 0.22  # m above the table while carrying
 EMPTY_WIDTH = 0.004  # m: fingers closed this far hold nothing
 GENTLE_FORCE = 10.0  # N: first contact, and the hold for soft objects
-RISE_FRACTION = 0.6  # of the hand's rise the object must follow for a pick to count as held
+RISE_FRACTION = 0.6  # of the hand's rise the object must follow for a lift to count as held
 SOFT_YIELD = 0.0015  # m the fingers may sink when the squeeze doubles before an object counts as soft
 
 
