@@ -68,6 +68,9 @@ ACTION_WORDS = frozenset("""
     return leave keep stay insert remove nudge poke press squeeze hit
 """.split())
 OTHER_KNOWN = frozenset("table side both hands arms hand arm tower stack done nothing".split())
+# Every word `understood` knows without the skills' own names.
+KNOWN_WORDS = (ACTION_WORDS | OTHER_KNOWN | set(TYPE_WORDS) | set(PLURAL_TYPE_WORDS) | set(COLOURS)
+               | SIZE_WORDS | MATERIAL_WORDS | set(REGIONS) | {"centre", "center"})
 
 # Whole instructions (lower case, words only) that ask for no action. A prohibition or a
 # "leave it" alone counts; with another clause ("..., but leave the blue block where it
@@ -123,6 +126,16 @@ def _type_word(word: str) -> str | None:
     return word if word in TYPE_WORDS else PLURAL_TYPE_WORDS.get(word)
 
 
+def _head(words: list[str], i: int, most: int | None = None) -> int:
+    """The index of the word that the colour at `i` describes, past size and material words
+    ("red wooden block"); at most `most` of them when given."""
+    j = i + 1
+    while (j < len(words) and (most is None or j - i <= most)
+           and (words[j] in SIZE_WORDS or words[j] in MATERIAL_WORDS)):
+        j += 1
+    return j
+
+
 def _negated(words: list[str], i: int) -> bool:
     return any(w in ("not", "no", "without", "never", "don't", "dont", "except", "nor")
                for w in words[max(0, i - 3):i])
@@ -159,9 +172,7 @@ def missing_objects(instruction: str, objects: Mapping[str, tuple[str, str]]) ->
     for i, word in enumerate(words):
         if word not in COLOURS:
             continue
-        j = i + 1
-        while j < len(words) and j - i <= 3 and (words[j] in SIZE_WORDS or words[j] in MATERIAL_WORDS):
-            j += 1  # "red wooden block", "blue metal tray"
+        j = _head(words, i, most=3)  # "red wooden block", "blue metal tray"
         if j >= len(words):
             continue
         follower = words[j]
@@ -218,9 +229,7 @@ def _free_colours(words: list[str], word: str) -> set[str]:
     for i, w in enumerate(words):
         if w not in COLOURS:
             continue
-        j = i + 1
-        while j < len(words) and (words[j] in SIZE_WORDS or words[j] in MATERIAL_WORDS):
-            j += 1
+        j = _head(words, i)
         kind = _type_word(words[j]) if j < len(words) else None
         if kind is None or set(TYPE_WORDS[kind]) & set(TYPE_WORDS[word]):
             free.add(w)
@@ -230,8 +239,7 @@ def _free_colours(words: list[str], word: str) -> set[str]:
 def understood(instruction: str, skill_words: Iterable[str] = ()) -> bool:
     """Whether the instruction has at least one word the robot knows: an action, an object
     type, a colour, a material, a size or a region."""
-    known = (ACTION_WORDS | OTHER_KNOWN | set(TYPE_WORDS) | set(PLURAL_TYPE_WORDS) | set(COLOURS)
-             | SIZE_WORDS | MATERIAL_WORDS | set(REGIONS) | {"centre", "center"} | set(skill_words))
+    known = KNOWN_WORDS | set(skill_words)
     return any(w in known or _noun(w) is not None for w in _words(instruction))
 
 
