@@ -284,7 +284,6 @@ class HFCausalLM(LanguageModel):
                 device = self.model.device
                 logits = self.model(input_ids=torch.tensor([ids], device=device)).logits
                 logp = torch.log_softmax(logits[0, :-1].float(), dim=-1)
-                # explicit long dtype: an empty list would make a float tensor, not an index
                 targets = torch.tensor(ids[1:], dtype=torch.long, device=device)
                 lps = logp[torch.arange(len(ids) - 1, device=device), targets].tolist()
         tokens, previous_end = [], 0

@@ -151,14 +151,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.headers.get("Content-Length")
         if raw is None:
             return b""
-        try:
-            length = int(raw.strip())
-        except ValueError:
-            length = -1
-        if length < 0 or not raw.strip().isdigit():
+        text = raw.strip()
+        if not (text.isascii() and text.isdigit()):  # no sign, no other script's digits
             self._error(400, f"Content-Length must be a whole number of bytes, got {raw!r}",
                         close=True)
             return None
+        length = int(text)
         if length > MAX_BODY:
             self._error(413, f"request body is {length} bytes, more than {MAX_BODY}", close=True)
             return None
