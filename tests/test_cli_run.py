@@ -319,3 +319,37 @@ def test_a_pick_whose_object_stays_down_is_not_a_success(tmp_path, capsys):
     assert code == 1 and not out["goal_holds"]
     assert out["steps"][0]["arm"] == "left" and out["steps"][0]["success"] is False
     assert "did not rise with the hand" in out["steps"][0]["reason"]
+
+
+def test_a_real_server_that_dies_after_step_1_leaves_the_robot_safe_and_the_steps_reported(
+        write_launch, monkeypatch, capsys):
+    """`robollm serve` really stops after the first skill ran in physics; the run reports it."""
+    import os
+    from pathlib import Path
+
+    from robollm.llm.server import start_subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    scores = {"pick up the red block.": -1.0}
+    process, url = start_subprocess("--backend", "fake", "--fake-scores", json.dumps(scores),
+                                    env={**os.environ, "PYTHONPATH": str(repo)})
+    try:
+        config = write_launch({"backend": "http", "url": url, "retries": 0, "timeout": 10.0})
+        real_execute = Session.execute
+
+        def execute_then_stop_the_server(self, call):
+            record = real_execute(self, call)
+            process.terminate()
+            process.wait(timeout=10)
+            return record
+
+        monkeypatch.setattr(Session, "execute", execute_then_stop_the_server)
+        code = main(["run", "put the red block in the green bowl", "--config", config, "--json"])
+    finally:
+        if process.poll() is None:
+            process.kill()
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["lm_unavailable"] and not out["success"]
+    assert out["stop_reason"].startswith("language model unavailable: ")
+    assert [s["call"] for s in out["steps"]] == ["pick(red_block)"] and out["steps"][0]["success"]
+    assert "red_block" in out["hands"].values()  # the block is still held, and said so
