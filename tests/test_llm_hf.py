@@ -64,7 +64,8 @@ def test_the_equality_check_has_teeth(tiny: HFCausalLM, monkeypatch: pytest.Monk
         return torch.zeros((1, 1, len(tree), prompt_len + len(tree)), dtype=dtype)
 
     monkeypatch.setattr(hf_module, "tree_mask", leaky)
-    leaked = tiny.score(PROMPT, CANDIDATES)
+    # A model of its own: answers kept by the shared one would hide the leak, or keep it.
+    leaked = HFCausalLM(tiny.model, tiny.tokenizer).score(PROMPT, CANDIDATES)
     assert max(abs(a.logprob - b.logprob) for a, b in zip(leaked, naive, strict=True)) > 1e-2
 
 
@@ -99,10 +100,28 @@ def test_prompt_cache_computes_only_the_new_tail(tiny: HFCausalLM) -> None:
     assert again == warm  # a prompt seen before is not recomputed
 
 
+def test_a_step_asked_again_is_answered_without_a_forward_pass(tiny: HFCausalLM) -> None:
+    """The physics run of an episode repeats its symbolic run's questions: no compute then."""
+    calls: list[int] = []
+    hook = tiny.model.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        tiny.forget_prompts()
+        first = tiny.score(PROMPT, CANDIDATES)
+        computed = len(calls)
+        again = tiny.score(PROMPT, CANDIDATES)
+        after_again = len(calls)
+        other = tiny.score(PROMPT, CANDIDATES[:-1])  # other candidates: computed again
+    finally:
+        hook.remove()
+    assert computed > 0 and after_again == computed and again == first
+    assert len(calls) > computed
+    _assert_close(other, first[:-1])
+
+
 def test_prompt_cache_can_be_switched_off(tiny: HFCausalLM) -> None:
     uncached = HFCausalLM(tiny.model, tiny.tokenizer, prompt_cache=0)
     uncached.score(PROMPT, CANDIDATES)
-    assert not uncached._prompts
+    assert not uncached._prompts and not uncached._answers
     with pytest.raises(UserError, match="prompt_cache"):
         HFCausalLM(tiny.model, tiny.tokenizer, prompt_cache=-1)
 

@@ -19,6 +19,7 @@ from typing import Protocol
 from robollm.eval.jobs import Job
 from robollm.eval.results import EpisodeResult
 from robollm.eval.runner import EpisodeRunner, StartFailure
+from robollm.eval.schedule import JobQueue
 
 
 class WorkerLost(RuntimeError):
@@ -137,10 +138,10 @@ class ProcessExecutor(_Managed):
                                      f"{self._procs[i].exitcode}{doing}") from None
 
     def map(self, jobs: Iterable[Job]) -> Iterator[EpisodeResult]:
-        todo = iter(jobs)
+        todo = JobQueue(jobs)
 
-        def feed(i: int) -> None:
-            job = next(todo, None)
+        def feed(i: int, after: Job | None = None) -> None:
+            job = todo.take(after)
             if job is not None:
                 self._busy[i] = job
                 self._inboxes[i].put(job)
@@ -149,8 +150,7 @@ class ProcessExecutor(_Managed):
             feed(i)
         while self._busy:
             _, index, result = self._get(list(self._busy))
-            del self._busy[index]
-            feed(index)
+            feed(index, self._busy.pop(index))
             yield result
 
     def close(self, now: bool = False) -> None:

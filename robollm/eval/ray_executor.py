@@ -18,6 +18,7 @@ from robollm.eval.executors import WorkerLost, _Managed, threads_per_worker
 from robollm.eval.jobs import Job
 from robollm.eval.results import EpisodeResult
 from robollm.eval.runner import EpisodeRunner, StartFailure
+from robollm.eval.schedule import JobQueue
 
 INSTALL_HINT = 'pip install -e ".[ray]"'
 # Set before Ray starts: no usage report over the network, and no dashboard, so that an
@@ -99,20 +100,20 @@ class RayExecutor(_Managed):
             raise WorkerLost(f"a Ray evaluation actor died: {str(e).splitlines()[0]}") from None
 
     def map(self, jobs: Iterable[Job]) -> Iterator[EpisodeResult]:
-        ray, todo, running = self._ray, iter(jobs), {}
+        ray, todo, running = self._ray, JobQueue(jobs), {}
 
-        def feed(actor) -> None:
-            job = next(todo, None)
+        def feed(actor, after: Job | None = None) -> None:
+            job = todo.take(after)
             if job is not None:
-                running[actor.run.remote(job)] = actor
+                running[actor.run.remote(job)] = (actor, job)
 
         for actor in self._actors:
             feed(actor)
         while running:
             done, _ = ray.wait(list(running), num_returns=1)
-            actor = running.pop(done[0])
+            actor, job = running.pop(done[0])
             result = self._get(done[0])
-            feed(actor)
+            feed(actor, job)
             yield result
 
     def close(self) -> None:

@@ -46,6 +46,9 @@ def _fresh_cache(tensors: list[tuple[torch.Tensor, torch.Tensor]], config: Any) 
         return DynamicCache.from_legacy_cache(tuple(tensors))
 
 
+ANSWER_CACHE = 32  # steps whose whole answers are kept (none when prompt_cache is 0)
+
+
 class HFCausalLM(LanguageModel):
     """A transformers causal LM on CPU (or any device the model is on), in eval mode."""
 
@@ -67,6 +70,10 @@ class HFCausalLM(LanguageModel):
         # starts with most of an old one and only its new tail needs computing.
         self.prompt_cache = prompt_cache
         self._prompts: list[tuple[list[int], list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor]] = []
+        # Whole answers for the same number of recent steps. An evaluation runs each episode
+        # once symbolically and once in physics; while both follow the same plan, the second
+        # asks exactly the same questions, and gets the first answers without any compute.
+        self._answers: dict[tuple[str, tuple[str, ...]], list[CandidateScore]] = {}
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
@@ -156,6 +163,18 @@ class HFCausalLM(LanguageModel):
     # -- scoring ----------------------------------------------------------------------------
 
     def _score(self, prompt: str, candidates: list[str]) -> list[CandidateScore]:
+        key = (prompt, tuple(candidates))
+        if key in self._answers:
+            self._answers[key] = self._answers.pop(key)  # now the newest
+            return list(self._answers[key])
+        scores = self._compute(prompt, candidates)
+        if self.prompt_cache:
+            self._answers[key] = scores
+            while len(self._answers) > ANSWER_CACHE:
+                del self._answers[next(iter(self._answers))]
+        return list(scores)
+
+    def _compute(self, prompt: str, candidates: list[str]) -> list[CandidateScore]:
         prompt_ids = self.encode_prompt(prompt)
         encoded = [self.encode_candidate(c) for c in candidates]
         self._check_length(len(prompt_ids) + max(len(ids) for ids in encoded))
@@ -178,8 +197,9 @@ class HFCausalLM(LanguageModel):
         ]
 
     def forget_prompts(self) -> None:
-        """Drop the cached prompts, so the next call computes its whole prompt."""
+        """Drop the cached prompts and answers, so the next call computes its whole prompt."""
         self._prompts.clear()
+        self._answers.clear()
 
     def _run_prompt(
         self, ids: list[int]
