@@ -99,3 +99,21 @@ def test_episode_results_round_trip_through_json():
         "id", "family", "seed", "executor", "instruction", "success", "goal_reached", "disturbed",
         "steps", "plan", "stop_reason", "lm_seconds_per_step", "failed_steps", "wall_seconds"}
     assert "wall_seconds" not in r.outcome() and copy.copy(r).key == ("e1", 2, "symbolic")
+
+
+def test_an_existing_two_node_ray_cluster_runs_the_episodes_like_one_process(suite, fake_config):
+    """`--ray ADDRESS`: a cluster started apart (two raylets, one CPU each, as two machines
+    would have), which the evaluation joins and leaves running."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        reference = _outcomes(evaluate(suite, config=fake_config, workers=1, progress=False))
+        joined = evaluate(suite, config=fake_config, ray=cluster.address, progress=False)
+        assert _outcomes(joined) == reference
+        assert len(cluster.list_all_nodes()) == 2  # still up: the evaluation only joined it
+    finally:
+        cluster.shutdown()
