@@ -94,7 +94,7 @@ def test_camera_options_are_checked_strictly(tmp_path, camera, message) -> None:
 
 
 def test_rpy_extrinsics_give_the_same_pose_as_the_quaternion(tmp_path) -> None:
-    from robollm.drivers.camera_options import rpy_from_quat
+    from robollm.geometry import rpy_from_quat
 
     q = _look_at_quat(FRONT)
     config = with_camera(tmp_path, extrinsics={"position": list(FRONT.eye), "rpy": list(rpy_from_quat(q))})
