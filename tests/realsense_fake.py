@@ -245,11 +245,13 @@ def fake_realsense(rec: RSRecorder) -> SimpleNamespace:
 
 
 def sim_recording(scene: str = "default", seed: int = 0, width: int = 640, height: int = 480,
-                  frames: int = 2, serial: str = "123622270224"):
-    """Frames of the simulated front camera over a scene, as a RealSense would deliver them,
-    and the true scene (names, poses) they show."""
+                  frames: int = 2, serial: str = "123622270224", spec=None):
+    """Frames of a simulated camera over a scene, as a RealSense would deliver them, and the
+    true scene (names, poses) they show. The camera is the rig's front camera, or one placed
+    as `spec` (a `CameraSpec`) says."""
     from robollm.config import load_config
     from robollm.sim.robot import PyBulletRobot
+    from robollm.sim.sensors import SimCamera
     from robollm.world.scene import load_scene
 
     robot = PyBulletRobot(load_config())
@@ -257,7 +259,8 @@ def sim_recording(scene: str = "default", seed: int = 0, width: int = 640, heigh
         robot.load_scene(load_scene(scene), seed)
         robot.connect()
         robot.wait(0.3)
-        camera = robot.sensors["front_camera"]
+        camera = robot.sensors["front_camera"] if spec is None else SimCamera(
+            "recorded", robot.world, spec, width, height)
         shots = []
         for _ in range(frames):
             shots.append(camera.read(width, height))

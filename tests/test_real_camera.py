@@ -1,8 +1,9 @@
 """The real Panda rig with its RealSense camera, end to end without hardware.
 
 The arms are panda-python's fake (tests/test_panda_driver.py), the camera pyrealsense2's
-fake (tests/realsense_fake.py) playing frames rendered by the simulator's front camera,
-which stands where the real launch file's placeholder extrinsics put the camera.
+fake (tests/realsense_fake.py) playing frames rendered by a simulated camera standing where
+the real launch file's placeholder extrinsics put the camera, with a RealSense D435's
+colour field of view (42 degrees high at 640x480).
 """
 
 from __future__ import annotations
@@ -26,17 +27,18 @@ from robollm.perception.base import Perception
 from robollm.robot.base import Robot
 from robollm.robot.sensors import CameraFrame
 from robollm.session import Session
-from robollm.sim.sensors import FRONT, _look_at_quat
+from robollm.sim.sensors import CameraSpec, _look_at_quat
 from robollm.world.state import SceneState
 
 REAL = Path(__file__).resolve().parents[1] / "launch" / "real_panda_bimanual.yaml"
 SERIAL = "123622270224"
+PLACEHOLDER = CameraSpec(eye=(0.9, 0.0, 1.3), target=(0.5, 0.0, 0.0), fov=42.0)
 
 
 @pytest.fixture(scope="module")
 def recorded():
-    """Two 640x480 frames of the default scene (seed 0) from the simulated front camera."""
-    return sim_recording(width=640, height=480, serial=SERIAL)
+    """Two 640x480 frames of the default scene (seed 0), seen from the placeholder pose."""
+    return sim_recording(width=640, height=480, serial=SERIAL, spec=PLACEHOLDER)
 
 
 @pytest.fixture
@@ -61,13 +63,13 @@ def robot_for(config: LaunchConfig, arms: Recorder, cam: RSRecorder) -> PandaBim
 # -- the launch file's camera block ----------------------------------------------------
 
 
-def test_the_real_launch_file_has_a_camera_where_the_simulated_one_stands(tmp_path) -> None:
+def test_the_real_launch_file_has_a_camera_over_the_table(tmp_path) -> None:
     options = PandaBimanual(with_camera(tmp_path), sdk=fake_sdk(Recorder())).options.camera
-    assert options is not None and options.serial is None and options.name == "front_camera"
+    assert options is not None and options.serial is None and options.name == "table_camera"
     assert (options.width, options.height, options.fps) == (640, 480, 30)
     pose = options.extrinsics.pose()
-    assert pose.position == pytest.approx(FRONT.eye)
-    assert np.abs(np.dot(pose.orientation, _look_at_quat(FRONT))) == pytest.approx(1.0, abs=1e-5)
+    assert pose.position == pytest.approx(PLACEHOLDER.eye)
+    assert np.abs(np.dot(pose.orientation, _look_at_quat(PLACEHOLDER))) == pytest.approx(1.0, abs=1e-5)
 
 
 @pytest.mark.parametrize("camera, message", [
@@ -96,8 +98,8 @@ def test_camera_options_are_checked_strictly(tmp_path, camera, message) -> None:
 def test_rpy_extrinsics_give_the_same_pose_as_the_quaternion(tmp_path) -> None:
     from robollm.geometry import rpy_from_quat
 
-    q = _look_at_quat(FRONT)
-    config = with_camera(tmp_path, extrinsics={"position": list(FRONT.eye), "rpy": list(rpy_from_quat(q))})
+    q = _look_at_quat(PLACEHOLDER)
+    config = with_camera(tmp_path, extrinsics={"position": list(PLACEHOLDER.eye), "rpy": list(rpy_from_quat(q))})
     pose = PandaBimanual(config).options.camera.extrinsics.pose()
     assert np.abs(np.dot(pose.orientation, q)) == pytest.approx(1.0, abs=1e-9)
 
@@ -118,8 +120,8 @@ def test_check_config_names_the_bad_extrinsics_key(tmp_path, capsys) -> None:
 def test_the_camera_is_one_of_the_robots_sensors(tmp_path, cam, recorded) -> None:
     arms = Recorder()
     with robot_for(with_camera(tmp_path, serial=SERIAL), arms, cam) as robot:
-        assert sorted(robot.sensors) == ["front_camera", "left_wrist_ft", "right_wrist_ft"]
-        camera = robot.sensors["front_camera"]
+        assert sorted(robot.sensors) == ["left_wrist_ft", "right_wrist_ft", "table_camera"]
+        camera = robot.sensors["table_camera"]
         assert camera.info.kind == "camera" and camera.info.extra["width"] == 640
         robot.wait(0.5)
         frame = camera.read()

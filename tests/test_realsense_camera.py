@@ -56,7 +56,7 @@ def test_connect_asks_the_device_for_aligned_colour_and_depth(rec, recorded) -> 
     recording = recorded[0]
     camera = camera_for(rec, recording)
     assert isinstance(camera, Sensor) and camera.info.kind == "camera"
-    assert camera.name == "front_camera"
+    assert camera.name == "table_camera"
     camera.connect()
     w, h = recording.size
     assert [c.args for c in rec.named("config.enable_device")] == [(SERIAL,)]
@@ -115,7 +115,7 @@ def test_a_pixel_deprojects_onto_the_object_it_shows(rec, recorded) -> None:
     fx, fy, cx, cy = frame.intrinsics
     z = frame.depth[v, u]
     cam = np.stack([(u + 0.5 - cx) * z / fx, (v + 0.5 - cy) * z / fy, z], axis=1)
-    from robollm.drivers.camera_options import rotation_matrix
+    from robollm.geometry import rotation_matrix
 
     world = cam @ rotation_matrix(frame.pose.orientation).T + np.asarray(frame.pose.position)
     block = truth.objects["red_block"]
@@ -160,7 +160,7 @@ def test_a_frame_timeout_stops_the_run(rec, recorded) -> None:
     camera = camera_for(rec, recorded[0], warmup_frames=0, frame_timeout=0.25)
     camera.connect()
     rec.failures[(SERIAL, "pipeline.wait_for_frames")] = RuntimeError("Frame didn't arrive within 250")
-    with pytest.raises(CameraError, match=r"'front_camera' \(serial 123622270224\): no frame within 0.25 s") as err:
+    with pytest.raises(CameraError, match=r"'table_camera' \(serial 123622270224\): no frame within 0.25 s") as err:
         camera.read()
     assert isinstance(err.value, RobotError)
     assert rec.named("pipeline.wait_for_frames")[-1].args == (250,)

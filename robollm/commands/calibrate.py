@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="robollm calibrate-camera",
                description="measure where a camera is (its extrinsics) from a marker the robot holds")
     p.add_argument("--config", help="launch file (default: launch/sim_bimanual.yaml)")
-    p.add_argument("--camera", help="camera sensor name (default: the launch file's front_camera, "
-                   "else the robot's only camera)")
+    p.add_argument("--camera", help="camera sensor name (default: the robot's only camera, else "
+                   "table_camera, the one camera perception looks through by default)")
     p.add_argument("--arm", choices=("left", "right"), default="left", help="the arm that holds the marker")
     p.add_argument("--points", type=int, default=12, help="marker positions to measure (at least 6)")
     p.add_argument("--frames", type=int, default=3, help="camera frames looked at per position")
@@ -79,8 +79,8 @@ def find_camera(sensors: dict[str, Sensor], name: str | None) -> Sensor:
             raise UserError(f"--camera {name}: the robot has no such camera (its cameras: "
                             f"{', '.join(sorted(cameras)) or 'none'})")
         return cameras[name]
-    if "front_camera" in cameras:
-        return cameras["front_camera"]
+    if len(cameras) > 1 and "table_camera" in cameras:
+        return cameras["table_camera"]
     if len(cameras) != 1:
         raise UserError(f"the robot has {len(cameras)} cameras ({', '.join(sorted(cameras)) or 'none'}); "
                         "name one with --camera")

@@ -50,7 +50,7 @@ class CameraOptions:
 
     extrinsics: Extrinsics
     serial: str | None = None  # the camera's serial number (text); null: the only one connected
-    name: str = "front_camera"  # the sensor's name, as the simulated rig names its table camera
+    name: str = "table_camera"  # the sensor's name; camera perception looks through it by name
     width: int = 640  # pixels of both streams; depth is aligned to colour
     height: int = 480
     fps: int = 30
@@ -65,7 +65,7 @@ class CameraOptions:
             fail("serial", "the camera's serial number as text, e.g. \"123622270224\" (or null)",
                  self.serial)
         if not self.name.strip():
-            fail("name", "a sensor name such as front_camera", self.name)
+            fail("name", "a sensor name such as table_camera", self.name)
         for key, low, high in (("width", 16, 4096), ("height", 16, 4096), ("fps", 1, 300)):
             value = getattr(self, key)
             if not low <= value <= high:
