@@ -242,3 +242,13 @@ def test_the_real_launch_file_sees_the_table_and_reaches_the_first_skill(monkeyp
     assert perceived.pose.distance_to(truth.pose) < 0.03
     assert seen["call"].skill == "pick" and list(seen["args"].values()) == ["red_block"]
     assert len(cam.named("pipeline.stop")) == 1
+
+
+def test_record_films_the_table_camera_on_the_real_rig(tmp_path, cam) -> None:
+    from robollm.commands.run import record_camera
+
+    robot = robot_for(with_camera(tmp_path), Recorder(), cam)
+    assert record_camera(robot.sensors, "panda") is robot.sensors["table_camera"]
+    without = {k: s for k, s in robot.sensors.items() if s.info.kind != "camera"}
+    with pytest.raises(UserError, match="--record needs a camera, and the 'panda' driver has none"):
+        record_camera(without, "panda")
