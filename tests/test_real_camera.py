@@ -252,3 +252,33 @@ def test_record_films_the_table_camera_on_the_real_rig(tmp_path, cam) -> None:
     without = {k: s for k, s in robot.sensors.items() if s.info.kind != "camera"}
     with pytest.raises(UserError, match="--record needs a camera, and the 'panda' driver has none"):
         record_camera(without, "panda")
+
+
+def test_calibrating_the_real_camera_asks_for_the_ball_first(tmp_path, monkeypatch, cam, capsys) -> None:
+    """On hardware the command opens the hand and asks for the ball; with nobody to answer it
+    stops in one line, and the arms and camera are released."""
+    from robollm.perception import registry
+
+    builtin = registry.register_builtin
+    monkeypatch.setattr(registry, "register_builtin", lambda reg: (
+        builtin(reg), reg.register("recorded_scene-v0", f"{__name__}:RecordedScene")))
+    arms = Recorder()
+    panda = fake_sdk(arms)
+    for name, module in (("panda_py", panda), ("panda_py.controllers", panda.controllers),
+                         ("panda_py.libfranka", panda.libfranka), ("pyrealsense2", fake_realsense(cam))):
+        monkeypatch.setitem(sys.modules, name, module)
+
+    asked = []
+
+    def no_answer(prompt: str) -> str:
+        asked.append(prompt)
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", no_answer)
+    config = real_launch_copy(tmp_path, perception="recorded_scene")
+    assert main(["calibrate-camera", "--config", str(config), "--points", "6"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("no answer on standard input; put the ball in the hand first and pass --marker-in-hand")
+    assert len(asked) == 1 and "between the left hand's fingertips" in asked[0]
+    assert len(cam.named("pipeline.stop")) == 1
+    assert {c.host for c in arms.named("Panda.stop_controller")} == {"172.16.0.2", "172.16.0.3"}

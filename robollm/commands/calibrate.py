@@ -109,10 +109,17 @@ def calibrate_command(argv: list[str]) -> int:
             holder.hold_marker(args.arm, marker.radius, marker.rgb, marker.offset)
         elif not args.marker_in_hand:
             motion.open_gripper(args.arm)
-            input(f"Clear the table. Put the {args.marker_colour} ball ({marker.radius * 200:.0f} cm across) "
-                  f"between the {args.arm} hand's fingertips, hold it there and press Enter; the hand "
-                  "will close on it. ")
-            motion.close_gripper(args.arm, force=HOLD_FORCE)
+            try:
+                input(f"Clear the table. Put the {args.marker_colour} ball ({marker.radius * 200:.0f} cm "
+                      f"across) between the {args.arm} hand's fingertips, hold it there and press Enter; "
+                      "the hand will close on it. ")
+            except EOFError:
+                raise UserError("no answer on standard input; put the ball in the hand first and pass "
+                                "--marker-in-hand") from None
+            width = motion.close_gripper(args.arm, force=HOLD_FORCE)
+            if width < marker.radius:
+                raise UserError(f"the {args.arm} hand closed to {width * 100:.1f} cm: it holds no "
+                                f"{marker.radius * 200:.0f} cm ball")
         points = calibration_points(robot.arms[args.arm], config.table, args.points)
         say(f"robollm calibrate-camera: camera {camera.name} | {args.arm} arm | {len(points)} positions")
         try:
