@@ -178,12 +178,32 @@ class RecordedScene(Perception):
         return self.truth
 
 
-def run_until_the_first_skill(monkeypatch, config: Path, cam: RSRecorder, arms: Recorder):
-    """`robollm run --config CONFIG --plan 'pick red_block'` with both SDKs faked."""
+def fake_sdks(monkeypatch, arms: Recorder, cam: RSRecorder) -> None:
+    """panda_py and pyrealsense2 replaced by their fakes wherever they are imported."""
     panda = fake_sdk(arms)
     for name, module in (("panda_py", panda), ("panda_py.controllers", panda.controllers),
                          ("panda_py.libfranka", panda.libfranka), ("pyrealsense2", fake_realsense(cam))):
         monkeypatch.setitem(sys.modules, name, module)
+
+
+def with_recorded_scene(monkeypatch, truth: SceneState | None = None) -> None:
+    """The perception registry also offers `recorded_scene` (RecordedScene) in this test."""
+    from robollm.perception import registry
+
+    builtin = registry.register_builtin
+
+    def both(reg) -> None:
+        builtin(reg)
+        reg.register("recorded_scene-v0", f"{__name__}:RecordedScene")
+
+    monkeypatch.setattr(registry, "register_builtin", both)
+    monkeypatch.setattr(RecordedScene, "truth", truth)
+    monkeypatch.setattr(RecordedScene, "frames", [])
+
+
+def run_until_the_first_skill(monkeypatch, config: Path, cam: RSRecorder, arms: Recorder):
+    """`robollm run --config CONFIG --plan 'pick red_block'` with both SDKs faked."""
+    fake_sdks(monkeypatch, arms, cam)
     seen = {}
 
     def first_skill(session: Session, call):
@@ -199,17 +219,7 @@ def run_until_the_first_skill(monkeypatch, config: Path, cam: RSRecorder, arms: 
 def test_a_real_run_reads_the_camera_and_reaches_the_first_skill(tmp_path, monkeypatch, cam, recorded, capsys) -> None:
     """The plumbing, whatever camera perception is merged: a perception reading the camera
     by kind, as a camera perception does, is registered for this test."""
-    from robollm.perception import registry
-
-    builtin = registry.register_builtin
-
-    def with_test_perception(reg) -> None:
-        builtin(reg)
-        reg.register("recorded_scene-v0", f"{__name__}:RecordedScene")
-
-    monkeypatch.setattr(registry, "register_builtin", with_test_perception)
-    monkeypatch.setattr(RecordedScene, "truth", recorded[2])
-    monkeypatch.setattr(RecordedScene, "frames", [])
+    with_recorded_scene(monkeypatch, recorded[2])
     arms = Recorder()
     config = real_launch_copy(tmp_path, perception="recorded_scene")
     seen = run_until_the_first_skill(monkeypatch, config, cam, arms)
@@ -223,6 +233,24 @@ def test_a_real_run_reads_the_camera_and_reaches_the_first_skill(tmp_path, monke
     assert len(cam.named("pipeline.stop")) == 1
     assert {c.host for c in arms.named("Panda.stop_controller")} == {"172.16.0.2", "172.16.0.3"}
     assert not arms.named("JointPosition.set_control")
+
+
+@pytest.mark.parametrize("devices, words", [
+    ({}, "key 'robot.options.camera': no RealSense camera is connected"),
+    ({"111": None}, "key 'robot.options.camera.serial': no camera with serial 123622270224 is "
+                    "connected (connected: 111)"),
+])
+def test_a_missing_camera_stops_a_real_run_in_one_line(tmp_path, monkeypatch, recorded, capsys,
+                                                         devices, words) -> None:
+    with_recorded_scene(monkeypatch, recorded[2])
+    arms, cam = Recorder(), RSRecorder(devices={k: recorded[0] for k in devices})
+    fake_sdks(monkeypatch, arms, cam)
+    camera = dict(yaml.safe_load(REAL.read_text())["robot"]["options"]["camera"], serial=SERIAL)
+    config = real_launch_copy(tmp_path, perception="recorded_scene", camera=camera)
+    assert main(["run", "--plan", "pick red_block", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err
+    assert arms.calls == []  # the arms were never touched
 
 
 def _clip_registered() -> bool:
@@ -257,16 +285,9 @@ def test_record_films_the_table_camera_on_the_real_rig(tmp_path, cam) -> None:
 def test_calibrating_the_real_camera_asks_for_the_ball_first(tmp_path, monkeypatch, cam, capsys) -> None:
     """On hardware the command opens the hand and asks for the ball; with nobody to answer it
     stops in one line, and the arms and camera are released."""
-    from robollm.perception import registry
-
-    builtin = registry.register_builtin
-    monkeypatch.setattr(registry, "register_builtin", lambda reg: (
-        builtin(reg), reg.register("recorded_scene-v0", f"{__name__}:RecordedScene")))
+    with_recorded_scene(monkeypatch)
     arms = Recorder()
-    panda = fake_sdk(arms)
-    for name, module in (("panda_py", panda), ("panda_py.controllers", panda.controllers),
-                         ("panda_py.libfranka", panda.libfranka), ("pyrealsense2", fake_realsense(cam))):
-        monkeypatch.setitem(sys.modules, name, module)
+    fake_sdks(monkeypatch, arms, cam)
 
     asked = []
 
