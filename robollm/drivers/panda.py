@@ -41,7 +41,7 @@ from robollm.drivers.panda_safety import (
 )
 from robollm.drivers.realsense import RealSenseCamera
 from robollm.errors import RobotError, UserError
-from robollm.geometry import Quat
+from robollm.geometry import rotation_matrix
 from robollm.robot.base import Action, ArmState, Kinematics, Robot, RobotObservation
 from robollm.robot.rig import ARM_NAMES, arm_specs
 from robollm.robot.sensors import ForceTorque, Sensor, SensorInfo
@@ -70,17 +70,6 @@ def load_sdk() -> Any:
     except ImportError as e:
         raise UserError(f"the panda driver needs panda-python (pip install panda-python): {e}") from e
     return sdk
-
-
-def _rotation(q: Quat) -> np.ndarray:
-    x, y, z, w = q
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
 
 
 def _floats(values: Any) -> tuple[float, ...]:
@@ -293,7 +282,7 @@ class PandaBimanual(Robot):
         self._require_connected()
         state = self._call(arm, "reading the wrench", self._pandas[arm].get_state)
         wrench = -np.asarray(state.O_F_ext_hat_K, dtype=float)
-        rotation = _rotation(self.arms[arm].base.orientation)
+        rotation = rotation_matrix(self.arms[arm].base.orientation)
         force, torque = rotation @ wrench[:3], rotation @ wrench[3:]
         fx, fy, fz = (float(v) for v in force)
         tx, ty, tz = (float(v) for v in torque)
