@@ -253,6 +253,18 @@ def test_a_missing_camera_stops_a_real_run_in_one_line(tmp_path, monkeypatch, re
     assert arms.calls == []  # the arms were never touched
 
 
+def test_a_camera_that_stops_sending_frames_stops_the_run(tmp_path, monkeypatch, recorded, capsys) -> None:
+    with_recorded_scene(monkeypatch, recorded[2])
+    arms, cam = Recorder(), RSRecorder(devices={SERIAL: recorded[0]})
+    cam.failures[(SERIAL, "pipeline.wait_for_frames")] = RuntimeError("Frame didn't arrive within 1000")
+    fake_sdks(monkeypatch, arms, cam)
+    assert main(["run", "--plan", "pick red_block", "--config", str(real_launch_copy(tmp_path, perception="recorded_scene"))]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("robollm: robot stopped: camera 'table_camera' (serial 123622270224): no frame within 1 s "
+                   "(Frame didn't arrive within 1000); check its USB 3 cable and that no other program is using it")
+    assert len(cam.named("pipeline.stop")) == 1 and not arms.named("JointPosition.set_control")
+
+
 def _clip_registered() -> bool:
     from robollm.perception.registry import perception_registry
 
