@@ -104,13 +104,15 @@ class RealSenseCamera(Sensor):
             raise UserError(f"{self._key()}: camera {serial} cannot stream depth and colour at "
                             f"{opts.width}x{opts.height}, {opts.fps} fps ({e}); check width, height "
                             "and fps against the modes of your camera (e.g. 640x480 or 1280x720 at "
-                            "30 fps) and that it is on a USB 3 port") from None
+                            "30 fps), that it is on a USB 3 port and that no other program is using "
+                            "it") from None
         try:
             self.depth_scale = float(profile.get_device().first_depth_sensor().get_depth_scale())
             intr = profile.get_stream(rs.stream.color).as_video_stream_profile().get_intrinsics()
             self.intrinsics = (float(intr.fx), float(intr.fy), float(intr.ppx), float(intr.ppy))
             self._align = rs.align(rs.stream.color)
             self._pipeline, self.serial = pipeline, serial
+            self.info.extra["serial"] = serial
             for _ in range(opts.warmup_frames):
                 self._wait_for_frames()
         except BaseException as e:
