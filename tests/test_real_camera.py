@@ -21,6 +21,7 @@ from test_panda_driver import FakeClock, Recorder, fake_sdk
 
 from robollm.cli import main
 from robollm.config import LaunchConfig, load_config
+from robollm.drivers.camera_recording import load_recording
 from robollm.drivers.panda import PandaBimanual, RobotFault
 from robollm.errors import ConfigError, UserError
 from robollm.perception.base import Perception
@@ -36,9 +37,13 @@ PLACEHOLDER = CameraSpec(eye=(0.9, 0.0, 1.3), target=(0.5, 0.0, 0.0), fov=42.0)
 
 
 @pytest.fixture(scope="module")
-def recorded():
-    """Two 640x480 frames of the default scene (seed 0), seen from the placeholder pose."""
-    return sim_recording(width=640, height=480, serial=SERIAL, spec=PLACEHOLDER)
+def recorded(tmp_path_factory):
+    """Two 640x480 frames of the default scene (seed 0), seen from the placeholder pose,
+    played from a recording file."""
+    recording, shots, truth = sim_recording(width=640, height=480, serial=SERIAL, spec=PLACEHOLDER)
+    path = tmp_path_factory.mktemp("camera") / "table.npz"
+    recording.save(path)
+    return load_recording(path), shots, truth
 
 
 @pytest.fixture
