@@ -59,6 +59,12 @@ def _eval(args: argparse.Namespace) -> int:
     return eval_command(args.rest)
 
 
+def _calibrate_camera(args: argparse.Namespace) -> int:
+    from robollm.commands.calibrate import calibrate_command
+
+    return calibrate_command(args.rest)
+
+
 def _train(args: argparse.Namespace) -> int:
     from robollm.commands.train import train_command
 
@@ -104,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     bench.set_defaults(func=_bench)
 
+    calib = sub.add_parser("calibrate-camera", add_help=False,
+                           help="measure a camera's extrinsics from a marker the robot holds")
+    calib.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm calibrate-camera -h)")
+    calib.set_defaults(func=_calibrate_camera)
+
     train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model)")
     train.add_argument("what", choices=("planner-lm",))
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that job (robollm train planner-lm -h)")
@@ -113,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands whose options are parsed by their own parser: everything after the
 # name goes to it untouched (argparse's REMAINDER drops options that come first).
-PASS_THROUGH = {"serve": _serve, "eval": _eval}
+PASS_THROUGH = {"serve": _serve, "eval": _eval, "calibrate-camera": _calibrate_camera}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from robollm.config import LaunchConfig
 from robollm.geometry import Pose
 from robollm.robot.base import Action, ArmCommand, ArmState, Robot, RobotObservation
-from robollm.robot.capabilities import GeometricFacts, GroundTruth, SceneLoader
+from robollm.robot.capabilities import GeometricFacts, GroundTruth, MarkerHolder, SceneLoader
 from robollm.robot.kinematics import GRASP_LINK, PandaKinematics
 from robollm.robot.sensors import Sensor
 from robollm.sim.facts import SimGeometricFacts
 from robollm.sim.grasp import GraspModel
+from robollm.sim.marker import HandMarker
 from robollm.sim.sensors import (
     FRONT,
     TOP,
@@ -33,8 +34,9 @@ OPEN_FORCE = 20.0  # N the finger motors use when opening or holding a width
 GRASP_CHECK_EVERY = 4  # physics steps between grasp updates
 
 
-class PyBulletRobot(Robot, SceneLoader, GroundTruth, GeometricFacts):
-    """Also lays out scenes, knows the true scene, and judges success from geometry."""
+class PyBulletRobot(Robot, SceneLoader, GroundTruth, GeometricFacts, MarkerHolder):
+    """Also lays out scenes, knows the true scene, judges success from geometry, and holds a
+    camera-calibration marker in a hand."""
 
     def __init__(self, config: LaunchConfig, gui: bool | None = None, world: SimWorld | None = None) -> None:
         self.config = config
@@ -53,6 +55,7 @@ class PyBulletRobot(Robot, SceneLoader, GroundTruth, GeometricFacts):
         for arm in self.arms:
             sensors += [SimWristForceTorque(self.world, arm), SimFingerContact(self.world, arm)]
         self.sensors = {s.name: s for s in sensors}
+        self._marker: HandMarker | None = None
         self._connected = False
         self._targets: dict[str, tuple[float, ...]] = {a: s.home for a, s in self.arms.items()}
 
@@ -134,3 +137,15 @@ class PyBulletRobot(Robot, SceneLoader, GroundTruth, GeometricFacts):
 
     def geometric_facts(self) -> Facts:
         return SimGeometricFacts(self)
+
+    def hold_marker(self, arm: str, radius: float, rgb: tuple[float, float, float],
+                    offset: float = 0.0) -> None:
+        self.drop_marker()
+        self._marker = HandMarker(self.world, arm, radius, rgb, offset)
+        spec = self.arms[arm]
+        self.send_action({arm: ArmCommand(gripper_width=min(2 * radius, spec.gripper_max_width))})
+
+    def drop_marker(self) -> None:
+        if self._marker is not None:
+            self._marker.remove()
+            self._marker = None

@@ -99,3 +99,19 @@ def write_launch(tmp_path):
         return str(path)
 
     return write
+
+
+def real_launch_copy(folder, perception="ground_truth", name: str = "real_panda_bimanual.yaml",
+                     **options):
+    """The real-robot launch file written to `folder` with another `perception` (tests of the
+    driver alone need none that is camera-based) and `robot.options` changed; its path."""
+    import yaml
+
+    from robollm.config import launch_dir
+
+    data = yaml.safe_load((launch_dir() / "real_panda_bimanual.yaml").read_text())
+    data["perception"] = perception
+    data["robot"]["options"].update(options)
+    path = folder / name
+    path.write_text(yaml.safe_dump(data))
+    return path

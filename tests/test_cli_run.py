@@ -112,13 +112,13 @@ def test_argument_errors_exit_2_without_traceback():
     assert "invalid int value" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_real_launch_file_without_perception_stops_before_connecting(capsys):
-    from robollm.config import launch_dir
+def test_real_launch_file_with_ground_truth_stops_before_connecting(capsys, tmp_path):
+    from conftest import real_launch_copy
 
-    real = launch_dir() / "real_panda_bimanual.yaml"
+    real = real_launch_copy(tmp_path, perception="ground_truth")
     assert main(["run", "--plan", "pick red_block", "--config", str(real)]) == 2
     err = capsys.readouterr().err
-    assert "key 'perception'" in err and "Traceback" not in err
+    assert "key 'perception' = ground_truth needs a driver" in err and "Traceback" not in err
 
 
 def test_run_prints_its_own_time_and_the_time_with_start_up(capsys):

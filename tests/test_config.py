@@ -247,10 +247,10 @@ def test_check_config_says_what_it_checked(capsys):
     assert "ok" in out and "saycan_tuned.txt" in out and "saycan-smollm2" in out and "default.yaml" in out
 
 
-def test_check_config_refuses_ground_truth_on_a_driver_without_it(capsys):
-    from robollm.config import launch_dir
+def test_check_config_refuses_ground_truth_on_a_driver_without_it(capsys, tmp_path):
+    from conftest import real_launch_copy
 
-    real = launch_dir() / "real_panda_bimanual.yaml"
+    real = real_launch_copy(tmp_path, perception="ground_truth")
     assert main(["check-config", str(real)]) == 2
     err = capsys.readouterr().err
     assert f"{real}: key 'perception' = ground_truth needs a driver that offers GroundTruth" in err

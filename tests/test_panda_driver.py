@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from conftest import real_launch_copy
 
 from robollm.config import LaunchConfig, load_config
 from robollm.drivers import robot_registry
@@ -244,9 +245,17 @@ def kinematics() -> PandaKinematics:
     return PandaKinematics()
 
 
+def load_real(folder: Path) -> LaunchConfig:
+    """The real launch file without its camera and camera perception, under the real file's
+    name: these tests are about the arms (tests/test_real_camera.py adds the camera)."""
+    config = load_config(real_launch_copy(folder, camera=None))
+    config.source = str(REAL)
+    return config
+
+
 @pytest.fixture
-def config() -> LaunchConfig:
-    return load_config(REAL)
+def config(tmp_path) -> LaunchConfig:
+    return load_real(tmp_path)
 
 
 @pytest.fixture
@@ -293,9 +302,11 @@ def test_real_launch_file_differs_from_sim_only_in_driver_and_options() -> None:
     real, sim = yaml.safe_load(REAL.read_text()), yaml.safe_load(SIM.read_text())
     assert real["robot"]["driver"] == "panda"
     assert real["robot"]["options"]["hosts"] == {"left": LEFT, "right": RIGHT}
+    assert real["perception"] == "clip" and sim["perception"] == "ground_truth"
     for data in (real, sim):
         data["robot"].pop("driver")
         data["robot"].pop("options", None)
+        data.pop("perception")
     assert real == sim
 
 
@@ -487,7 +498,7 @@ def test_a_refused_arm_stops_the_whole_action(robot, rec) -> None:
     assert_refused(robot, rec, {"left": ArmCommand(gripper_width=float("inf"))}, "not finite")
 
 
-def test_workspace_is_checked_along_the_joint_path() -> None:
+def test_workspace_is_checked_along_the_joint_path(config: LaunchConfig) -> None:
     class Bulge(Kinematics):
         """The grasp point swings out to x = 0.9 halfway between q1 = 0 and q1 = 1."""
 
@@ -497,7 +508,7 @@ def test_workspace_is_checked_along_the_joint_path() -> None:
         def inverse(self, arm, target, seed):  # pragma: no cover - not needed here
             raise NotImplementedError
 
-    spec = arm_specs(load_config(REAL).robot)["right"]
+    spec = arm_specs(config.robot)["right"]
     limits = SafetyLimits(0.3, 2.0, 0.05, 0.0, 0.05)
     start, target = (0.0,) * 7, (1.0,) + (0.0,) * 6
     check_workspace(spec, Bulge(), start, start, limits)

@@ -47,7 +47,7 @@ def run_command(args: argparse.Namespace) -> int:
             session.bind(call)
         recorder = None
         if record_path is not None:
-            recorder = Recorder(session.robot.sensors["front_camera"], session.robot_time)
+            recorder = Recorder(record_camera(session.robot.sensors, config.robot.driver), session.robot_time)
             session.motion.tick_hooks.append(recorder.tick)
             recorder.capture()
         if not args.json:
@@ -91,6 +91,15 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"robollm: error: the recording {str(record_path)!r} was not saved: {unsaved}", file=sys.stderr)
         return 1
     return 0 if success else 1
+
+
+def record_camera(sensors: dict, driver: str):
+    """The camera `--record` films: the front camera where there is one (simulation), else
+    the robot's first camera (the real rig's table camera)."""
+    cameras = {name: s for name, s in sensors.items() if s.info.kind == "camera"}
+    if not cameras:
+        raise UserError(f"--record needs a camera, and the {driver!r} driver has none")
+    return cameras.get("front_camera") or cameras[sorted(cameras)[0]]
 
 
 def _scripted(plan, session: Session, args) -> dict:

@@ -7,6 +7,9 @@ the setpoint streamed to the controller then walks towards the goal no faster th
 `speed_scale` of the joint velocity limits (in `send_action` and in every tick of `wait`).
 The hands' calls block for up to seconds, so each hand has a worker thread.
 The launch-file options live in `panda_options`, the hands' worker in `panda_gripper`.
+With a `camera` block in the options, a RealSense camera (`realsense`) joins the sensors
+under its name; it connects before the arms, so a missing camera stops nothing, and it
+is stopped with them.
 
 Any exception from the SDK (including errors of the asynchronous control loop, which
 panda-py only reports through `raise_error`) stops both arms and both hands, marks the
@@ -36,8 +39,9 @@ from robollm.drivers.panda_safety import (
     check_workspace,
     step_toward,
 )
+from robollm.drivers.realsense import RealSenseCamera
 from robollm.errors import RobotError, UserError
-from robollm.geometry import Quat
+from robollm.geometry import rotation_matrix
 from robollm.robot.base import Action, ArmState, Kinematics, Robot, RobotObservation
 from robollm.robot.rig import ARM_NAMES, arm_specs
 from robollm.robot.sensors import ForceTorque, Sensor, SensorInfo
@@ -66,17 +70,6 @@ def load_sdk() -> Any:
     except ImportError as e:
         raise UserError(f"the panda driver needs panda-python (pip install panda-python): {e}") from e
     return sdk
-
-
-def _rotation(q: Quat) -> np.ndarray:
-    x, y, z, w = q
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
 
 
 def _floats(values: Any) -> tuple[float, ...]:
@@ -110,12 +103,14 @@ class PandaBimanual(Robot):
         config: LaunchConfig,
         *,
         sdk: Any = None,
+        camera_sdk: Any = None,
         kinematics: Kinematics | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         gui: bool | None = None,
     ) -> None:
-        """`sdk` replaces the `panda_py` module (tests pass a fake); `clock` and `sleep`
+        """`sdk` replaces the `panda_py` module and `camera_sdk` the `pyrealsense2` module
+        (tests pass fakes); `clock` and `sleep`
         replace wall-clock time; `gui` is accepted, and ignored, so that every driver
         takes the same factory arguments."""
         from robollm.robot.kinematics import PandaKinematics
@@ -129,6 +124,11 @@ class PandaBimanual(Robot):
         self.sensors: dict[str, Sensor] = {
             f"{arm}_wrist_ft": WristForceTorque(self, arm) for arm in ARM_NAMES
         }
+        self.camera: RealSenseCamera | None = None
+        if self.options.camera is not None:
+            self.camera = RealSenseCamera(self.options.camera, config.source, sdk=camera_sdk,
+                                          clock=lambda: self._clock() - self._t0)
+            self.sensors[self.camera.name] = self.camera
         self._sdk = sdk
         self._clock = clock
         self._sleep = sleep
@@ -164,6 +164,8 @@ class PandaBimanual(Robot):
         sdk = self._sdk if self._sdk is not None else load_sdk()
         self._sdk = sdk
         self._fault = None
+        if self.camera is not None:
+            self.camera.connect()  # before the arms: a camera that is not there stops nothing
         grippers: dict[str, Any] = {}
         arm = ARM_NAMES[0]
         try:
@@ -179,6 +181,8 @@ class PandaBimanual(Robot):
         except Exception as e:
             self._stop_everything()
             self._release()
+            if self.camera is not None:
+                self.camera.disconnect()
             host = self.options.hosts[arm]
             advice = f"check the cable, that FCI is active in Desk, and robot.options.hosts.{arm}"
             raise RobotFault(arm, f"connecting to {host} failed: {e}", advice) from e
@@ -278,7 +282,7 @@ class PandaBimanual(Robot):
         self._require_connected()
         state = self._call(arm, "reading the wrench", self._pandas[arm].get_state)
         wrench = -np.asarray(state.O_F_ext_hat_K, dtype=float)
-        rotation = _rotation(self.arms[arm].base.orientation)
+        rotation = rotation_matrix(self.arms[arm].base.orientation)
         force, torque = rotation @ wrench[:3], rotation @ wrench[3:]
         fx, fy, fz = (float(v) for v in force)
         tx, ty, tz = (float(v) for v in torque)
@@ -370,6 +374,8 @@ class PandaBimanual(Robot):
         if pending is None:
             self._stop_everything()
         self._release()
+        if self.camera is not None:
+            self.camera.disconnect()
         self._connected = False
         if pending is not None and report:
             raise pending

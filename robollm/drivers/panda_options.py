@@ -1,7 +1,8 @@
 """`PandaOptions`: the `robot.options` of a launch file that uses the `panda` driver.
 
 Loaded and checked without the SDK or a network, so `robollm check-config` works anywhere;
-`PandaOptions.limits` hands the safety settings to `panda_safety`.
+`PandaOptions.limits` hands the safety settings to `panda_safety`. An optional `camera`
+block adds an RGB-D camera to the robot's sensors (`robollm.drivers.camera_options`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from robollm.config import LaunchConfig
+from robollm.drivers.camera_options import CameraOptions
 from robollm.drivers.panda_safety import SafetyLimits
 from robollm.errors import ConfigError
 from robollm.robot.rig import ARM_NAMES
@@ -32,6 +34,7 @@ class PandaOptions:
     gripper_speed: float = 0.05  # m/s of the fingers (the Franka Hand does at most 0.1)
     grasp_epsilon_inner: float = 0.005  # m: a grasp succeeds this much below the target width
     grasp_epsilon_outer: float = 0.08  # m: ... and this much above it
+    camera: CameraOptions | None = None  # an RGB-D camera watching the table, if any
 
     @classmethod
     def from_config(cls, config: LaunchConfig) -> PandaOptions:
@@ -64,6 +67,11 @@ class PandaOptions:
         for key in ("joint_margin", "workspace_margin", "grasp_epsilon_inner", "grasp_epsilon_outer"):
             if getattr(self, key) < 0:
                 fail(key, ">= 0", getattr(self, key))
+        if self.camera is not None:
+            self.camera.check(source)
+            wrists = {f"{arm}_wrist_ft" for arm in ARM_NAMES}
+            if self.camera.name in wrists:
+                fail("camera.name", f"a name other than {' and '.join(sorted(wrists))}", self.camera.name)
 
     @property
     def limits(self) -> SafetyLimits:

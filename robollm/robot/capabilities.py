@@ -45,6 +45,22 @@ class GeometricFacts(ABC):
     def geometric_facts(self) -> Facts: ...
 
 
+class MarkerHolder(ABC):
+    """Puts a camera-calibration marker in a hand by itself (a simulator); on hardware a person does.
+
+    The marker is a sphere of the given radius and colour whose centre sits `offset` metres
+    beyond the grasp point along the hand's approach axis, and moves with the hand.
+    """
+
+    @abstractmethod
+    def hold_marker(self, arm: str, radius: float, rgb: tuple[float, float, float],
+                    offset: float = 0.0) -> None: ...
+
+    @abstractmethod
+    def drop_marker(self) -> None:
+        """Take the marker away again."""
+
+
 def require(robot: object, capability: type[C], driver: str, needed_by: str) -> C:
     if not isinstance(robot, capability):
         raise ConfigError(f"{needed_by} needs a driver that offers {capability.__name__} "
