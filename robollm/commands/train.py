@@ -171,4 +171,8 @@ def train_planner_lm(argv: list[str]) -> int:
 def train_command(what: str, rest: list[str]) -> int:
     if what == "planner-lm":
         return train_planner_lm(rest)
-    raise UserError(f"unknown training job {what!r}; expected planner-lm")
+    if what == "perception":
+        from robollm.commands.train_perception import train_perception
+
+        return train_perception(rest)
+    raise UserError(f"unknown training job {what!r}; expected planner-lm or perception")

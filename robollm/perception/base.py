@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from robollm.config import LaunchConfig
 from robollm.world.state import SceneState
 
 
@@ -19,3 +20,13 @@ class Perception(ABC):
     @abstractmethod
     def observe(self) -> SceneState:
         """A fresh look at the scene."""
+
+    def report(self) -> str | None:
+        """What the last look saw, in one line, where there is more to say than the scene
+        (objects that matched no type, an empty table, a camera without depth)."""
+        return None
+
+    @classmethod
+    def check_config(cls, config: LaunchConfig) -> None:
+        """Check the launch file's `perception` options and the files they name, before a
+        run (`robollm check-config`); a perception without options has nothing to check."""
