@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--success", help="success predicate, e.g. 'in(red_block, green_bowl)'")
     run.add_argument("--config", help="launch file (default: launch/sim_bimanual.yaml)")
     run.add_argument("--scene", help="scene file or built-in scene name (default: the launch file's)")
+    run.add_argument("--perception", help="a perception name (ground_truth, clip) instead of the launch file's")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--executor", choices=("physics", "symbolic"), default=None,
                      help="physics runs the motions; symbolic applies only the skills' effects")
@@ -99,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm serve -h)")
     serve.set_defaults(func=_serve)
 
+    perceive = sub.add_parser("perceive", help="print what perception sees on the table, and draw it",
+                              add_help=False)
+    perceive.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm perceive -h)")
+    perceive.set_defaults(func=_perceive)
+
     bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills, eval, perception")
     bench.add_argument("what", choices=("sim", "scoring", "skills", "eval", "perception"))
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
@@ -114,7 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands whose options are parsed by their own parser: everything after the
 # name goes to it untouched (argparse's REMAINDER drops options that come first).
-PASS_THROUGH = {"serve": _serve, "eval": _eval}
+def _perceive(args: argparse.Namespace) -> int:
+    from robollm.commands.perceive import perceive_command
+
+    return perceive_command(args.rest)
+
+
+PASS_THROUGH = {"serve": _serve, "eval": _eval, "perceive": _perceive}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -156,6 +156,7 @@ class Unmatched:
     position: tuple[float, float]
     best: str
     score: float
+    bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 class ClipPerception(Perception):
@@ -208,11 +209,12 @@ class ClipPerception(Perception):
         dets, unknown = [], []
         for m, (colour, kind, t_score, c_score) in zip(props, labels, strict=True):
             if kind == OTHER or t_score < self.options.min_type_score:
-                unknown.append(Unmatched(m.centre, kind, t_score))
+                unknown.append(Unmatched(m.centre, kind, t_score, m.region.bbox))
                 continue
             yaw = m.yaw if kind != "block" else (m.yaw + math.pi / 4) % (math.pi / 2) - math.pi / 4
             dets.append(Detection(kind, colour, t_score, c_score, m.centre, m.base_z, m.height, m.extent,
-                                  0.0 if kind in ROUND_TYPES else yaw, _size(kind, m), m.region.bbox))
+                                  0.0 if kind in ROUND_TYPES else yaw, _size(kind, m), m.region.bbox,
+                                  m.region.pixels))
         return seen, _drop_fragments(dets), unknown
 
     def observe(self) -> SceneState:
@@ -235,6 +237,16 @@ class ClipPerception(Perception):
             objects[t.name] = ObjectInfo(t.name, d.type, d.colour, d.size, t.pose, d.height, footprint)
         holding = self.tracker.holding()
         return SceneState(objects, {a: holding.get(a) for a in self.robot.arms}, dict(self.regions), now)
+
+    def confidence(self, name: str) -> float | None:
+        t = self.tracker.tracks.get(name)
+        return None if t is None else min(t.det.type_score, t.det.colour_score)
+
+    def camera_name(self) -> str | None:
+        return self.options.camera
+
+    def last_image(self) -> CameraFrame | None:
+        return self.last_frame
 
     def report(self) -> str:
         """What the last look saw, in one line."""

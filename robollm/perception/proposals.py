@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robollm.perception.geometry import Plane, Region, deproject, fit_plane, min_area_rectangle, propose
+from robollm.perception.geometry import (
+    Plane,
+    Region,
+    deproject,
+    fit_plane,
+    min_area_rectangle,
+    propose,
+)
 from robollm.robot.sensors import CameraFrame
 
 TABLE_MARGIN = 0.03  # m around the table's extent still looked at

@@ -37,6 +37,7 @@ class Detection:
     yaw: float
     size: float
     bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
+    pixels: object = None  # (N, 2) rows and columns of its region, for scoring and drawing
 
     @property
     def label(self) -> str:
@@ -154,7 +155,7 @@ class Tracker:
         # The name and what it is stay; the geometry is the new look's.
         t.det = Detection(label.type, label.colour, max(label.type_score, d.type_score),
                           max(label.colour_score, d.colour_score), d.centre, d.base_z, d.height,
-                          d.extent, d.yaw, d.size, d.bbox)
+                          d.extent, d.yaw, d.size, d.bbox, d.pixels)
         t.position, t.yaw, t.seen = (*d.centre, d.base_z), d.yaw, self.looks
 
     def _new_name(self, label: str) -> str:
