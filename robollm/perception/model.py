@@ -166,15 +166,8 @@ class OpenClipCheckpoint(ClipModel):
         path = Path(checkpoint)
         if not path.is_file():
             raise UserError(f"perception checkpoint {checkpoint!r}: no such file")
-        try:
-            model = open_clip.create_model(arch, pretrained=str(path))
-        except (RuntimeError, KeyError, ValueError, OSError, EOFError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise UserError(f"perception checkpoint {checkpoint!r} does not fit open_clip "
-                            f"architecture {arch!r} ({first[:200]})") from None
-        except Exception as e:  # noqa: BLE001 - unpickling errors of a file that is not a checkpoint
-            raise UserError(f"perception checkpoint {checkpoint!r} cannot be read as an open_clip "
-                            f"checkpoint ({type(e).__name__})") from None
+        model = open_clip.create_model(arch)
+        model.load_state_dict(_fitting_state(path, model, arch))
         self.model = model.eval()
         self.tokenizer = open_clip.get_tokenizer(arch)
         size = model.visual.image_size
@@ -197,6 +190,29 @@ class OpenClipCheckpoint(ClipModel):
     def embed_texts(self, texts: list[str]) -> torch.Tensor:
         with torch.inference_mode():
             return torch.nn.functional.normalize(self.model.encode_text(self.tokenizer(texts)), dim=-1)
+
+
+def _fitting_state(path: Path, model: torch.nn.Module, arch: str) -> dict[str, torch.Tensor]:
+    """The checkpoint's weights, checked name by name and shape by shape against `arch`."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - a file that is not a torch checkpoint at all
+        raise UserError(f"perception checkpoint {str(path)!r} cannot be read as an open_clip checkpoint "
+                        f"({type(e).__name__})") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"perception checkpoint {str(path)!r} holds no weights (expected a state dict)")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    wanted = model.state_dict()
+    missing = [k for k in wanted if k not in state]
+    unexpected = [k for k in state if k not in wanted]
+    shaped = [k for k in wanted if k in state and state[k].shape != wanted[k].shape]
+    if missing or unexpected or shaped:
+        raise UserError(f"perception checkpoint {str(path)!r} does not fit open_clip architecture {arch!r} "
+                        f"({len(missing)} weights missing, {len(unexpected)} unexpected, {len(shaped)} of "
+                        f"another shape)")
+    return state
 
 
 def as_numpy(t: torch.Tensor) -> np.ndarray:
