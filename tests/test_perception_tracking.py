@@ -75,3 +75,30 @@ def test_fingers_closed_on_nothing_hold_nothing_and_a_tray_rides_on_two_hands():
     assert t.holding() == {"left": "grey_tray", "right": "grey_tray"}
     t.update_holds({"left": Gripper((0.6, 0.19, 0.2), 0.04, 0.08), "right": Gripper((0.6, -0.19, 0.2), 0.04, 0.08)})
     assert t.tracks["grey_tray"].position[2] > 0.15
+
+
+def test_what_stands_in_a_lifted_tray_goes_up_with_it_and_comes_down_with_it():
+    t = Tracker()
+    tray = Detection("tray", "grey", 0.9, 0.9, (0.6, 0.0), 0.0, 0.045, (0.21, 0.43), 0.0, 0.34)
+    t.update([tray, det("red", "block", 0.6, 0.08, z=0.013), det("blue", "block", 0.4, 0.3)])
+    hands = {"left": Gripper((0.6, 0.19, 0.033), 0.04, 0.08), "right": Gripper((0.6, -0.19, 0.033), 0.04, 0.08)}
+    t.update_holds(hands)
+    up = {a: Gripper((g.position[0], g.position[1], 0.2), 0.04, 0.08) for a, g in hands.items()}
+    t.update_holds(up)
+    assert t.carried() == {"grey_tray", "red_block"}
+    rise = t.tracks["grey_tray"].position[2]
+    assert rise == pytest.approx(0.2 - 0.033, abs=0.005)  # the hands rose 16.7 cm
+    assert t.tracks["red_block"].position[2] == pytest.approx(0.013 + rise)
+    assert t.tracks["blue_block"].position[2] == 0.0
+    t.update_holds({a: Gripper(g.position, 0.08, 0.08) for a, g in hands.items()})
+    assert t.carried() == set() and t.holding() == {}
+
+
+def test_fingers_closed_on_an_object_that_stayed_down_do_not_hold_it():
+    t = Tracker()
+    t.update([det("red", "block", 0.4, 0.0)])
+    t.update_holds({"left": Gripper((0.4, 0.0, 0.22), 0.045, 0.08)})  # closed, then rose alone
+    assert t.holding() == {"left": "red_block"}
+    t.update([det("red", "block", 0.401, 0.0)])  # the camera still sees it on the table
+    assert t.holding() == {} and list(t.tracks) == ["red_block"]
+    assert t.tracks["red_block"].position == pytest.approx((0.401, 0.0, 0.0))

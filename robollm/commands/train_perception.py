@@ -34,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
                                 description="Render table scenes in simulation and train the default "
                                             "CLIP model of camera perception on their crops.")
     p.add_argument("--out", required=True, help="folder for clip.pt and clip.json (must not exist, or be empty)")
-    p.add_argument("--scenes", type=int, default=1200, help="random scene layouts to render (default: 1200)")
+    p.add_argument("--scenes", type=int, default=700, help="random scene layouts to render (default: 700)")
     p.add_argument("--photos", type=int, default=2, help="photographs per layout, other light and camera pose")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=128)
@@ -63,6 +63,8 @@ def rendered(args: argparse.Namespace) -> tuple[dict[str, np.ndarray], float]:
     def progress(i: int, total: int, crops: int) -> None:
         bar.update(1)
         bar.set_postfix(crops=crops)
+        if bar.disable and i % 50 == 0:  # no bar without a terminal: a line now and then
+            print(f"rendered {i}/{total} scenes, {crops} crops, {time.time() - started:.0f} s", flush=True)
 
     started = time.time()
     data = load_entry_point(RENDER)(args.scenes, args.seed, photos=args.photos, progress=progress)
@@ -105,6 +107,8 @@ def train_perception(argv: list[str]) -> int:
         bar.total = total
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}")
+        if bar.disable and step % 50 == 0:
+            print(f"step {step}/{total}, loss {loss:.3f}, {time.time() - started:.0f} s", flush=True)
 
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     model, stats = train(data, encoder.encode, settings, device=device, progress=progress)

@@ -42,6 +42,7 @@ from robollm.world.state import ObjectInfo, SceneState
 
 DEFAULT_MODEL = "clip-rn-tiny.pt"
 ROUND_TYPES = ("bowl", "plate", "cup")
+MAX_BASE = 0.15  # m above the table: a region based higher than this stands on nothing
 
 
 def default_model_path() -> Path:
@@ -174,6 +175,7 @@ class ClipPerception(Perception):
         self.recogniser = Recogniser(self.model, self.options.colours, self.options.types)
         self.tracker = Tracker()
         self.regions = table_regions(config.table, robot.arms)
+        self._table_z = config.table.height
         self.last_look: Look | None = None
         self.last_frame: CameraFrame | None = None
         self.last_detections: list[Detection] = []
@@ -203,7 +205,9 @@ class ClipPerception(Perception):
         """Proposals, recognition and geometry of one frame, without tracking."""
         t = self.config.table
         seen = look(frame, tuple(t.low), tuple(t.high), hands)
-        props = [m for m in seen.proposals if m.pixels >= self.options.min_pixels]
+        # Nothing on a table floats: a region whose lowest part is high up is an arm.
+        props = [m for m in seen.proposals if m.pixels >= self.options.min_pixels
+                 and m.base_z - self._table_z < MAX_BASE]
         crops = to_tensor([crop(frame.rgb, m.region.bbox) for m in props]) if props else torch.zeros(0)
         labels = self.recogniser.classify(crops)
         dets, unknown = [], []

@@ -52,6 +52,8 @@ class Track:
     yaw: float
     seen: int  # the look it was last seen in
     grips: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # arm -> offset from the hand
+    rides_on: str | None = None  # the held object it stands in or on, and goes up with
+    ride_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def pose(self) -> Pose:
@@ -88,11 +90,15 @@ class Tracker:
     def holding(self) -> dict[str, str]:
         return {arm: t.name for t in self.tracks.values() for arm in t.grips}
 
+    def carried(self) -> set[str]:
+        """Objects held, and objects standing in or on something held."""
+        return {t.name for t in self.tracks.values() if t.grips or t.rides_on}
+
     def update_holds(self, grippers: dict[str, Gripper]) -> None:
         for arm, g in grippers.items():
             held = next((t for t in self.tracks.values() if arm in t.grips), None)
             if held is not None and not g.closed_on_something:
-                del held.grips[arm]  # released where the hand let go; the next look places it
+                self._release(held, arm)  # where the hand let go; the next look places it
             elif held is None and g.closed_on_something:
                 self._start_hold(arm, g)
         for t in self.tracks.values():
@@ -101,19 +107,31 @@ class Tracker:
                          for a in t.grips if a in grippers]
                 if spots:
                     t.position = tuple(sum(v) / len(spots) for v in zip(*spots, strict=True))  # type: ignore[assignment]
+        for t in self.tracks.values():
+            if t.rides_on in self.tracks:
+                base = self.tracks[t.rides_on].position
+                t.position = tuple(b + o for b, o in zip(base, t.ride_offset, strict=True))  # type: ignore[assignment]
+
+    def _release(self, held: Track, arm: str) -> None:
+        del held.grips[arm]
+        if not held.grips:
+            for t in self.tracks.values():
+                if t.rides_on == held.name:
+                    t.rides_on = None
 
     def _start_hold(self, arm: str, g: Gripper) -> None:
+        # The hand may have risen since it closed: the object is the topmost one (of a
+        # stack) whose footprint lies under the fingers.
         gx, gy, gz = g.position
-        best, best_d = None, GRIP_REACH
+        best, best_key = None, None
         for t in self.tracks.values():
-            if t.grips and t.det.type not in ("tray", "box"):
+            if (t.grips and t.det.type not in ("tray", "box")) or t.rides_on:
                 continue
-            base, top = t.position[2], t.position[2] + t.det.height
-            if not base - 0.02 <= gz <= top + 0.05:
+            if t.position[2] > gz + 0.02 or footprint_distance(gx, gy, t) > GRIP_REACH:
                 continue
-            d = footprint_distance(gx, gy, t)
-            if d <= best_d:
-                best, best_d = t, d
+            key = (t.position[2] + t.det.height, -footprint_distance(gx, gy, t))
+            if best_key is None or key > best_key:
+                best, best_key = t, key
         if best is None:
             return
         h = best.det.height
@@ -123,12 +141,23 @@ class Tracker:
             grip_z = -BODY_GRIP[best.det.type] * h
         else:
             grip_z = -(h - min(FINGER_PAD, h / 2))
+        if not best.grips:
+            for t in self._standing_on(best):
+                t.rides_on = best.name
+                t.ride_offset = tuple(p - b for p, b in zip(t.position, best.position, strict=True))  # type: ignore[assignment]
         best.grips[arm] = (best.position[0] - gx, best.position[1] - gy, grip_z)
+
+    def _standing_on(self, holder: Track) -> list[Track]:
+        """What stands in or on `holder`: over its footprint, based at or above its base."""
+        return [t for t in self.tracks.values() if t is not holder and not t.grips
+                and footprint_distance(t.position[0], t.position[1], holder) == 0.0
+                and holder.position[2] - 0.005 <= t.position[2] <= holder.position[2] + holder.det.height + 0.01]
 
     def update(self, detections: list[Detection]) -> None:
         """Match one look's detections to the tracks not held; new ones get names."""
         self.looks += 1
-        free = [t for t in self.tracks.values() if not t.grips]
+        self._drop_false_holds(detections)
+        free = [t for t in self.tracks.values() if not t.grips and not t.rides_on]
         pairs = []
         for i, d in enumerate(detections):
             for t in free:
@@ -149,6 +178,19 @@ class Tracker:
             if i not in used_d:
                 name = self._new_name(d.label)
                 self.tracks[name] = Track(name, d, (*d.centre, d.base_z), d.yaw, self.looks)
+
+    def _drop_false_holds(self, detections: list[Detection]) -> None:
+        """Fingers closed on an object that stayed down (too heavy, or caught by its edge):
+        the camera sees it where it was, so the hand does not hold it after all."""
+        for t in self.tracks.values():
+            if not t.grips or t.det.type in ("tray", "box"):
+                continue
+            for d in detections:
+                if d.label == t.det.label and math.dist(d.centre, t.position[:2]) < 0.03 and \
+                        t.position[2] - d.base_z > 0.05:
+                    for arm in list(t.grips):
+                        self._release(t, arm)
+                    break
 
     def _refresh(self, t: Track, d: Detection) -> None:
         label = t.det
