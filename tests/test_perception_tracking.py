@@ -87,7 +87,7 @@ def test_what_stands_in_a_lifted_tray_goes_up_with_it_and_comes_down_with_it():
     t.update_holds(up)
     assert t.carried() == {"grey_tray", "red_block"}
     rise = t.tracks["grey_tray"].position[2]
-    assert rise == pytest.approx(0.2 - 0.033, abs=0.005)  # the hands rose 16.7 cm
+    assert rise == pytest.approx(0.2 - 0.033, abs=0.008)  # the hands rose 16.7 cm
     assert t.tracks["red_block"].position[2] == pytest.approx(0.013 + rise)
     assert t.tracks["blue_block"].position[2] == 0.0
     t.update_holds({a: Gripper(g.position, 0.08, 0.08) for a, g in hands.items()})

@@ -135,8 +135,8 @@ class Tracker:
         if best is None:
             return
         h = best.det.height
-        if best.grips:  # a second hand on a tray: it rides with both, as seen now
-            grip_z = best.position[2] - gz
+        if best.grips:  # a second hand on a tray's other handle, at the first hand's height
+            grip_z = next(iter(best.grips.values()))[2]
         elif best.det.type in BODY_GRIP:
             grip_z = -BODY_GRIP[best.det.type] * h
         else:
