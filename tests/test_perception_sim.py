@@ -84,3 +84,6 @@ def test_perceive_prints_objects_and_draws_them(tmp_path, capsys):
     assert main(["perceive", "--save", str(tmp_path / "seen.txt")]) == 2
     assert main(["run", "--plan", "pick red_block", "--perception", "clipp"]) == 2
     assert "did you mean 'clip'" in capsys.readouterr().err
+    assert main(["eval", "pick_place", "--perception", "nosuch"]) == 2
+    assert "unknown perception 'nosuch'" in capsys.readouterr().err
+    assert main(["bench", "perception", "--scenes", "0"]) == 2
