@@ -143,6 +143,17 @@ def connected_regions(mask: np.ndarray, heights: np.ndarray, rgb: np.ndarray, ma
     length, not its direction) and brightness within a ratio of `max_brightness`. So
     touching objects of different colours come apart even at one height.
     """
+    full = -np.ones(mask.shape, dtype=np.int64)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return full
+    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    full[window] = _connected(mask[window], heights[window], rgb[window], max_step, max_chroma, max_brightness)
+    return full
+
+
+def _connected(mask: np.ndarray, heights: np.ndarray, rgb: np.ndarray, max_step: float, max_chroma: float,
+               max_brightness: float) -> np.ndarray:
     h, w = mask.shape
     index = -np.ones((h, w), dtype=np.int64)
     idx = np.flatnonzero(mask)
@@ -184,16 +195,18 @@ def merge_fragments(labels: np.ndarray, chroma: np.ndarray, small: int = 80, max
     np.add.at(mean, labels[labels >= 0], chroma[labels >= 0])
     mean /= np.maximum(counts, 1)[:, None]
     h, w = labels.shape
+    flat = labels.ravel()
+    order = np.argsort(flat, kind="stable")
+    starts = np.searchsorted(flat[order], np.arange(n))
     for lab in np.argsort(counts):
         if counts[lab] >= small or counts[lab] == 0:
             continue
-        mask = labels == lab
-        ring = np.zeros_like(mask)
-        ring[1:] |= mask[:-1]
-        ring[:-1] |= mask[1:]
-        ring[:, 1:] |= mask[:, :-1]
-        ring[:, :-1] |= mask[:, 1:]
-        nb = labels[ring & ~mask]
+        idx = order[starts[lab]:starts[lab] + counts[lab]]
+        r, c = np.divmod(idx, w)
+        nr = np.concatenate([r - 1, r + 1, r, r])
+        nc = np.concatenate([c, c, c - 1, c + 1])
+        ok = (nr >= 0) & (nr < h) & (nc >= 0) & (nc < w)
+        nb = labels[nr[ok], nc[ok]]
         nb = nb[(nb >= 0) & (nb != lab)]
         if len(nb) == 0:
             continue
@@ -202,7 +215,7 @@ def merge_fragments(labels: np.ndarray, chroma: np.ndarray, small: int = 80, max
             if votes[other] == 0:
                 break
             if np.linalg.norm(mean[other] - mean[lab]) < max_chroma:
-                labels[mask] = other
+                labels[r, c] = other
                 mean[other] = (mean[other] * counts[other] + mean[lab] * counts[lab]) / (counts[other] + counts[lab])
                 counts[other] += counts[lab]
                 counts[lab] = 0
@@ -245,17 +258,14 @@ class Footprint:
 
 def min_area_rectangle(xy: np.ndarray, step_deg: float = 2.0) -> Footprint:
     """The smallest rectangle (over yaws in [0, 90) degrees) around 2-D points."""
-    best = None
-    for deg in np.arange(0.0, 90.0, step_deg):
-        a = math.radians(deg)
-        c, s = math.cos(a), math.sin(a)
-        u = xy @ np.array([c, s])
-        v = xy @ np.array([-s, c])
-        lo_u, hi_u, lo_v, hi_v = u.min(), u.max(), v.min(), v.max()
-        area = (hi_u - lo_u) * (hi_v - lo_v)
-        if best is None or area < best[0] - 1e-12:
-            mu, mv = (lo_u + hi_u) / 2, (lo_v + hi_v) / 2
-            centre = (mu * c - mv * s, mu * s + mv * c)
-            best = (area, Footprint((float(centre[0]), float(centre[1])),
-                                    (float(hi_u - lo_u), float(hi_v - lo_v)), a))
-    return best[1]  # type: ignore[index]
+    if len(xy) > 3000:  # the extremes of a few thousand points are plenty
+        xy = xy[np.linspace(0, len(xy) - 1, 3000).astype(int)]
+    angles = np.radians(np.arange(0.0, 90.0, step_deg))
+    c, s = np.cos(angles), np.sin(angles)
+    u = xy @ np.stack([c, s])  # (N, A)
+    v = xy @ np.stack([-s, c])
+    lo_u, hi_u, lo_v, hi_v = u.min(0), u.max(0), v.min(0), v.max(0)
+    k = int(np.argmin((hi_u - lo_u) * (hi_v - lo_v)))
+    mu, mv = (lo_u[k] + hi_u[k]) / 2, (lo_v[k] + hi_v[k]) / 2
+    centre = (float(mu * c[k] - mv * s[k]), float(mu * s[k] + mv * c[k]))
+    return Footprint(centre, (float(hi_u[k] - lo_u[k]), float(hi_v[k] - lo_v[k])), float(angles[k]))
