@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -76,3 +77,26 @@ def test_a_user_checkpoint_runs_the_whole_pass_zero_shot(checkpoint, tmp_path, s
     assert report.startswith("saw 5 objects") and report.count("matched no type above 0.9") == 5
     assert session.scene.objects == {}
     assert session.perception.name.startswith("camera (table_camera) + CLIP robollm-rn-tiny")
+
+
+def test_training_saves_a_model_that_reloads_to_the_same_embeddings(tmp_path):
+    from robollm.perception.model import load_project_model
+    from robollm.training.perception import TrainSettings, all_prompts, train
+
+    rng = np.random.default_rng(0)
+    data = {"crops": rng.integers(0, 255, (40, 64, 64, 3), dtype=np.uint8),
+            "colours": np.array(["red", "blue"] * 20), "types": np.array(["block", "bowl", "cup", "other"] * 10)}
+
+    def sentence(texts):  # a stand-in for the sentence encoder: a fixed vector per text
+        return torch.stack([torch.from_numpy(np.random.default_rng(abs(hash(t)) % 2**32).normal(size=384))
+                            .float() for t in texts])
+
+    model, stats = train(data, sentence, TrainSettings(epochs=1, batch_size=16))
+    assert stats["train_crops"] + stats["valid_crops"] == 40 and len(stats["history"]) == 1
+    model.sentence = sentence  # prompts not cached yet come from the stand-in
+    model.save(tmp_path / "m.pt", {"note": "test"}, all_prompts())
+    again = load_project_model(tmp_path / "m.pt")
+    x = torch.zeros(2, 3, 64, 64)
+    assert torch.allclose(model.embed_images(x), again.embed_images(x), atol=2e-2)  # stored in half precision
+    assert torch.allclose(model.embed_texts(["a photo of a red block"]),
+                          again.embed_texts(["a photo of a red block"]), atol=2e-2)

@@ -87,3 +87,8 @@ def test_perceive_prints_objects_and_draws_them(tmp_path, capsys):
     assert main(["eval", "pick_place", "--perception", "nosuch"]) == 2
     assert "unknown perception 'nosuch'" in capsys.readouterr().err
     assert main(["bench", "perception", "--scenes", "0"]) == 2
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "clip.pt").write_text("x")
+    assert main(["train", "perception", "--out", str(tmp_path / "used")]) == 2
+    assert main(["train", "perception", "--out", str(tmp_path / "new"), "--epochs", "0"]) == 2
+    assert "already exists" in capsys.readouterr().err

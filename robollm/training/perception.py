@@ -122,7 +122,7 @@ def train(data: dict[str, np.ndarray], sentence: Callable[[list[str]], torch.Ten
         history.append({"epoch": epoch + 1, "train_loss": round(total / batches, 4), **acc,
                         "seconds": round(time.time() - started, 1)})
     tower.eval()
-    model = ProjectModel(tower.cpu(), projection.cpu(), TINY_CONFIG, float(log_scale.exp().clamp(max=100.0)))
+    model = ProjectModel(tower.cpu(), projection.cpu(), TINY_CONFIG, log_scale.exp().clamp(max=100.0).item())
     return model, {"history": history, "train_crops": int(len(train_idx)), "valid_crops": int(n_valid),
                    "pairs_trained": len(pairs), "steps": steps}
 
