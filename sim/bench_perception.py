@@ -60,6 +60,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robollm bench perception", description=__doc__.splitlines()[0])
     p.add_argument("--scenes", type=int, default=30, help="scenes per set (default: 30)")
     p.add_argument("--model", help="a robollm CLIP model file (default: the shipped one)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own choice); on a "
+                                                 "machine shared with other work, 1 is far steadier")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -101,6 +103,10 @@ def bench_perception(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     if args.scenes < 1:
         raise UserError(f"--scenes must be at least 1, got {args.scenes}")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     renderer = SceneRenderer()
     config = load_config()
@@ -134,6 +140,7 @@ def bench_perception(argv: list[str]) -> int:
                        "crops": sum(len(c) for c in crops_by_frame)}
     result["confusions"] = {k: dict(sorted(s.confusions.items(), key=lambda kv: -kv[1])[:8]) for k, s in scores.items()}
     result["model"] = perception.model.label
+    result["threads"] = torch.get_num_threads()
     ok = all(result[k]["both_acc"] >= TARGETS[k] for k in TARGETS) and \
         all(result[k]["median_error_m"] <= MEDIAN_TARGET for k in TARGETS) and \
         result["speed"]["batched_speedup"] >= SPEED_TARGET and result["speed"]["pass_s_per_frame"] <= PASS_TARGET
@@ -162,7 +169,8 @@ def time_embedding(perception: ClipPerception, crops_by_frame: list[list[np.ndar
 
 
 def print_table(r: dict, scenes: int) -> None:
-    print(f"perception: {r['model']}; {scenes} scenes per set, render seeds never used in training")
+    print(f"perception: {r['model']}; {scenes} scenes per set, render seeds never used in training; "
+          f"torch threads: {r['threads']}")
     print(f"{'set':32} {'objects':>7} {'recall':>7} {'prec.':>7} {'type':>7} {'colour':>7} {'both':>7} "
           f"{'target':>7} {'median':>8} {'p95':>8}")
     for k in TARGETS:

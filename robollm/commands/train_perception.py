@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for clip.pt and clip.json (must not exist, or be empty)")
     p.add_argument("--scenes", type=int, default=700, help="random scene layouts to render (default: 700)")
     p.add_argument("--photos", type=int, default=2, help="photographs per layout, other light and camera pose")
-    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -54,7 +54,8 @@ def rendered(args: argparse.Namespace) -> tuple[dict[str, np.ndarray], float]:
         with np.load(cache) as z:
             if str(z["key"]) == key:
                 print(f"crops from {cache} ({key})")
-                return {k: z[k] for k in ("crops", "colours", "types")}, 0.0
+                took = float(z["render_seconds"]) if "render_seconds" in z else 0.0
+                return {k: z[k] for k in ("crops", "colours", "types")}, took
             print(f"{cache} holds other settings ({z['key']}); rendering again")
     from tqdm import tqdm
 
@@ -71,7 +72,7 @@ def rendered(args: argparse.Namespace) -> tuple[dict[str, np.ndarray], float]:
     bar.close()
     if cache:
         try:
-            np.savez_compressed(cache, key=key, **data)
+            np.savez_compressed(cache, key=key, render_seconds=time.time() - started, **data)
         except OSError as e:
             raise UserError(f"--cache {str(cache)!r}: cannot write ({e.strerror})") from None
     return data, time.time() - started
@@ -95,6 +96,7 @@ def train_perception(argv: list[str]) -> int:
         torch.set_num_threads(args.threads)
     started = time.time()
     data, render_s = rendered(args)
+    started = time.time()  # training alone; the rendering is timed by `rendered`
     print(f"{len(data['crops'])} crops from {args.scenes} scenes x {args.photos} photos ({render_s:.0f} s)")
     from robollm.llm.embed import SentenceEncoder
 
@@ -121,7 +123,10 @@ def train_perception(argv: list[str]) -> int:
         "scenes": args.scenes, "photos": args.photos, "crops": int(len(data["crops"])),
         "seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
         "device": device, **stats,
-        "render_seconds": round(render_s, 1), "seconds": round(time.time() - started, 1),
+        # With a cache, the rendering time is that of the run that wrote it.
+        "render_seconds": round(render_s, 1), "crops_cache": str(args.cache) if args.cache else None,
+        "train_seconds": round(time.time() - started, 1),
+        "seconds": round(render_s + time.time() - started, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} "
                    f"{platform.release()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
         "command": "robollm train perception " + " ".join(argv),

@@ -5,7 +5,9 @@ sentence embedding of its prompts: "a photo of a red block" (colour and type tog
 "a photo of something red" and "a photo of a block". The sentence encoder stays frozen;
 only the tower and a linear projection learn. Colour and type prompts on their own teach
 the tower what each word looks like apart, which is what lets a pair it never saw (a
-pink cup) still land near its prompt.
+pink cup) still land near its prompt. For the same reason half of each batch has its
+colour channels shuffled and learns only the type prompt: a type must be recognised by
+its shape, not by the colours it happened to come in.
 """
 
 from __future__ import annotations
@@ -54,6 +56,23 @@ def all_prompts() -> list[str]:
             + [colour_prompt(c) for c in COLOUR_NAMES] + [type_prompt(t) for t in (*TYPES, OTHER)])
 
 
+PERMUTATIONS = ((0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+
+
+def recolour(x: torch.Tensor, gen: torch.Generator, fraction: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shuffle the colour channels of about `fraction` of the crops; returns the crops
+    and which ones changed (their colour no longer matches their label)."""
+    n = x.shape[0]
+    changed = torch.rand(n, generator=gen) < fraction
+    which = torch.randint(0, len(PERMUTATIONS), (n,), generator=gen)
+    out = x.clone()
+    for k, perm in enumerate(PERMUTATIONS):
+        sel = changed & (which == k)
+        if sel.any():
+            out[sel] = x[sel][:, list(perm)]
+    return out, changed
+
+
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Mirror images, shift by a few pixels, scale brightness: cheap variety on a CPU."""
     n = x.shape[0]
@@ -94,10 +113,13 @@ def train(data: dict[str, np.ndarray], sentence: Callable[[list[str]], torch.Ten
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=steps, pct_start=0.15)
     ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
 
-    def losses(img: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def losses(img: torch.Tensor, idx: torch.Tensor, recoloured: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         scale = log_scale.exp().clamp(max=100.0)
         logits = [scale * img @ projection(s).T for s in (s_pair, s_col, s_typ)]
-        targets = [y[idx].to(device) for y in (y_pair, y_col, y_typ)]
+        targets = [y[idx].clone() for y in (y_pair, y_col, y_typ)]
+        for t in targets[:2]:  # a recoloured crop's colour is not its label's
+            t[recoloured] = -100
+        targets = [t.to(device) for t in targets]
         return sum(ce(lg, t) for lg, t in zip(logits, targets, strict=True)), logits
 
     history, step, started = [], 0, time.time()
@@ -107,9 +129,9 @@ def train(data: dict[str, np.ndarray], sentence: Callable[[list[str]], torch.Ten
         total, batches = 0.0, 0
         for b in range(0, len(perm), settings.batch_size):
             idx = perm[b:b + settings.batch_size]
-            x = augment(x_all[idx], gen).to(device)
-            img = torch.nn.functional.normalize(tower(x), dim=-1)
-            loss, _ = losses(img, idx)
+            x, recoloured = recolour(augment(x_all[idx], gen), gen)
+            img = torch.nn.functional.normalize(tower(x.to(device)), dim=-1)
+            loss, _ = losses(img, idx, recoloured)
             opt.zero_grad()
             loss.backward()
             opt.step()
