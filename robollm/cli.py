@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--success", help="success predicate, e.g. 'in(red_block, green_bowl)'")
     run.add_argument("--config", help="launch file (default: launch/sim_bimanual.yaml)")
     run.add_argument("--scene", help="scene file or built-in scene name (default: the launch file's)")
+    run.add_argument("--perception", help="a perception name (ground_truth, clip) instead of the launch file's")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--executor", choices=("physics", "symbolic"), default=None,
                      help="physics runs the motions; symbolic applies only the skills' effects")
@@ -105,8 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm serve -h)")
     serve.set_defaults(func=_serve)
 
-    bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills, eval")
-    bench.add_argument("what", choices=("sim", "scoring", "skills", "eval"))
+    perceive = sub.add_parser("perceive", help="print what perception sees on the table, and draw it",
+                              add_help=False)
+    perceive.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm perceive -h)")
+    perceive.set_defaults(func=_perceive)
+
+    bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills, eval, perception")
+    bench.add_argument("what", choices=("sim", "scoring", "skills", "eval", "perception"))
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     bench.set_defaults(func=_bench)
 
@@ -115,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     calib.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm calibrate-camera -h)")
     calib.set_defaults(func=_calibrate_camera)
 
-    train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model)")
-    train.add_argument("what", choices=("planner-lm",))
+    train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model), "
+                                         "perception (the camera's CLIP model)")
+    train.add_argument("what", choices=("planner-lm", "perception"))
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that job (robollm train planner-lm -h)")
     train.set_defaults(func=_train)
     return parser
@@ -124,7 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands whose options are parsed by their own parser: everything after the
 # name goes to it untouched (argparse's REMAINDER drops options that come first).
-PASS_THROUGH = {"serve": _serve, "eval": _eval, "calibrate-camera": _calibrate_camera}
+def _perceive(args: argparse.Namespace) -> int:
+    from robollm.commands.perceive import perceive_command
+
+    return perceive_command(args.rest)
+
+
+PASS_THROUGH = {"serve": _serve, "eval": _eval, "calibrate-camera": _calibrate_camera, "perceive": _perceive}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,15 +142,19 @@ def default_config_path() -> Path:
     return launch_dir() / "sim_bimanual.yaml"
 
 
-def load_config(path: str | Path | None = None) -> LaunchConfig:
+def load_config(path: str | Path | None = None, perception: str | None = None) -> LaunchConfig:
     """A launch file, strictly checked. Relative paths in it (`sim.scene`, `planner.prompt`,
     `planner.llm.model`, `planner.llm.adapter`) are read from the file's folder; names of
     things that ship with robollm (`default`, `saycan_tuned`, `saycan-smollm2`) stay names.
+
+    `perception` names a perception that replaces the file's (`--perception`).
 
     The files it names are not opened here: `robollm.launch_check.check_launch` does that."""
     p = Path(path) if path is not None else default_config_path()
     cfg = load_dataclass(LaunchConfig, read_yaml(p) or {}, str(p))
     cfg.source = str(p)
+    if perception is not None:  # `--perception NAME`: that entry with its default options
+        cfg.perception = perception
     _resolve_choices(cfg)
     _resolve_paths(cfg, p)
     _check(cfg, str(p))

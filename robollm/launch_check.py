@@ -101,6 +101,10 @@ def _check_perception(config: LaunchConfig, driver: object) -> None:
         perception = load_entry_point(perception_registry().spec(config.perception.name).entry_point)
     except (ImportError, AttributeError, ValueError) as e:
         raise _in(config, "perception", f"{config.perception.name!r} cannot be loaded ({e})") from None
+    from robollm.perception.base import Perception
+
+    if isinstance(perception, type) and issubclass(perception, Perception):
+        perception.check_config(config)
     if not (isinstance(perception, type) and issubclass(perception, GroundTruthPerception)):
         return
     if isinstance(driver, type) and not issubclass(driver, GroundTruth):

@@ -17,6 +17,8 @@ from robollm.sim.grasp import GraspModel
 from robollm.sim.marker import HandMarker
 from robollm.sim.sensors import (
     FRONT,
+    TABLE,
+    TABLE_SIZE,
     TOP,
     SimCamera,
     SimFingerContact,
@@ -50,6 +52,7 @@ class PyBulletRobot(Robot, SceneLoader, GroundTruth, GeometricFacts, MarkerHolde
         sensors: list[Sensor] = [
             SimCamera("front_camera", self.world, FRONT, w, h),
             SimCamera("top_camera", self.world, TOP, w, h),
+            SimCamera("table_camera", self.world, TABLE, *TABLE_SIZE),
             SimMicrophone(self.world),
         ]
         for arm in self.arms:

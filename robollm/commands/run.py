@@ -28,7 +28,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.gui:
         check_display()
     record_path = check_output_path(args.record, force=args.force) if args.record else None
-    config = load_config(args.config)
+    config = load_config(args.config, perception=args.perception)
     # Everything the launch file names, before a model or the simulator loads; a scripted
     # --plan never loads the planner, so the planner's files are checked only for planning.
     scene = check_launch(config, scene=args.scene, planner=args.instruction is not None).scene
@@ -53,6 +53,9 @@ def run_command(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"robollm run: scene {scene.source} | seed {args.seed} | driver {config.robot.driver} | "
                   f"executor {executor} | perception: {session.perception.name}")
+            seen = session.perception.report()
+            if seen:
+                print(f"perception: {seen}")
         started = time.perf_counter()  # the run itself; `launched` adds the start-up
         if planner is not None:
             report = _plan_and_act(planner, session, args)

@@ -171,4 +171,8 @@ def train_planner_lm(argv: list[str]) -> int:
 def train_command(what: str, rest: list[str]) -> int:
     if what == "planner-lm":
         return train_planner_lm(rest)
-    raise UserError(f"unknown training job {what!r}; expected planner-lm")
+    if what == "perception":  # named by entry point: that module uses this one's helpers
+        from robollm.registry import load_entry_point
+
+        return load_entry_point("robollm.commands.train_perception:train_perception")(rest)
+    raise UserError(f"unknown training job {what!r}; expected planner-lm or perception")

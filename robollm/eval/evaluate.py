@@ -34,7 +34,7 @@ class Evaluation:
 
 
 def make_executor(config_path: str | None, workers: int | None = None,
-                  ray: str | None = None) -> Executor:
+                  ray: str | None = None, perception: str | None = None) -> Executor:
     """In-process for one worker, local processes for more, Ray when `ray` is given
     (`LOCAL_RAY` starts a local instance, anything else is a cluster address)."""
     if workers is not None and workers < 1:
@@ -43,20 +43,21 @@ def make_executor(config_path: str | None, workers: int | None = None,
         from robollm.eval.ray_executor import RayExecutor, require_ray
 
         require_ray()  # before any folder is made or model loaded
-        return RayExecutor(config_path, None if ray == LOCAL_RAY else ray, workers)
+        return RayExecutor(config_path, None if ray == LOCAL_RAY else ray, workers, perception)
     if (workers or 1) == 1:
-        return InProcessExecutor(config_path)
-    return ProcessExecutor(config_path, workers)
+        return InProcessExecutor(config_path, perception=perception)
+    return ProcessExecutor(config_path, workers, perception=perception)
 
 
 def run_header(suites: list[Suite], config_path: str | None, executors: list[str],
-               limit: int | None) -> dict[str, Any]:
+               limit: int | None, perception: str | None = None) -> dict[str, Any]:
     """What an `--out` folder was written for; `--resume` must match it."""
     return {"suites": [{"suite": s.suite, "source": str(Path(s.source).resolve()),
                         "sha256": file_digest(s.source)} for s in suites],
             "config": str(Path(config_path).resolve()) if config_path else None,
             "config_sha256": file_digest(config_path),
-            "executors": executors, "limit": limit}
+            "executors": executors, "limit": limit,
+            **({"perception": perception} if perception else {})}
 
 
 def load_jobs(suite: str, executors: list[str] | None = None,
@@ -70,7 +71,7 @@ def load_jobs(suite: str, executors: list[str] | None = None,
 def evaluate(suite: str, *, executors: list[str] | None = None, workers: int | None = None,
              ray: str | None = None, out: str | None = None, resume: bool = False,
              config: str | None = None, limit: int | None = None,
-             progress: bool = True) -> Evaluation:
+             progress: bool = True, perception: str | None = None) -> Evaluation:
     from tqdm import tqdm
 
     from robollm.config import load_config
@@ -78,12 +79,12 @@ def evaluate(suite: str, *, executors: list[str] | None = None, workers: int | N
     if resume and out is None:
         raise UserError("--resume needs --out, the folder of the evaluation to continue")
     executors = list(executors or EXECUTORS)
-    load_config(config)  # a bad launch file fails before any worker starts
+    load_config(config, perception=perception)  # a bad launch file fails before any worker starts
     suites, jobs = load_jobs(suite, executors, limit)
-    executor = make_executor(config, workers, ray)
+    executor = make_executor(config, workers, ray, perception)
     folder = None
     if out is not None:
-        header = run_header(suites, config, executors, limit)
+        header = run_header(suites, config, executors, limit, perception)
         folder = ResultsFolder.resume(out, header) if resume else ResultsFolder.create(out, header)
     results = list(folder.previous) if folder else []
     done = {r.key for r in results}

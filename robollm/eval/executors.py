@@ -49,9 +49,10 @@ class _Managed:
 class InProcessExecutor(_Managed):
     """One planner in this process (`--workers 1`): no start-up cost beyond the model's."""
 
-    def __init__(self, config_path: str | None, threads: int | None = None) -> None:
+    def __init__(self, config_path: str | None, threads: int | None = None,
+                 perception: str | None = None) -> None:
         self.workers = 1
-        self.runner = EpisodeRunner(config_path, threads)
+        self.runner = EpisodeRunner(config_path, threads, perception)
 
     def start(self) -> None:
         self.runner.load()
@@ -69,9 +70,9 @@ def threads_per_worker(workers: int) -> int:
 
 
 def _worker_main(index: int, config_path: str | None, threads: int, jobs: mp.Queue,
-                 results: mp.Queue) -> None:
+                 results: mp.Queue, perception: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    runner = EpisodeRunner(config_path, threads)
+    runner = EpisodeRunner(config_path, threads, perception)
     failure = runner.try_load()
     results.put(("ready", index, failure))
     if failure is not None:
@@ -92,8 +93,9 @@ def _worker_main(index: int, config_path: str | None, threads: int, jobs: mp.Que
 class ProcessExecutor(_Managed):
     """`--workers N`: N spawned processes, each loading its own planner once."""
 
-    def __init__(self, config_path: str | None, workers: int, threads: int | None = None) -> None:
-        self.config_path, self.workers = config_path, workers
+    def __init__(self, config_path: str | None, workers: int, threads: int | None = None,
+                 perception: str | None = None) -> None:
+        self.config_path, self.workers, self.perception = config_path, workers, perception
         self.threads = threads or threads_per_worker(workers)
         self._procs: list = []
         self._inboxes: list = []
@@ -105,7 +107,7 @@ class ProcessExecutor(_Managed):
         for i in range(self.workers):
             inbox = ctx.Queue()
             proc = ctx.Process(target=_worker_main, name=f"robollm-eval-{i}", daemon=True,
-                               args=(i, self.config_path, self.threads, inbox, self._results))
+                               args=(i, self.config_path, self.threads, inbox, self._results, self.perception))
             proc.start()
             self._procs.append(proc)
             self._inboxes.append(inbox)

@@ -45,10 +45,10 @@ class _RayWorker:
     """The actor body. Loading is a method, not the constructor, so a load error comes back
     as a value the driver raises once, instead of a dead actor and a remote traceback."""
 
-    def __init__(self, config_path: str | None, threads: int, cwd: str) -> None:
+    def __init__(self, config_path: str | None, threads: int, cwd: str, perception: str | None = None) -> None:
         if os.path.isdir(cwd):  # relative suite and scene paths resolve as on the driver
             os.chdir(cwd)
-        self.runner = EpisodeRunner(config_path, threads)
+        self.runner = EpisodeRunner(config_path, threads, perception)
 
     def load(self) -> StartFailure | None:
         return self.runner.try_load()
@@ -59,7 +59,8 @@ class _RayWorker:
 
 class RayExecutor(_Managed):
     def __init__(self, config_path: str | None, address: str | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, perception: str | None = None) -> None:
+        self.perception = perception
         self.config_path = os.path.abspath(config_path) if config_path else None
         self.address, self.workers = address, workers or 0
         self._ray = None
@@ -81,7 +82,7 @@ class RayExecutor(_Managed):
         try:
             actor = ray.remote(num_cpus=1, max_restarts=0)(_RayWorker)
             threads = 1 if self.address else threads_per_worker(self.workers)
-            self._actors = [actor.remote(self.config_path, threads, os.getcwd())
+            self._actors = [actor.remote(self.config_path, threads, os.getcwd(), self.perception)
                             for _ in range(self.workers)]
             refs = [a.load.remote() for a in self._actors]
             while refs:

@@ -42,8 +42,9 @@ class WorkerStartError(RuntimeError):
 
 
 class EpisodeRunner:
-    def __init__(self, config_path: str | None, threads: int | None = None) -> None:
-        self.config_path, self.threads = config_path, threads
+    def __init__(self, config_path: str | None, threads: int | None = None,
+                 perception: str | None = None) -> None:
+        self.config_path, self.threads, self.perception = config_path, threads, perception
         self.config = self.planner = None
 
     def load(self) -> None:
@@ -56,7 +57,7 @@ class EpisodeRunner:
             import torch
 
             torch.set_num_threads(self.threads)
-        self.config = load_config(self.config_path)
+        self.config = load_config(self.config_path, perception=self.perception)
         self.planner = SayCanPlanner.from_config(self.config)
 
     def try_load(self) -> StartFailure | None:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # the registry names entry points only; nothing is imported
 
 def register_builtin(registry: Registry[Perception]) -> None:
     registry.register("ground_truth-v0", "robollm.perception.ground_truth:GroundTruthPerception")
+    registry.register("clip-v0", "robollm.perception.clip:ClipPerception",
+                      options="robollm.perception.clip:ClipOptions")
 
 
 def perception_registry() -> Registry[Perception]:
