@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robollm.commands.training_options import check_out, pick_device
 from robollm.errors import UserError
 
 if TYPE_CHECKING:
@@ -74,30 +75,6 @@ def make_samples(template: PromptTemplate, count: int, seed: int) -> tuple[list[
         return out
 
     return pairs(tasks[n_valid:]), pairs(tasks[:n_valid])
-
-
-def pick_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise UserError(f"--device {name!r}: expected cpu, cuda or auto")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: torch sees no CUDA device here; use --device cpu")
-    return name
-
-
-def check_out(out: Path) -> None:
-    """Refuse a folder that holds anything; create it now, so that an unwritable place
-    fails before training rather than after."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {str(out)!r} already exists and is not an empty folder; "
-                        "choose a new folder (nothing was overwritten)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"--out {str(out)!r}: cannot create the folder ({error.strerror})") from None
 
 
 def train_planner_lm(argv: list[str]) -> int:
@@ -171,4 +148,12 @@ def train_planner_lm(argv: list[str]) -> int:
 def train_command(what: str, rest: list[str]) -> int:
     if what == "planner-lm":
         return train_planner_lm(rest)
-    raise UserError(f"unknown training job {what!r}; expected planner-lm")
+    if what == "sound":
+        from robollm.commands.train_sound import train_sound
+
+        return train_sound(rest)
+    if what == "touch":
+        from robollm.commands.train_touch import train_touch
+
+        return train_touch(rest)
+    raise UserError(f"unknown training job {what!r}; expected planner-lm, sound or touch")
