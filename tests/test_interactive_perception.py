@@ -222,3 +222,17 @@ def test_bench_sensing_runs_on_a_tiny_set(monkeypatch, capsys):
     assert out["touch"]["touches"] == 1 and set(out["touch"]["word_accuracy"]) == {"hardness", "texture", "temperature"}
     assert out["weight"]["weighings"] == 1 and out["weight"]["median_error"] < 0.1
     assert set(out["met"]) == set(out["targets"])
+
+
+def test_a_missing_sound_model_fails_the_launch_check(tmp_path):
+    import yaml
+
+    from robollm.config import default_config_path, load_config
+    from robollm.launch_check import check_launch
+
+    data = yaml.safe_load(default_config_path().read_text())
+    data["sensing"] = {"sound_model": "nowhere/knock.safetensors"}
+    path = tmp_path / "launch.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="sensing.sound_model"):
+        check_launch(load_config(path), planner=False)
