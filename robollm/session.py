@@ -124,6 +124,7 @@ class Session:
         args = self.bind(call)
         text = skill.describe(**args)
         reason = skill.check_args(args, self.state)
+        evidence = None  # only a sensing skill run on the robot gathers any
         if reason:
             outcome = Outcome.fail(reason)
         elif self.executor == "symbolic":
@@ -139,10 +140,7 @@ class Session:
                 self.memory.add(args["obj"], evidence)
             self.state = from_scene(self.observe())
             self.state.sensed = before.sensed
-            record = StepRecord(call, text, outcome, self.robot_time(), evidence=evidence)
-            self.history.append(record)
-            return record
-        record = StepRecord(call, text, outcome, self.robot_time())
+        record = StepRecord(call, text, outcome, self.robot_time(), evidence=evidence)
         self.history.append(record)
         return record
 

@@ -8,7 +8,6 @@ from the material table and the object's model, never from the reading.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -98,7 +97,3 @@ def true_words(material: str) -> dict[str, str]:
     return {"hardness": "hard" if m.stiffness >= RIGID_STIFFNESS else "soft",
             "texture": "rough" if m.friction >= ROUGH_FRICTION else "smooth",
             "temperature": "cold" if m.thermal_effusivity > FINGER_EFFUSIVITY else "warm"}
-
-
-def finite(values: list[float]) -> list[float]:
-    return [v for v in values if math.isfinite(v)]
