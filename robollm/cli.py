@@ -99,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm serve -h)")
     serve.set_defaults(func=_serve)
 
-    bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills, eval, sensing")
-    bench.add_argument("what", choices=("sim", "scoring", "skills", "eval", "sensing"))
+    bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills, eval, sensing, evidence-style")
+    bench.add_argument("what", choices=("sim", "scoring", "skills", "eval", "sensing", "evidence-style"))
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     bench.set_defaults(func=_bench)
 

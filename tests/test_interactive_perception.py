@@ -236,3 +236,16 @@ def test_a_missing_sound_model_fails_the_launch_check(tmp_path):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match="sensing.sound_model"):
         check_launch(load_config(path), planner=False)
+
+
+def test_bench_evidence_style_scores_both_styles_on_the_same_readings(write_launch, capsys):
+    import json
+
+    from robollm.sim.bench_style import bench_style
+
+    assert bench_style(["--config", write_launch(), "--limit", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    row = out["rows"][0]
+    assert out["episodes"] == 1 and row["sensed"] == 3 and row["cue"] == "sound"
+    assert set(out["right_object_among_picks"]) == {"beliefs", "adjectives"}
+    assert row["beliefs_pick"].startswith("pick up the block")
