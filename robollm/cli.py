@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     perceive.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm perceive -h)")
     perceive.set_defaults(func=_perceive)
 
-    bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills, eval, perception")
-    bench.add_argument("what", choices=("sim", "scoring", "skills", "eval", "perception"))
+    benches = ("sim", "scoring", "skills", "eval", "perception", "sensing", "evidence-style")
+    bench = sub.add_parser("bench", help="measure speed and accuracy: " + ", ".join(benches))
+    bench.add_argument("what", choices=benches)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     bench.set_defaults(func=_bench)
 
@@ -122,8 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     calib.set_defaults(func=_calibrate_camera)
 
     train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model), "
-                                         "perception (the camera's CLIP model)")
-    train.add_argument("what", choices=("planner-lm", "perception"))
+                                         "perception (the camera's CLIP model), sound (knock -> material), "
+                                         "touch (touch-word thresholds)")
+    train.add_argument("what", choices=("planner-lm", "perception", "sound", "touch"))
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that job (robollm train planner-lm -h)")
     train.set_defaults(func=_train)
     return parser

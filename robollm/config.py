@@ -116,6 +116,19 @@ class PlannerConfig:
     score_impossible: bool = False
 
 
+SENSING_STYLES = ("adjectives", "beliefs")
+
+
+@dataclass
+class SensingConfig:
+    """How knocks, touches and weighings become evidence in the planner's prompt."""
+
+    # adjectives: "It sounds metallic and rings."; beliefs: "It is probably metal (0.93)."
+    style: str = "beliefs"
+    sound_model: str | None = None  # a knock_sound.safetensors file; null = the shipped one
+    touch_calibration: str | None = None  # a touch_calibration.json file; null = the shipped one
+
+
 @dataclass
 class LaunchConfig:
     robot: RobotConfig
@@ -125,6 +138,7 @@ class LaunchConfig:
     planner: PlannerConfig = field(default_factory=PlannerConfig)
     # ground_truth (simulation) or a perception in the registry, or {name: ..., options}
     perception: Any = "ground_truth"
+    sensing: SensingConfig = field(default_factory=SensingConfig)
     source: str = "<defaults>"
 
     def controller(self, mode: str, arm: str) -> ControllerConfig:
@@ -166,6 +180,8 @@ def _resolve_paths(cfg: LaunchConfig, file: Path) -> None:
 
     cfg.sim.scene = relative_to(cfg.sim.scene, file)
     cfg.planner.prompt = relative_to(cfg.planner.prompt, file)
+    cfg.sensing.sound_model = relative_to(cfg.sensing.sound_model, file)
+    cfg.sensing.touch_calibration = relative_to(cfg.sensing.touch_calibration, file)
     llm = cfg.planner.llm.options
     if isinstance(llm, HFOptions):  # an http backend's `model` is a name the server knows
         llm.model = relative_to(llm.model, file)
@@ -319,6 +335,11 @@ def _check(cfg: LaunchConfig, source: str) -> None:
         raise ConfigError(
             f"{source}: key 'skills.executor' should be physics or symbolic, got {cfg.skills.executor!r}"
         )
+    if cfg.sensing.style not in SENSING_STYLES:
+        _fail(source, "sensing.style", " or ".join(SENSING_STYLES), cfg.sensing.style)
+    for key in ("sound_model", "touch_calibration"):
+        if getattr(cfg.sensing, key) == "":
+            _fail(source, f"sensing.{key}", "a file (or null for the shipped one)", "")
     pl = cfg.planner
     _check_llm_options(pl.llm.options if isinstance(pl.llm, Choice) else None, source)
     if pl.scoring.length not in ("sum", "mean"):

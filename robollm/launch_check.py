@@ -41,6 +41,7 @@ def check_launch(config: LaunchConfig, *, scene: str | None = None, planner: boo
     spec = _check_scene(config, scene)
     driver, factory = _check_driver(config)
     _check_perception(config, factory)
+    _check_sensing(config)
     skills = _check_skills(config)
     if not planner:
         return LaunchCheck(spec, driver, skills)
@@ -51,6 +52,14 @@ def check_launch(config: LaunchConfig, *, scene: str | None = None, planner: boo
 
 def _in(config: LaunchConfig, key: str, error: Exception | str) -> ConfigError:
     return ConfigError(f"{config.source}: key '{key}': {error}")
+
+
+def _check_sensing(config: LaunchConfig) -> None:
+    """The sound model and touch calibration a launch file names must exist (nothing is loaded)."""
+    for key in ("sound_model", "touch_calibration"):
+        value = getattr(config.sensing, key)
+        if value is not None and not Path(value).expanduser().is_file():
+            raise _in(config, f"sensing.{key}", f"no such file {value!r} (null uses the shipped one)")
 
 
 def _check_scene(config: LaunchConfig, override: str | None) -> SceneSpec:

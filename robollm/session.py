@@ -13,12 +13,15 @@ from robollm.config import LaunchConfig
 from robollm.drivers import robot_registry
 from robollm.errors import UserError
 from robollm.perception.base import Perception
+from robollm.perception.evidence import Evidence
+from robollm.perception.interactive import InteractivePerception
 from robollm.perception.registry import perception_registry
 from robollm.plan import SkillCall
 from robollm.registry import Registry, load_entry_point
 from robollm.robot.capabilities import GeometricFacts, SceneLoader
 from robollm.robot.motion import RobotMotion
 from robollm.skill import DIRECTIONS, Outcome, Skill, SkillContext
+from robollm.world.memory import EvidenceMemory
 from robollm.world.perceived import PerceivedFacts
 from robollm.world.predicates import Expr, Facts, atoms, evaluate, parse, validate
 from robollm.world.scene import SceneSpec
@@ -46,6 +49,7 @@ class StepRecord:
     outcome: Outcome
     sim_time: float = 0.0
     data: dict = field(default_factory=dict)
+    evidence: Evidence | None = None  # what a sensing step found (knock, touch, weigh)
 
 
 class Session:
@@ -78,6 +82,9 @@ class Session:
             self.robot.disconnect()
             raise
         self.motion = RobotMotion(self.robot, config)
+        sensing = config.sensing
+        self.interactive = InteractivePerception(sensing.sound_model, sensing.touch_calibration)
+        self.memory = EvidenceMemory(sensing.style)  # what knocks, touches and weighings found
         self.scene: SceneState = self.perception.observe()  # the latest look at the table
         self.state: SymbolicState = from_scene(self.scene)
         self.start_state = self.state.copy()  # what `disturbed` compares against
@@ -85,7 +92,8 @@ class Session:
 
     # -- scene -------------------------------------------------------------------------
     def observe(self) -> SceneState:
-        self.scene = self.perception.observe()
+        """A fresh look, with what sensing found about each object still on the table."""
+        self.scene = self.memory.annotate(self.perception.observe())
         return self.scene
 
     def skill(self, name: str) -> Skill:
@@ -116,6 +124,7 @@ class Session:
         args = self.bind(call)
         text = skill.describe(**args)
         reason = skill.check_args(args, self.state)
+        evidence = None  # only a sensing skill run on the robot gathers any
         if reason:
             outcome = Outcome.fail(reason)
         elif self.executor == "symbolic":
@@ -126,9 +135,12 @@ class Session:
             before = self.state
             if outcome.success:
                 skill.apply(before, **args)  # keeps what sensing skills learned
+            evidence = self.interactive.interpret(call.skill, outcome.success, outcome.reason, outcome.data)
+            if evidence is not None:
+                self.memory.add(args["obj"], evidence)
             self.state = from_scene(self.observe())
             self.state.sensed = before.sensed
-        record = StepRecord(call, text, outcome, self.robot_time())
+        record = StepRecord(call, text, outcome, self.robot_time(), evidence=evidence)
         self.history.append(record)
         return record
 

@@ -29,6 +29,16 @@ from robollm.sim.materials import MATERIAL_TABLE
 from robollm.sim.world import FINGER_LINKS, HAND_JOINT, SimWorld
 
 HAND_LINKS = (8, 9, 10, 11)  # hand, fingers and grasp point: what the wrist sensor carries
+ImpactEvent = tuple[float, float, tuple[float, ...], float]  # time, impulse (N s), modes (Hz), damping
+# The fingertip thermometer: a pad kept at skin temperature, with skin's effusivity, that
+# touches objects at room temperature. Two touching half-spaces meet at the temperature
+# weighted by their effusivities sqrt(k rho c), which is why steel feels colder than
+# wood at the same temperature; the pad's sensor follows with a short lag.
+FINGER_TEMPERATURE = 33.0  # deg C
+ROOM_TEMPERATURE = 22.0  # deg C
+FINGER_EFFUSIVITY = 1100.0  # W s^0.5 / (m^2 K), about that of human skin
+THERMAL_LAG = 0.05  # s: time constant of the pad's sensor
+THERMAL_NOISE = 0.05  # deg C of reading noise
 
 
 @dataclass(frozen=True)
@@ -132,22 +142,47 @@ class SimWristForceTorque(Sensor):
 
 
 class SimFingerContact(Sensor):
+    """Normal and shear force on each finger pad, and the pad's temperature reading."""
+
     def __init__(self, world: SimWorld, arm: str) -> None:
-        super().__init__(SensorInfo(f"{arm}_fingers", "contact", arm=arm))
+        super().__init__(SensorInfo(f"{arm}_fingers", "contact", arm=arm,
+                                    extra={"finger_temperature": FINGER_TEMPERATURE,
+                                           "room_temperature": ROOM_TEMPERATURE}))
         self.world, self.arm = world, arm
+        self._thermal: dict[str, tuple[float, float]] = {}  # finger -> (time read, temperature)
 
     def read(self) -> ContactReading:
         pb, body = self.world.pb, self.world.arm_bodies[self.arm]
+        materials = {o.body: MATERIAL_TABLE[o.spec.resolved_material] for o in self.world.objects.values()}
+        rng = np.random.default_rng(self.world.steps)
         fingers = {}
         for label, link in zip(("left_finger", "right_finger"), FINGER_LINKS, strict=True):
             normal, shear = 0.0, np.zeros(3)
+            touched = None
             for c in pb.getContactPoints(bodyA=body, linkIndexA=link):
                 if c[2] == body:
                     continue
                 normal += c[9]
                 shear += c[10] * np.array(c[11]) + c[12] * np.array(c[13])
-            fingers[label] = FingerContact(float(normal), float(np.linalg.norm(shear)), normal > 1e-6)
+                touched = materials.get(c[2], touched)
+            effusivity = touched.thermal_effusivity if touched is not None and normal > 1e-6 else None
+            temperature = self._temperature(label, effusivity) + THERMAL_NOISE * float(rng.standard_normal())
+            fingers[label] = FingerContact(float(normal), float(np.linalg.norm(shear)), normal > 1e-6,
+                                           round(temperature, 3))
         return ContactReading(fingers, self.world.time)
+
+    def _temperature(self, finger: str, effusivity: float | None) -> float:
+        """The pad's sensor relaxing towards the contact temperature (skin temperature in air)."""
+        if effusivity is None:
+            target = FINGER_TEMPERATURE  # the pad's heater holds it when nothing touches it
+        else:
+            target = ((FINGER_EFFUSIVITY * FINGER_TEMPERATURE + effusivity * ROOM_TEMPERATURE)
+                      / (FINGER_EFFUSIVITY + effusivity))
+        now = self.world.time
+        last, value = self._thermal.get(finger, (now, FINGER_TEMPERATURE))
+        value = target + (value - target) * math.exp(-(now - last) / THERMAL_LAG)
+        self._thermal[finger] = (now, value)
+        return value
 
 
 class SimMicrophone(Sensor):
@@ -162,7 +197,7 @@ class SimMicrophone(Sensor):
         super().__init__(SensorInfo(name, "microphone", extra={"sample_rate": self.SAMPLE_RATE}))
         self.world = world
         self.listening = False
-        self._events: list[tuple[float, float, tuple[float, ...], float]] = []  # t, impulse, modes, damping
+        self._events: list[ImpactEvent] = []
         self._pairs: set[tuple[int, int]] = set()
         self._read_from = 0.0
 
@@ -208,17 +243,34 @@ class SimMicrophone(Sensor):
     def read(self) -> AudioClip:
         t0, t1 = self._read_from, self.world.time
         n = max(0, int(round((t1 - t0) * self.SAMPLE_RATE)))
-        t = t0 + np.arange(n) / self.SAMPLE_RATE
-        rng = np.random.default_rng(self.world.steps)
-        out = self.NOISE * rng.standard_normal(n)
-        nyquist = self.SAMPLE_RATE / 2
-        for when, impulse, modes, zeta in self._events:
-            dt = t - when
-            on = dt >= 0
-            for gain, f in zip(self.MODE_GAINS, modes, strict=False):
-                if f >= nyquist:
-                    continue
-                w = 2 * math.pi * f
-                out[on] += 0.8 * impulse * gain * np.exp(-zeta * w * dt[on]) * np.sin(w * dt[on])
+        samples = synthesise(self._events, t0, n, self.SAMPLE_RATE, np.random.default_rng(self.world.steps))
         self._read_from = t1
-        return AudioClip(np.clip(out, -1.0, 1.0).astype(np.float32), self.SAMPLE_RATE, t0)
+        return AudioClip(samples, self.SAMPLE_RATE, t0)
+
+    @property
+    def events(self) -> list[ImpactEvent]:
+        """The impacts heard since start(): what the recording was synthesised from."""
+        return list(self._events)
+
+
+
+def synthesise(events: list[ImpactEvent], t0: float, n: int, sample_rate: int = SimMicrophone.SAMPLE_RATE,
+               rng: np.random.Generator | None = None) -> np.ndarray:
+    """`n` samples from time `t0`: every impact rings its object's modes, over a faint noise floor.
+
+    The microphone records through this function, and so does the fast path that makes
+    training sounds for the knock classifier, so both hear the same physics.
+    """
+    rng = rng or np.random.default_rng(0)
+    t = t0 + np.arange(n) / sample_rate
+    out = SimMicrophone.NOISE * rng.standard_normal(n)
+    nyquist = sample_rate / 2
+    for when, impulse, modes, zeta in events:
+        dt = t - when
+        on = dt >= 0
+        for gain, f in zip(SimMicrophone.MODE_GAINS, modes, strict=False):
+            if f >= nyquist:
+                continue
+            w = 2 * math.pi * f
+            out[on] += 0.8 * impulse * gain * np.exp(-zeta * w * dt[on]) * np.sin(w * dt[on])
+    return np.clip(out, -1.0, 1.0).astype(np.float32)

@@ -315,7 +315,7 @@ class Weigh(Skill):
         res = m.move({arm: Pose((x, y, CARRY_HEIGHT), top_down(grasp_yaw(info)))})
         if not res.ok:
             return Outcome.fail(res.reason, arm)
-        empty, _ = self._force_z(m, arm)
+        empty, empty_readings = self._force_z(m, arm)
         out = pick_up(ctx, arm, info)
         if not out.success and out.reason.startswith("grasp missed"):
             # A light, soft object can squirt out of the closing fingers: look again, once.
@@ -339,4 +339,5 @@ class Weigh(Skill):
         if math.dist(ctx.perceive().objects[obj].pose.position, (x, y, z)) > PUT_BACK_TOLERANCE:
             return Outcome.fail(f"the {name} did not stay where it was put back", arm)
         return Outcome(True, arm=arm, data={
-            "weight_newtons": weight, "mass_kg": weight / GRAVITY, "wrench": readings})
+            "weight_newtons": weight, "mass_kg": weight / GRAVITY, "wrench": readings,
+            "empty_wrench": empty_readings})

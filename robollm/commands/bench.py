@@ -16,6 +16,8 @@ BENCHMARKS = {
     "scoring": "robollm.commands.bench_scoring:bench_scoring",
     "eval": "robollm.eval.bench:bench_eval",
     "perception": "robollm.sim.bench_perception:bench_perception",
+    "sensing": "robollm.sim.bench_sensing:bench_sensing",
+    "evidence-style": "robollm.sim.bench_style:bench_style",
 }
 
 

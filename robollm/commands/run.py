@@ -113,11 +113,22 @@ def _scripted(plan, session: Session, args) -> dict:
             status = "ok" if out.success else f"FAILED: {out.reason}"
             arm = f"[{out.arm}]" if out.arm else ""
             print(f"  step {i}  {str(call):<34} {record.text:<42} {arm:<8} {status}")
+            if record.evidence is not None:
+                print(f"          evidence: {evidence_text(record.evidence, session.config.sensing.style)}")
         if not out.success:
             break
     steps = [{"step": str(r.call), "text": r.text, "success": r.outcome.success, "reason": r.outcome.reason,
-              "arm": r.outcome.arm, "sim_time": round(r.sim_time, 3)} for r in session.history]
-    return {"mode": "plan", "steps": steps, "completed": all(s["success"] for s in steps)}
+              "arm": r.outcome.arm, "sim_time": round(r.sim_time, 3),
+              "evidence": None if r.evidence is None else r.evidence.to_json()} for r in session.history]
+    return {"mode": "plan", "steps": steps, "completed": all(s["success"] for s in steps),
+            "evidence": session.memory.to_json()}
+
+
+def evidence_text(evidence, style: str) -> str:
+    """The evidence line the prompt gets, and the confidence behind it."""
+    if not evidence.ok:
+        return f"no reading ({evidence.reason})"
+    return f"{evidence.line(style)}  [{evidence.cue}, confidence {evidence.confidence:.2f}]"
 
 
 def _plan_and_act(planner, session: Session, args) -> dict:
@@ -147,13 +158,17 @@ def _plan_and_act(planner, session: Session, args) -> dict:
         else:
             status = "ok" if step.outcome.success else f"FAILED: {step.outcome.reason}"
             print(f"  chose: {step.chosen.text}  ->  {status}" + (f" [{step.outcome.arm}]" if step.outcome.arm else ""))
+        if step.evidence is not None:
+            print(f"  evidence: {evidence_text(step.evidence, session.config.sensing.style)}")
         sys.stdout.flush()
 
     if not args.json:
         print(f"instruction: {args.instruction}\nlanguage model: {planner.llm.name} | "
               f"affordance: {planner.affordance.name} | prompt: {planner.prompt.source}")
     result = planner.run(session, args.instruction, on_step=None if args.json else print_step)
-    return plan_report(result, hands_of(session), show, result_examples(), echo=not args.json)
+    report = plan_report(result, hands_of(session), show, result_examples(), echo=not args.json)
+    report["evidence"] = session.memory.to_json()
+    return report
 
 
 def hands_of(session: Session) -> dict[str, str | None]:
@@ -182,6 +197,7 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
         "success": None if s.outcome is None else s.outcome.success,
         "reason": "" if s.outcome is None else s.outcome.reason,
         "arm": None if s.outcome is None else s.outcome.arm, "lm_seconds": round(s.lm_seconds, 3),
+        "evidence": None if s.evidence is None else s.evidence.to_json(),
         "candidates": [{"text": c.text, "lm": None if c.llm is None else round(c.llm, 4), "lm_prob": round(c.llm_prob, 4),
                         "affordance": round(c.affordance, 3), "combined": round(c.combined, 5)}
                        for c in s.candidates[:show]],

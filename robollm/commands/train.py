@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from robollm.commands.training_options import check_out, pick_device
 from robollm.errors import UserError
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", default=DEFAULT_PROMPT,
                    help=f"prompt file or name in launch/prompts (default: {DEFAULT_PROMPT})")
     p.add_argument("--tasks", type=int, default=6000, help="synthetic tasks to generate (default: 6000)")
+    p.add_argument("--sensing-tasks", type=int, default=0,
+                   help="extra tasks that sense before acting, with evidence lines from the real "
+                        "interpreters (robollm/training/data/sensing_evidence.json); default: 0")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--rank", type=int, default=8, help="LoRA rank (default: 8)")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -57,11 +61,19 @@ def suite_instructions() -> list[str]:
     return [ep.instruction for name in names for ep in load_suite(name).episodes]
 
 
-def make_samples(template: PromptTemplate, count: int, seed: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation."""
+def make_samples(template: PromptTemplate, count: int, seed: int,
+                 sensing: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
+    `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines)."""
     from robollm.training.synthetic import generate, step_lines
 
-    tasks = generate(count, seed, exclude=suite_instructions())
+    banned = suite_instructions()
+    tasks = generate(count, seed, exclude=banned)
+    if sensing:
+        from robollm.training.sensing_tasks import generate_sensing
+
+        tasks += generate_sensing(sensing, seed, exclude=banned)
+    count = len(tasks)
     random.Random(seed).shuffle(tasks)
     n_valid = max(1, count * 3 // 100)
 
@@ -74,30 +86,6 @@ def make_samples(template: PromptTemplate, count: int, seed: int) -> tuple[list[
         return out
 
     return pairs(tasks[n_valid:]), pairs(tasks[:n_valid])
-
-
-def pick_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise UserError(f"--device {name!r}: expected cpu, cuda or auto")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: torch sees no CUDA device here; use --device cpu")
-    return name
-
-
-def check_out(out: Path) -> None:
-    """Refuse a folder that holds anything; create it now, so that an unwritable place
-    fails before training rather than after."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {str(out)!r} already exists and is not an empty folder; "
-                        "choose a new folder (nothing was overwritten)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"--out {str(out)!r}: cannot create the folder ({error.strerror})") from None
 
 
 def train_planner_lm(argv: list[str]) -> int:
@@ -126,7 +114,9 @@ def train_planner_lm(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.time()
-    train, valid = make_samples(template, args.tasks, args.seed)
+    if args.sensing_tasks < 0:
+        raise UserError(f"--sensing-tasks must be 0 or more, got {args.sensing_tasks}")
+    train, valid = make_samples(template, args.tasks, args.seed, args.sensing_tasks)
     print(f"{args.tasks} synthetic tasks: {len(train)} training steps, {len(valid)} validation steps; "
           f"prompt {template.source}")
     if args.dump:
@@ -153,7 +143,7 @@ def train_planner_lm(argv: list[str]) -> int:
         "base_model": Path(source.label).name,
         "prompt": Path(template.source).name,
         "prompt_sha256": text_digest(template.text),
-        "tasks": args.tasks, "seed": args.seed, "epochs": args.epochs, "rank": args.rank,
+        "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "seed": args.seed, "epochs": args.epochs, "rank": args.rank,
         "lr": args.lr, "batch_size": args.batch_size, "device": device,
         "train_steps": len(train), "valid_steps": len(valid),
         "pairs_sha256": text_digest(json.dumps(train)),
@@ -175,4 +165,12 @@ def train_command(what: str, rest: list[str]) -> int:
         from robollm.registry import load_entry_point
 
         return load_entry_point("robollm.commands.train_perception:train_perception")(rest)
-    raise UserError(f"unknown training job {what!r}; expected planner-lm or perception")
+    if what == "sound":
+        from robollm.commands.train_sound import train_sound
+
+        return train_sound(rest)
+    if what == "touch":
+        from robollm.commands.train_touch import train_touch
+
+        return train_touch(rest)
+    raise UserError(f"unknown training job {what!r}; expected planner-lm, perception, sound or touch")

@@ -23,6 +23,7 @@ from robollm.llm import (
 )
 from robollm.llm.options import HFOptions
 from robollm.llm.registry import llm_registry
+from robollm.perception.evidence import Evidence
 from robollm.plan import SkillCall
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import Grounding, ground
@@ -50,6 +51,7 @@ class StepReport:
     chosen: Scored
     outcome: Outcome | None  # None for `done`
     lm_seconds: float
+    evidence: Evidence | None = None  # what a sensing step found, as the prompt was told it
 
 
 @dataclass
@@ -99,11 +101,13 @@ class SayCanPlanner:
     def __init__(self, llm: LanguageModel, options: ScoringOptions, affordance: Affordance,
                  prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
                  beam_depth: int = 2, score_impossible: bool = False,
-                 selector: ExampleSelector | None = None, neutral_without_task: bool = False) -> None:
+                 selector: ExampleSelector | None = None, neutral_without_task: bool = False,
+                 evidence_style: str = "beliefs") -> None:
         self.llm, self.options, self.affordance, self.prompt = llm, options, affordance, prompt
         self.max_steps, self.beam_width, self.beam_depth = max_steps, beam_width, beam_depth
         self.score_impossible, self.selector = score_impossible, selector
         self.neutral_without_task = neutral_without_task
+        self.evidence_style = evidence_style
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
 
     @classmethod
@@ -126,7 +130,8 @@ class SayCanPlanner:
             selector = ExampleSelector(prompt.examples, pc.num_examples)
         return cls(llm, options, affordance, prompt, pc.max_steps, pc.beam_width,
                    pc.beam_depth, pc.score_impossible, selector=selector,
-                   neutral_without_task=pc.scoring.neutral == "no_task")
+                   neutral_without_task=pc.scoring.neutral == "no_task",
+                   evidence_style=config.sensing.style)
 
     # -- one step -----------------------------------------------------------------------
     def score(self, session: Session, instruction: str, lines: list[str],
@@ -223,8 +228,10 @@ class SayCanPlanner:
                 return result
             if chosen.combined <= 0.0:
                 chosen = next(s for s in scored if s.call == DONE)
-            outcome = None if chosen.call == DONE else session.execute(chosen.call).outcome
-            report = StepReport(index, scored, chosen, outcome, seconds)
+            record = None if chosen.call == DONE else session.execute(chosen.call)
+            outcome = None if record is None else record.outcome
+            evidence = None if record is None else record.evidence
+            report = StepReport(index, scored, chosen, outcome, seconds, evidence)
             result.steps.append(report)
             if on_step:
                 on_step(report)
@@ -233,8 +240,15 @@ class SayCanPlanner:
                 result.stop_reason = "chose done"
                 return result
             line = chosen.text + "."
-            if outcome is not None and not outcome.success:
-                line += f" It failed: {outcome.reason}."
-            lines.append(line)
+            lines.append(outcome_line(line, outcome, evidence, self.evidence_style))
         result.stop_reason = f"step limit ({self.max_steps}) reached"
         return result
+
+
+def outcome_line(line: str, outcome: Outcome | None, evidence: Evidence | None, style: str) -> str:
+    """A step as the prompt tells it: the step, why it failed, and what sensing found."""
+    if outcome is not None and not outcome.success:
+        line += f" It failed: {outcome.reason}."
+    if evidence is not None:
+        line += " " + (evidence.line(style) if evidence.ok else "No reading.")
+    return line

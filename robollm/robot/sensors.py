@@ -41,6 +41,7 @@ class FingerContact:
     normal_force: float  # newtons pressing into the finger pad
     shear_force: float  # newtons along the pad (slip and friction)
     in_contact: bool
+    temperature: float | None = None  # deg C at the pad, where the finger has a thermometer
 
 
 @dataclass

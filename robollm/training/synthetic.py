@@ -40,6 +40,7 @@ class Task:
     instruction: str
     steps: list[str]  # expert plan in the skills' phrases, without "done"
     failures: dict[int, str] = field(default_factory=dict)  # step index -> reason it failed once
+    evidence: dict[int, str] = field(default_factory=dict)  # step index -> what sensing found
 
 
 def _type(name: str) -> str:
@@ -397,6 +398,6 @@ def step_lines(task: Task) -> list[tuple[list[str], str]]:
             out.append((list(lines), step))
             lines.append(f"{step}. It failed: {task.failures[i]}.")
         out.append((list(lines), step))
-        lines.append(f"{step}.")
+        lines.append(f"{step}. {task.evidence[i]}" if i in task.evidence else f"{step}.")
     out.append((list(lines), "done"))
     return out

@@ -1,0 +1,120 @@
+"""Training tasks that need evidence: look-alikes told apart by a knock, a touch or a weighing.
+
+Two or three grey blocks (or cups) of one size stand beside a holder; the instruction
+names a property eyes cannot see: a material, the heaviest or lightest, the soft or the
+hard one. The expert senses before it acts: it knocks (for a material) or touches (for
+soft or hard) one object after another until the evidence points at the one asked for,
+and it weighs every look-alike before choosing the heaviest or lightest. When a knock
+gives no reading or leaves the material in doubt, it touches the same object: another
+cue. Every evidence line was produced by the real interpreters on simulated objects of
+that material and shape (`robollm.sim.evidence_bank`, cached in
+`robollm/training/data/sensing_evidence.json`), never written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from functools import cache
+from pathlib import Path
+
+from robollm.training.synthetic import Task, move, normalise, say
+
+BANK = Path(__file__).resolve().parent / "data" / "sensing_evidence.json"
+MATERIALS = ("metal", "wood", "plastic", "glass", "ceramic", "foam")
+DENSITY_ORDER = ("foam", "wood", "plastic", "ceramic", "glass", "metal")  # lightest first
+HOLDER = {"block": ("bowl", "in the"), "cup": ("plate", "on the")}
+HOLDER_COLOURS = ("white", "red", "green", "blue", "yellow", "black", "purple", "orange", "pink", "cyan")
+MATERIAL_WORDS = {"wood": ("wood", "wooden"), "metal": ("metal", "metal", "steel")}
+DOUBT = 0.6  # a belief below this leaves the material in doubt: feel it too
+KINDS = ("material", "heaviest", "lightest", "soft", "hard")
+
+
+@cache
+def load_bank(path: str | None = None) -> dict:
+    return json.loads(Path(path or BANK).read_text())
+
+
+def _top_belief(line: str) -> float:
+    m = re.search(r"\(([0-9.]+)\)", line)
+    return float(m.group(1)) if m else 0.0
+
+
+def _draw(rng: random.Random, bank: dict, cue: str, material: str, shape: str) -> dict:
+    return rng.choice(bank[cue][f"{material}/{shape}"])
+
+
+def _materials(rng: random.Random, kind: str, n: int) -> tuple[list[str], int]:
+    """Materials of the look-alikes and the index of the one asked for."""
+    hard = [m for m in MATERIALS if m != "foam"]
+    if kind == "soft":
+        wanted, others = "foam", rng.sample(hard, n - 1)
+    elif kind == "hard":
+        wanted, others = rng.choice(hard), ["foam"] * (n - 1)
+    else:
+        picked = rng.sample(MATERIALS, n)
+        wanted = {"heaviest": max, "lightest": min}.get(kind, lambda ms, key: ms[0])(picked, key=DENSITY_ORDER.index)
+        others = [m for m in picked if m != wanted]
+    index = rng.randrange(n)
+    return [*others[:index], wanted, *others[index:]], index
+
+
+def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None = None) -> Task | None:
+    bank = bank or load_bank()
+    shape = rng.choice(("block", "cup"))
+    n = rng.choice((2, 3, 3))
+    kind = rng.choice(KINDS)
+    mats, target = _materials(rng, kind, n)
+    names = [f"{shape}_{c}" for c in "abc"[:n]]
+    holder_kind, prep = HOLDER[shape]
+    holder = f"{rng.choice(HOLDER_COLOURS)}_{holder_kind}"
+    word = rng.choice(MATERIAL_WORDS.get(mats[target], (mats[target],))) if kind == "material" else kind
+    goal = rng.choice(("put", "place", "move"))
+    instruction = f"{goal} the {word} {shape} {prep} {holder.replace('_', ' ')}"
+    steps: list[str] = []
+    evidence: dict[int, str] = {}
+
+    def sense(skill: str, cue: str, i: int) -> dict:
+        entry = _draw(rng, bank, cue, mats[i], shape)
+        steps.append(say(skill, obj=names[i]))
+        evidence[len(steps) - 1] = entry[style] if entry["ok"] else "No reading."
+        return entry
+
+    order = list(range(n))
+    rng.shuffle(order)
+    chosen = None
+    if kind in ("heaviest", "lightest"):
+        grams = {i: sense("weigh", "weight", i)["grams"] for i in order}
+        if any(g is None for g in grams.values()):
+            return None
+        chosen = (max if kind == "heaviest" else min)(grams, key=grams.__getitem__)
+    else:
+        cue, skill = ("sound", "knock") if kind == "material" else ("touch", "touch")
+        for i in order:
+            entry = sense(skill, cue, i)
+            if cue == "sound" and (not entry["ok"] or _top_belief(entry["beliefs"]) < DOUBT):
+                entry = sense("touch", "touch", i)  # the knock left it open: feel it as well
+            top = entry["top"] if entry["ok"] else None
+            if (kind == "material" and top == mats[target]) or (kind == "soft" and top == "foam") or \
+                    (kind == "hard" and top not in (None, "foam")):
+                chosen = i
+                break
+    if chosen != target:  # the evidence misled: not a plan to learn from
+        return None
+    steps += move(names[target], holder)
+    objects = [*names, holder]
+    return Task("sensing", objects, instruction, steps, evidence=evidence)
+
+
+def generate_sensing(count: int, seed: int, exclude: list[str] | tuple[str, ...] = (),
+                     style: str = "beliefs") -> list[Task]:
+    """`count` sensing tasks; none whose instruction is in `exclude` (the suites')."""
+    rng = random.Random(seed)
+    banned = {normalise(e) for e in exclude}
+    out: list[Task] = []
+    while len(out) < count:
+        task = sensing_task(rng, style)
+        if task is not None and normalise(task.instruction) not in banned:
+            out.append(task)
+    return out

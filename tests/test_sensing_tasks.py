@@ -1,0 +1,51 @@
+"""Training tasks with sensing steps: real evidence lines, sensing before acting, no suite text."""
+
+from __future__ import annotations
+
+from robollm.commands.train import suite_instructions
+from robollm.training.sensing_tasks import generate_sensing, load_bank
+from robollm.training.synthetic import normalise, step_lines
+
+TASKS = generate_sensing(300, seed=5)
+
+
+def bank_lines(style: str = "beliefs") -> set[str]:
+    bank = load_bank()
+    return {e[style] if e["ok"] else "No reading." for cue in ("sound", "touch", "weight")
+            for entries in bank[cue].values() for e in entries}
+
+
+def test_every_evidence_line_came_from_the_interpreters():
+    known = bank_lines()
+    lines = [line for t in TASKS for line in t.evidence.values()]
+    assert len(lines) > len(TASKS) and set(lines) <= known
+    assert len(set(lines)) > 30  # many readings, not a few fixed strings
+
+
+def test_the_expert_senses_before_it_acts():
+    for t in TASKS:
+        first_pick = next(i for i, s in enumerate(t.steps) if s.startswith("pick up"))
+        assert first_pick >= 1 and all(i < first_pick for i in t.evidence), t
+        assert t.steps[first_pick + 1].startswith("place the")
+        if "heaviest" in t.instruction or "lightest" in t.instruction:
+            looks = [o for o in t.objects if o.split("_")[0] in ("block", "cup")]
+            assert sum(s.startswith("weigh") for s in t.steps) == len(looks)
+    kinds = {w for t in TASKS for w in ("heaviest", "lightest", "soft", "hard", "metal", "foam")
+             if f" {w} " in f" {t.instruction} "}
+    assert kinds == {"heaviest", "lightest", "soft", "hard", "metal", "foam"}
+    assert any(s.startswith("touch") for t in TASKS if "soft" not in t.instruction and "hard" not in t.instruction
+               for s in t.steps), "a doubtful knock is followed by a touch in some plans"
+
+
+def test_lines_render_as_the_planner_writes_them():
+    t = next(t for t in TASKS if t.evidence)
+    i = min(t.evidence)
+    lines, _ = step_lines(t)[i + 1]
+    assert lines[i] == f"{t.steps[i]}. {t.evidence[i]}"
+
+
+def test_no_suite_instruction_and_deterministic():
+    banned = {normalise(s) for s in suite_instructions()}
+    tasks = generate_sensing(300, seed=5, exclude=suite_instructions())
+    assert not {normalise(t.instruction) for t in tasks} & banned
+    assert [t.instruction for t in tasks[:20]] == [t.instruction for t in generate_sensing(20, seed=5, exclude=suite_instructions())]
