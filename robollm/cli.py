@@ -65,6 +65,14 @@ def _train(args: argparse.Namespace) -> int:
     return train_command(args.what, args.rest)
 
 
+def _collect(args: argparse.Namespace) -> int:
+    from robollm.commands.collect import collect_command
+
+    if not args.rest or args.rest[0].startswith("-"):
+        raise UserError("robollm collect needs what to collect: affordance")
+    return collect_command(args.rest[0], args.rest[1:])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="robollm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -94,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("rest", nargs=argparse.REMAINDER, help="SUITE and options (robollm eval -h)")
     ev.set_defaults(func=_eval)
 
+    collect = sub.add_parser("collect", help="collect training data: affordance (skill calls in physics)",
+                             add_help=False)
+    collect.add_argument("rest", nargs=argparse.REMAINDER, help="affordance and options")
+    collect.set_defaults(func=_collect)
+
     serve = sub.add_parser("serve", help="serve a language model as an OpenAI-compatible scoring server",
                            add_help=False)
     serve.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm serve -h)")
@@ -113,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands whose options are parsed by their own parser: everything after the
 # name goes to it untouched (argparse's REMAINDER drops options that come first).
-PASS_THROUGH = {"serve": _serve, "eval": _eval}
+PASS_THROUGH = {"serve": _serve, "eval": _eval, "collect": _collect}
 
 
 def main(argv: list[str] | None = None) -> int:

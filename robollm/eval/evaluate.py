@@ -13,6 +13,7 @@ from robollm.eval.executors import Executor, InProcessExecutor, ProcessExecutor
 from robollm.eval.jobs import EXECUTORS, Job, make_jobs
 from robollm.eval.output import OutputClash, ResultsFolder, file_digest
 from robollm.eval.results import EpisodeResult
+from robollm.eval.runner import EpisodeRunner
 from robollm.eval.suites import Suite, load_suites
 from robollm.eval.summary import error_line, summarise
 
@@ -34,7 +35,7 @@ class Evaluation:
 
 
 def make_executor(config_path: str | None, workers: int | None = None,
-                  ray: str | None = None) -> Executor:
+                  ray: str | None = None, runner: type = EpisodeRunner) -> Executor:
     """In-process for one worker, local processes for more, Ray when `ray` is given
     (`LOCAL_RAY` starts a local instance, anything else is a cluster address)."""
     if workers is not None and workers < 1:
@@ -43,10 +44,10 @@ def make_executor(config_path: str | None, workers: int | None = None,
         from robollm.eval.ray_executor import RayExecutor, require_ray
 
         require_ray()  # before any folder is made or model loaded
-        return RayExecutor(config_path, None if ray == LOCAL_RAY else ray, workers)
+        return RayExecutor(config_path, None if ray == LOCAL_RAY else ray, workers, runner=runner)
     if (workers or 1) == 1:
-        return InProcessExecutor(config_path)
-    return ProcessExecutor(config_path, workers)
+        return InProcessExecutor(config_path, runner=runner)
+    return ProcessExecutor(config_path, workers, runner=runner)
 
 
 def run_header(suites: list[Suite], config_path: str | None, executors: list[str],
