@@ -112,13 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm serve -h)")
     serve.set_defaults(func=_serve)
 
-    bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills, eval")
-    bench.add_argument("what", choices=("sim", "scoring", "skills", "eval"))
+    bench = sub.add_parser("bench", help="measure speed: sim, scoring, skills, eval, affordance")
+    bench.add_argument("what", choices=("sim", "scoring", "skills", "eval", "affordance"))
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     bench.set_defaults(func=_bench)
 
-    train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model)")
-    train.add_argument("what", choices=("planner-lm",))
+    train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model), "
+                                         "affordance (the learned affordance model)")
+    train.add_argument("what", choices=("planner-lm", "affordance"))
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that job (robollm train planner-lm -h)")
     train.set_defaults(func=_train)
     return parser

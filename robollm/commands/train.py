@@ -171,4 +171,8 @@ def train_planner_lm(argv: list[str]) -> int:
 def train_command(what: str, rest: list[str]) -> int:
     if what == "planner-lm":
         return train_planner_lm(rest)
-    raise UserError(f"unknown training job {what!r}; expected planner-lm")
+    if what == "affordance":
+        from robollm.commands.train_affordance import train_affordance
+
+        return train_affordance(rest)
+    raise UserError(f"unknown training job {what!r}; expected planner-lm or affordance")
