@@ -119,7 +119,7 @@ def calibrate(net, x, s, y) -> dict[str, float]:
         opt.step(closure)
     net.scale.copy_(a.detach())
     net.bias.copy_(b.detach())
-    return {"scale": round(float(a), 4), "bias": round(float(b), 4), "records": int(len(y))}
+    return {"scale": round(float(a.detach()), 4), "bias": round(float(b.detach()), 4), "records": int(len(y))}
 
 
 def predict(net, e: Encoded, skills: list[str]) -> np.ndarray:
