@@ -35,7 +35,7 @@ OBJECT_FEATURES = (
     + [f"region_{r}" for r in REGIONS]
     + [f"material_{m}" for m in MATERIALS] + ["material_unknown"]
     + ["size", "height", "footprint", "z", "x", "abs_y", "dist_left", "dist_right", "dist_near",
-       "dist_far", "clearance", "neighbours", "on_top", "below", "edge", "sensed"]
+       "dist_far", "clearance", "finger_clearance", "neighbours", "on_top", "below", "edge", "sensed"]
 )
 CALL_FEATURES = (
     ["heuristic", "arm_left", "arm_right", "arm_none", "arm_dist", "other_hand_full", "acting_hand_full",
@@ -61,6 +61,22 @@ def _clearance(o: ObjectInfo, others: list[ObjectInfo]) -> tuple[float, int]:
     x, y = o.pose.position[:2]
     gaps = [math.hypot(x - p.pose.position[0], y - p.pose.position[1]) - o.radius - p.radius for p in others]
     return (min(gaps, default=0.5), sum(g < NEAR for g in gaps))
+
+
+def _finger_clearance(o: ObjectInfo, others: list[ObjectInfo]) -> float:
+    """Room for an open gripper's fingers beside the object, at the better of the two
+    top-down grasp angles a square object allows (a cup: its own angle only). The
+    fingers stand 5.5 cm either side of the centre, across the grasp."""
+    x, y = o.pose.position[:2]
+    q = math.pi / 2
+    base = (o.yaw + q / 2) % q - q / 2
+    best = -1.0
+    for yaw in ([base] if o.type == "cup" else [base, base + q]):
+        dx, dy = -math.sin(yaw) * 0.055, math.cos(yaw) * 0.055
+        gap = min((math.hypot(fx - p.pose.position[0], fy - p.pose.position[1]) - p.radius
+                   for fx, fy in ((x + dx, y + dy), (x - dx, y - dy)) for p in others), default=0.3)
+        best = max(best, gap)
+    return min(best, 0.3)
 
 
 def _stack_depth(name: str, state: SymbolicState) -> int:
@@ -93,10 +109,11 @@ def object_vectors(scene: SceneState, state: SymbolicState, geo: Geometry) -> di
         i += len(MATERIALS) + 1
         x, y, z = o.pose.position
         dists = [math.hypot(x - bx, y - by) for bx, by in (geo.bases[a] for a in ARMS)]
-        clear, crowd = _clearance(o, [p for p in on_table if p.name != name])
+        others = [p for p in on_table if p.name != name]
+        clear, crowd = _clearance(o, others)
         edge = min(x - lx, hx - x, y - ly, hy - y)
         v[i:] = (o.size, o.height, max(o.footprint), z, x, abs(y), dists[0], dists[1], min(dists),
-                 max(dists), min(clear, 0.3), crowd, len(state.stacked_on(name)),
+                 max(dists), min(clear, 0.3), _finger_clearance(o, others), crowd, len(state.stacked_on(name)),
                  _stack_depth(name, state), edge, len(state.sensed.get(name, ())))
         out[name] = v
     return out

@@ -15,7 +15,7 @@ BENCHMARKS = {
     "skills": "robollm.sim.bench_skills:bench_skills",
     "scoring": "robollm.commands.bench_scoring:bench_scoring",
     "eval": "robollm.eval.bench:bench_eval",
-    "affordance": "robollm.affordance.bench:bench_affordance",
+    "affordance": "robollm.commands.bench_affordance:bench_affordance",
 }
 
 

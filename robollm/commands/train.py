@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robollm.errors import UserError
+from robollm.training.device import pick_device
 
 if TYPE_CHECKING:
     from robollm.planner.prompt import PromptTemplate
@@ -74,18 +75,6 @@ def make_samples(template: PromptTemplate, count: int, seed: int) -> tuple[list[
         return out
 
     return pairs(tasks[n_valid:]), pairs(tasks[:n_valid])
-
-
-def pick_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise UserError(f"--device {name!r}: expected cpu, cuda or auto")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: torch sees no CUDA device here; use --device cpu")
-    return name
 
 
 def check_out(out: Path) -> None:

@@ -55,8 +55,8 @@ def train_affordance(argv: list[str]) -> int:
     out = Path(args.out)
     _check_out(out, args.force)
     from robollm.affordance.records import load_dataset
-    from robollm.commands.train import pick_device
     from robollm.config import load_config
+    from robollm.training.device import pick_device
 
     data = load_dataset(args.data)  # every problem with the data stops here, before training
     device = pick_device(args.device)

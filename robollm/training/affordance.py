@@ -60,6 +60,8 @@ def train_model(parts: dict[str, Encoded], skills: list[str], s: Settings,
     from robollm.plan import SkillCall
 
     torch.manual_seed(s.seed)
+    if s.device == "cpu":
+        torch.set_num_threads(1)  # batches of a few thousand rows: more threads only contend
     net = build_net(parts["fit"].x.shape[1], len(skills), s.embed, s.hidden).to(s.device)
 
     def tensors(e: Encoded):
