@@ -159,6 +159,15 @@ def test_train_score_and_refuse_to_overwrite(collected, tmp_path, capsys, reader
     p = model.score(AffordanceInput(scene, from_scene(scene), reader.skills), calls)
     assert len(p) == 4 and all(0.0 < v < 1.0 for v in p[:2]) and p[2] == 0.0 and p[3] == 1.0
 
+    # A call that failed from this very scene is less likely now; after the scene changed,
+    # it is only re-scored from the new scene.
+    again = model.score(AffordanceInput(scene, from_scene(scene), reader.skills, ((calls[0], scene),)), calls)
+    assert again[0] == pytest.approx(p[0] * 0.1) and again[1] == pytest.approx(p[1])
+    moved = _scene(reader, _block("red_block", 0.5, 0.42), _block("blue_block", 0.5, -0.4))
+    fresh = model.score(AffordanceInput(moved, from_scene(moved), reader.skills), calls)
+    after = model.score(AffordanceInput(moved, from_scene(moved), reader.skills, ((calls[0], scene),)), calls)
+    assert after == pytest.approx(fresh)
+
 
 def test_registry_options_and_weights_errors(tmp_path):
     from robollm.affordance.learned import LearnedAffordance, LearnedOptions, default_weights

@@ -11,6 +11,7 @@ it was trained on and the skill-library version of its data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -24,6 +25,7 @@ from robollm.affordance.features import FEATURE_NAMES, Geometry, encode
 from robollm.affordance.heuristic import HeuristicAffordance
 from robollm.errors import UserError
 from robollm.plan import SkillCall
+from robollm.world.state import SceneState
 
 DEFAULT_WEIGHTS = "learned-v0.pt"
 
@@ -32,9 +34,22 @@ def default_weights() -> Path:
     return Path(str(files("robollm.affordance"))) / "models" / DEFAULT_WEIGHTS
 
 
+UNCHANGED = 0.005  # m: a scene where no object moved farther than this (and no hand changed) is the same
+
+
 @dataclass(frozen=True)
 class LearnedOptions:
     weights: str | None = None  # a file written by `robollm train affordance`; None: the shipped one
+    # P(success) of a call is multiplied by this when the same call already failed from the
+    # same scene (nothing moved): physics is deterministic enough that the retry fails the
+    # same way. After the scene changed, the call is only re-scored from the new scene.
+    retry_unchanged: float = 0.1
+
+
+def same_scene(a: SceneState, b: SceneState) -> bool:
+    if a.holding != b.holding or set(a.objects) != set(b.objects):
+        return False
+    return all(math.dist(o.pose.position, b.objects[n].pose.position) <= UNCHANGED for n, o in a.objects.items())
 
 
 def build_net(n_features: int, n_skills: int, embed: int, hidden: int):
@@ -122,6 +137,7 @@ class LearnedAffordance(Affordance):
         torch = self._torch
         with torch.inference_mode():
             p = torch.sigmoid(self.net(torch.from_numpy(x), torch.from_numpy(skill_index(self.skills, picked))))
+        retried = {c for c, seen in given.failed if same_scene(seen, given.scene)}
         for i, v in zip(todo, p.tolist(), strict=True):
-            out[i] = float(v)
+            out[i] = float(v) * (self.options.retry_unchanged if calls[i] in retried else 1.0)
         return out
