@@ -33,8 +33,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for learned-v0.pt and learned-v0.json")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=600)
-    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=800)
+    p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--config", help="launch file whose rig and skills the data was collected with")
     p.add_argument("--force", action="store_true", help="overwrite learned-v0.* in an existing --out")
     return p

@@ -31,11 +31,11 @@ def is_early_stop(scene_seed: int) -> bool:
 
 @dataclass
 class Settings:
-    epochs: int = 600
-    hidden: int = 64
+    epochs: int = 800
+    hidden: int = 32
     embed: int = 8
-    lr: float = 3e-3
-    weight_decay: float = 1e-3
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
     seed: int = 0
     device: str = "cpu"
 
