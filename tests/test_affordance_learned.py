@@ -198,3 +198,14 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert (tmp_path / "full" / "x").read_text() == "keep"
     err = capsys.readouterr().err
     assert "affordance" in err and "--force" in err
+
+
+@pytest.mark.slow
+def test_collection_on_worker_processes_matches_in_process(collected, tmp_path):
+    """The evaluation executors run collection jobs; where a scene runs changes nothing."""
+    from robollm.affordance.collect import collect
+
+    meta = collect(str(tmp_path / "two"), 2, seed=4, calls=3, workers=2, progress=False)
+    assert meta["workers"] == 2 and not meta["errors"]
+    for name in (TRAIN_FILE, HELDOUT_FILE):
+        assert (tmp_path / "two" / name).read_bytes() == (collected / name).read_bytes()
