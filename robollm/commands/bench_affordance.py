@@ -5,7 +5,8 @@ calls the rules allow, and per skill, over the held-out scenes not used for cali
 Speed: the time to score every candidate of one planner step (80 candidates, the size of
 a crowded table's step), both models side by side in one run, median of repeats. Both
 models are called through the same `Affordance.score` the planner calls. Without --data
-it reads the held-out file that ships beside the default weights.
+it reads the held-out file that ships beside the default weights. Exit 1 when a target
+is missed.
 """
 
 from __future__ import annotations
@@ -108,9 +109,10 @@ def bench_affordance(argv: list[str]) -> int:
     lo = result["all"]["learned"]
     result["targets"] = {"auroc": (lo["auroc"] or 0) >= TARGETS["auroc"], "ece": lo["ece"] <= TARGETS["ece"],
                          "ms_80": result["timing"]["learned_ms"] <= TARGETS["ms_80"]}
+    status = 0 if all(result["targets"].values()) else 1  # like `bench eval`: a missed target is exit 1
     if args.json:
         print(json.dumps(result))
-        return 0
+        return status
     print(f"held-out calls: {result['records']} from {result['scenes']} scenes (not used for training "
           f"or calibration); weights {result['weights']}")
     print(f"{'':<22}{'n':>5} {'succ':>6} | {'learned AUROC':>13} {'ECE':>6} {'Brier':>6} | "
@@ -130,4 +132,4 @@ def bench_affordance(argv: list[str]) -> int:
           f"(x{t['ratio']:.1f}); median of 30")
     met = ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in result["targets"].items())
     print(f"targets (AUROC >= 0.95, ECE <= 0.05, <= 5 ms for 80): {met}")
-    return 0
+    return status
