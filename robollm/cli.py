@@ -71,6 +71,14 @@ def _train(args: argparse.Namespace) -> int:
     return train_command(args.what, args.rest)
 
 
+def _collect(args: argparse.Namespace) -> int:
+    from robollm.commands.collect import collect_command
+
+    if not args.rest or args.rest[0].startswith("-"):
+        raise UserError("robollm collect needs what to collect: affordance")
+    return collect_command(args.rest[0], args.rest[1:])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="robollm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -101,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("rest", nargs=argparse.REMAINDER, help="SUITE and options (robollm eval -h)")
     ev.set_defaults(func=_eval)
 
+    collect = sub.add_parser("collect", help="collect training data: affordance (skill calls in physics)",
+                             add_help=False)
+    collect.add_argument("rest", nargs=argparse.REMAINDER, help="affordance and options")
+    collect.set_defaults(func=_collect)
+
     serve = sub.add_parser("serve", help="serve a language model as an OpenAI-compatible scoring server",
                            add_help=False)
     serve.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm serve -h)")
@@ -111,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     perceive.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm perceive -h)")
     perceive.set_defaults(func=_perceive)
 
-    benches = ("sim", "scoring", "skills", "eval", "perception", "sensing", "evidence-style")
+    benches = ("sim", "scoring", "skills", "eval", "perception", "sensing", "evidence-style",
+               "affordance")
     bench = sub.add_parser("bench", help="measure speed and accuracy: " + ", ".join(benches))
     bench.add_argument("what", choices=benches)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
@@ -124,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model), "
                                          "perception (the camera's CLIP model), sound (knock -> material), "
-                                         "touch (touch-word thresholds)")
-    train.add_argument("what", choices=("planner-lm", "perception", "sound", "touch"))
+                                         "touch (touch-word thresholds), affordance (the learned affordance model)")
+    train.add_argument("what", choices=("planner-lm", "perception", "sound", "touch", "affordance"))
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that job (robollm train planner-lm -h)")
     train.set_defaults(func=_train)
     return parser
@@ -139,7 +153,8 @@ def _perceive(args: argparse.Namespace) -> int:
     return perceive_command(args.rest)
 
 
-PASS_THROUGH = {"serve": _serve, "eval": _eval, "calibrate-camera": _calibrate_camera, "perceive": _perceive}
+PASS_THROUGH = {"serve": _serve, "eval": _eval, "calibrate-camera": _calibrate_camera, "perceive": _perceive,
+                "collect": _collect}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,9 @@ class AffordanceInput:
     scene: SceneState  # as perceived now
     state: SymbolicState  # relations, what was sensed, what the hands hold
     skills: Mapping[str, Skill]  # the skill library, by name
+    # Calls that failed earlier in this episode, each with the scene it was tried from:
+    # a model can tell a retry from an unchanged scene from one after the scene changed.
+    failed: tuple[tuple[SkillCall, SceneState], ...] = ()
 
 
 class Affordance(ABC):

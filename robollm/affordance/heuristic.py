@@ -29,17 +29,27 @@ class HeuristicAffordance(Affordance):
         self.options = options or HeuristicOptions()
 
     def score(self, given: AffordanceInput, calls: Sequence[SkillCall]) -> list[float]:
-        state, out = given.state, []
+        return self.score_with_arms(given, calls)[0]
+
+    def score_with_arms(self, given: AffordanceInput,
+                        calls: Sequence[SkillCall]) -> tuple[list[float], list[str | None]]:
+        """The scores, and the arm each call would use (None where no arm can): a learned
+        model builds its features on the same arm choice the skill makes."""
+        state, out, arms = given.state, [], []
         for call in calls:
             if call.skill == "done":
                 out.append(1.0)
+                arms.append(None)
                 continue
             skill = given.skills[call.skill]
             args = dict(zip([p.name for p in skill.params], call.args, strict=True))
-            if skill.check_args(args, state) or not skill.apply(state.copy(), **args).success:
+            stated = None if skill.check_args(args, state) else skill.apply(state.copy(), **args)
+            if stated is None or not stated.success:
                 out.append(0.0)
+                arms.append(stated.arm if stated is not None else None)
                 continue
+            arms.append(stated.arm)
             cue = SENSING.get(call.skill)
             seen = state.sensed.get(call.args[0], set()) if cue else set()
             out.append(self.options.repeated_sensing if cue in seen else 1.0)
-        return out
+        return out, arms

@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # the registry names entry points only; nothing is imported
 def register_builtin(registry: Registry[Affordance]) -> None:
     registry.register("heuristic-v0", "robollm.affordance.heuristic:HeuristicAffordance",
                       options="robollm.affordance.heuristic:HeuristicOptions")
+    registry.register("learned-v0", "robollm.affordance.learned:LearnedAffordance",
+                      options="robollm.affordance.learned:LearnedOptions")
 
 
 def affordance_registry() -> Registry[Affordance]:

@@ -18,6 +18,7 @@ BENCHMARKS = {
     "perception": "robollm.sim.bench_perception:bench_perception",
     "sensing": "robollm.sim.bench_sensing:bench_sensing",
     "evidence-style": "robollm.sim.bench_style:bench_style",
+    "affordance": "robollm.commands.bench_affordance:bench_affordance",
 }
 
 

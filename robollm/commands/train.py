@@ -173,4 +173,8 @@ def train_command(what: str, rest: list[str]) -> int:
         from robollm.commands.train_touch import train_touch
 
         return train_touch(rest)
-    raise UserError(f"unknown training job {what!r}; expected planner-lm, perception, sound or touch")
+    if what == "affordance":
+        from robollm.commands.train_affordance import train_affordance
+
+        return train_affordance(rest)
+    raise UserError(f"unknown training job {what!r}; expected planner-lm, perception, sound, touch or affordance")

@@ -4,7 +4,9 @@ an executor, keep the results in the `--out` folder as they arrive, and summaris
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from robollm.eval.executors import Executor, InProcessExecutor, ProcessExecutor
 from robollm.eval.jobs import EXECUTORS, Job, make_jobs
 from robollm.eval.output import OutputClash, ResultsFolder, file_digest
 from robollm.eval.results import EpisodeResult
+from robollm.eval.runner import EpisodeRunner
 from robollm.eval.suites import Suite, load_suites
 from robollm.eval.summary import error_line, summarise
 
@@ -34,19 +37,25 @@ class Evaluation:
 
 
 def make_executor(config_path: str | None, workers: int | None = None,
-                  ray: str | None = None, perception: str | None = None) -> Executor:
+                  ray: str | None = None, perception: str | None = None,
+                  runner: Callable[..., Any] = EpisodeRunner) -> Executor:
     """In-process for one worker, local processes for more, Ray when `ray` is given
-    (`LOCAL_RAY` starts a local instance, anything else is a cluster address)."""
+    (`LOCAL_RAY` starts a local instance, anything else is a cluster address).
+
+    `runner(config_path, threads)` makes each worker's runner; `perception` overrides the
+    launch file's perception in every episode runner."""
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
+    if perception is not None:
+        runner = partial(runner, perception=perception)
     if ray is not None:
         from robollm.eval.ray_executor import RayExecutor, require_ray
 
         require_ray()  # before any folder is made or model loaded
-        return RayExecutor(config_path, None if ray == LOCAL_RAY else ray, workers, perception)
+        return RayExecutor(config_path, None if ray == LOCAL_RAY else ray, workers, runner=runner)
     if (workers or 1) == 1:
-        return InProcessExecutor(config_path, perception=perception)
-    return ProcessExecutor(config_path, workers, perception=perception)
+        return InProcessExecutor(config_path, runner=runner)
+    return ProcessExecutor(config_path, workers, runner=runner)
 
 
 def run_header(suites: list[Suite], config_path: str | None, executors: list[str],

@@ -1,10 +1,12 @@
 """Where episodes run: in this process, in local worker processes, or on Ray (`ray_executor`).
 
-All executors share one small interface: `start()` loads a planner in every worker and
+All executors share one small interface: `start()` loads a runner in every worker and
 raises the first load error once (a worker that cannot load is never restarted), `map(jobs)`
 yields results as they finish, and `close()` stops the workers. Local workers are plain
 processes fed one job at a time over their own queue, not a `multiprocessing.Pool`: a pool
-restarts a worker whose initializer raised, forever.
+restarts a worker whose initializer raised, forever. The runner is `EpisodeRunner` (a planner
+running episodes) unless another class with the same shape is given (`runner=`): affordance
+data collection runs its own jobs on the same workers.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import queue
 import signal
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from robollm.eval.jobs import Job
 from robollm.eval.results import EpisodeResult
@@ -36,6 +38,16 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+class Runner(Protocol):
+    """What a worker holds: built from (config_path, threads), loaded once, then runs jobs."""
+
+    def load(self) -> None: ...
+
+    def try_load(self) -> StartFailure | None: ...
+
+    def run(self, job: Any) -> Any: ...
+
+
 class _Managed:
     """Context-manager support: `with executor:` closes it however the block ends."""
 
@@ -50,9 +62,9 @@ class InProcessExecutor(_Managed):
     """One planner in this process (`--workers 1`): no start-up cost beyond the model's."""
 
     def __init__(self, config_path: str | None, threads: int | None = None,
-                 perception: str | None = None) -> None:
+                 runner: type = EpisodeRunner) -> None:
         self.workers = 1
-        self.runner = EpisodeRunner(config_path, threads, perception)
+        self.runner = runner(config_path, threads)
 
     def start(self) -> None:
         self.runner.load()
@@ -70,9 +82,9 @@ def threads_per_worker(workers: int) -> int:
 
 
 def _worker_main(index: int, config_path: str | None, threads: int, jobs: mp.Queue,
-                 results: mp.Queue, perception: str | None = None) -> None:
+                 results: mp.Queue, runner_class: type = EpisodeRunner) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    runner = EpisodeRunner(config_path, threads, perception)
+    runner = runner_class(config_path, threads)
     failure = runner.try_load()
     results.put(("ready", index, failure))
     if failure is not None:
@@ -94,8 +106,8 @@ class ProcessExecutor(_Managed):
     """`--workers N`: N spawned processes, each loading its own planner once."""
 
     def __init__(self, config_path: str | None, workers: int, threads: int | None = None,
-                 perception: str | None = None) -> None:
-        self.config_path, self.workers, self.perception = config_path, workers, perception
+                 runner: type = EpisodeRunner) -> None:
+        self.config_path, self.workers, self.runner_class = config_path, workers, runner
         self.threads = threads or threads_per_worker(workers)
         self._procs: list = []
         self._inboxes: list = []
@@ -107,7 +119,8 @@ class ProcessExecutor(_Managed):
         for i in range(self.workers):
             inbox = ctx.Queue()
             proc = ctx.Process(target=_worker_main, name=f"robollm-eval-{i}", daemon=True,
-                               args=(i, self.config_path, self.threads, inbox, self._results, self.perception))
+                               args=(i, self.config_path, self.threads, inbox, self._results,
+                                     self.runner_class))
             proc.start()
             self._procs.append(proc)
             self._inboxes.append(inbox)
@@ -135,7 +148,7 @@ class ProcessExecutor(_Managed):
                 except queue.Empty:
                     i = dead[0]
                     job = self._busy.get(i)
-                    doing = f" while running episode {job.episode.id} (seed {job.seed})" if job else ""
+                    doing = f" while running {job.label}" if job else ""
                     raise WorkerLost(f"evaluation worker {i} exited with code "
                                      f"{self._procs[i].exitcode}{doing}") from None
 

@@ -20,6 +20,15 @@ class Job:
     executor: str
 
     @property
+    def twin_key(self) -> tuple[str, str, int]:
+        """Jobs with one twin key ask the language model the same questions (`schedule`)."""
+        return (self.source, self.episode.id, self.seed)
+
+    @property
+    def label(self) -> str:
+        return f"episode {self.episode.id} (seed {self.seed})"
+
+    @property
     def key(self) -> JobKey:
         """What identifies a run across an interrupted evaluation and its resumption."""
         return (self.episode.id, self.seed, self.executor)

@@ -45,23 +45,24 @@ class _RayWorker:
     """The actor body. Loading is a method, not the constructor, so a load error comes back
     as a value the driver raises once, instead of a dead actor and a remote traceback."""
 
-    def __init__(self, config_path: str | None, threads: int, cwd: str, perception: str | None = None) -> None:
+    def __init__(self, config_path: str | None, threads: int, cwd: str,
+                 runner: type = EpisodeRunner) -> None:
         if os.path.isdir(cwd):  # relative suite and scene paths resolve as on the driver
             os.chdir(cwd)
-        self.runner = EpisodeRunner(config_path, threads, perception)
+        self.runner = runner(config_path, threads)
 
     def load(self) -> StartFailure | None:
         return self.runner.try_load()
 
-    def run(self, job: Job) -> EpisodeResult:
+    def run(self, job: Job) -> EpisodeResult:  # or another runner's result
         return self.runner.run(job)
 
 
 class RayExecutor(_Managed):
     def __init__(self, config_path: str | None, address: str | None = None,
-                 workers: int | None = None, perception: str | None = None) -> None:
-        self.perception = perception
+                 workers: int | None = None, runner: type = EpisodeRunner) -> None:
         self.config_path = os.path.abspath(config_path) if config_path else None
+        self.runner_class = runner
         self.address, self.workers = address, workers or 0
         self._ray = None
         self._actors: list = []
@@ -82,7 +83,7 @@ class RayExecutor(_Managed):
         try:
             actor = ray.remote(num_cpus=1, max_restarts=0)(_RayWorker)
             threads = 1 if self.address else threads_per_worker(self.workers)
-            self._actors = [actor.remote(self.config_path, threads, os.getcwd(), self.perception)
+            self._actors = [actor.remote(self.config_path, threads, os.getcwd(), self.runner_class)
                             for _ in range(self.workers)]
             refs = [a.load.remote() for a in self._actors]
             while refs:

@@ -10,18 +10,27 @@ Only the order of work changes: each job's result does not depend on where it ru
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, Protocol
 
-from robollm.eval.jobs import Job
+
+class Job(Protocol):
+    """Any job an executor runs: an episode (`robollm.eval.jobs.Job`) or another kind."""
+
+    @property
+    def twin_key(self) -> Any: ...
+
+    @property
+    def label(self) -> str: ...
 
 
-def _twins(job: Job) -> tuple[str, str, int]:
-    return job.source, job.episode.id, job.seed
+def _twins(job: Job) -> Any:
+    return job.twin_key
 
 
 class JobQueue:
     def __init__(self, jobs: Iterable[Job]) -> None:
         self.pending = list(jobs)
-        self._started: set[tuple[str, str, int]] = set()
+        self._started: set = set()
 
     def take(self, after: Job | None = None) -> Job | None:
         """The next job for a worker that has just run `after` (None: a fresh worker)."""

@@ -30,6 +30,7 @@ from robollm.planner.grounding import Grounding, ground
 from robollm.planner.prompt import ExampleSelector, PromptTemplate, load_prompt
 from robollm.session import Session
 from robollm.skill import Outcome
+from robollm.world.state import SceneState
 from robollm.world.symbolic import SymbolicState
 
 
@@ -109,6 +110,7 @@ class SayCanPlanner:
         self.neutral_without_task = neutral_without_task
         self.evidence_style = evidence_style
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
+        self._failed: list[tuple[SkillCall, SceneState]] = []  # this run's failed calls
 
     @classmethod
     def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
@@ -141,7 +143,8 @@ class SayCanPlanner:
         texts = [describe(skills, c) for c in calls]
         objects = [n.replace("_", " ") for n in session.scene.objects]  # as perceived
         prompt = self.prompt.render(objects, instruction, lines, self.examples)
-        affordances = self.affordance.score(AffordanceInput(session.scene, state, skills), calls)
+        given = AffordanceInput(session.scene, state, skills, tuple(self._failed))
+        affordances = self.affordance.score(given, calls)
         # A call the affordance rules out (0) has a combined score of 0 whatever the model
         # says, so by default the model is not asked about it. The softmax over the calls
         # that are asked differs from one over all calls by one common factor, so the
@@ -212,6 +215,7 @@ class SayCanPlanner:
             result.stop_reason = "chose done: the instruction asks for no action"
             return result
         self.examples = self.selector.select(instruction) if self.selector else None
+        self._failed = []  # a failed call is re-scored from the scene it left
         lines: list[str] = []
         for index in range(1, self.max_steps + 1):
             state = session.state
@@ -228,9 +232,12 @@ class SayCanPlanner:
                 return result
             if chosen.combined <= 0.0:
                 chosen = next(s for s in scored if s.call == DONE)
+            seen = session.scene
             record = None if chosen.call == DONE else session.execute(chosen.call)
             outcome = None if record is None else record.outcome
             evidence = None if record is None else record.evidence
+            if outcome is not None and not outcome.success:
+                self._failed.append((chosen.call, seen))
             report = StepReport(index, scored, chosen, outcome, seconds, evidence)
             result.steps.append(report)
             if on_step:

@@ -1,0 +1,211 @@
+"""Learned affordances: features, collection, data checks, training, scoring, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from robollm.affordance.base import AffordanceInput
+from robollm.affordance.features import FEATURE_NAMES, encode
+from robollm.affordance.metrics import auroc, brier, ece
+from robollm.affordance.records import HELDOUT_FILE, LIBRARY_VERSION, TRAIN_FILE, is_heldout
+from robollm.cli import main
+from robollm.config import load_config
+from robollm.geometry import Pose
+from robollm.plan import SkillCall
+from robollm.world.state import ObjectInfo, SceneState
+from robollm.world.symbolic import from_scene
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from robollm.affordance.dataset import RecordReader
+
+    return RecordReader(load_config(None))
+
+
+def _block(name: str, x: float, y: float, size: float = 0.045, kind: str = "block") -> ObjectInfo:
+    return ObjectInfo(name, kind, name.split("_")[0], size, Pose((x, y, 0.0)), size, (size, size))
+
+
+def _scene(reader, *objs: ObjectInfo) -> SceneState:
+    return SceneState({o.name: o for o in objs}, {"left": None, "right": None}, reader.regions)
+
+
+def _row(reader, scene: SceneState, call: SkillCall) -> dict[str, float]:
+    from robollm.affordance.heuristic import HeuristicAffordance
+
+    state = from_scene(scene)
+    h, arms = HeuristicAffordance().score_with_arms(AffordanceInput(scene, state, reader.skills), [call])
+    x = encode(scene, state, [call], h, arms, reader.geometry)
+    assert x.shape == (1, len(FEATURE_NAMES)) and x.dtype == np.float32
+    return dict(zip(FEATURE_NAMES, x[0].tolist(), strict=True))
+
+
+def test_features_see_crowding_reach_and_size_against_the_target(reader):
+    lone = _row(reader, _scene(reader, _block("red_block", 0.5, 0.4), _block("blue_block", 0.5, -0.4)),
+                SkillCall("pick", ("red_block",)))
+    crowded = _row(reader, _scene(reader, _block("red_block", 0.5, 0.4), _block("blue_block", 0.5, 0.46)),
+                   SkillCall("pick", ("red_block",)))
+    assert crowded["obj.clearance"] < 0.03 < lone["obj.clearance"]
+    assert crowded["obj.neighbours"] == 1 and lone["obj.neighbours"] == 0
+    assert lone["arm_left"] == 1.0 and lone["heuristic"] == 1.0
+    assert lone["arm_dist"] == pytest.approx(math.hypot(0.5, 0.4 - 0.25), abs=1e-5)
+    far = _row(reader, _scene(reader, _block("red_block", 0.7, 0.55)), SkillCall("pick", ("red_block",)))
+    assert far["arm_dist"] > lone["arm_dist"] and far["obj.edge"] < lone["obj.edge"]
+    cup = _row(reader, _scene(reader, _block("red_block", 0.5, 0.4, 0.06), _block("white_cup", 0.5, 0.0, 0.05, "cup")),
+               SkillCall("pick", ("red_block",)))
+    assert cup["tgt.size"] == 0.0  # pick has no target
+    held = SceneState({"red_block": _block("red_block", 0.5, 0.4, 0.06),
+                       "white_cup": _block("white_cup", 0.5, 0.0, 0.05, "cup")},
+                      {"left": "red_block", "right": None}, reader.regions)
+    place = _row(reader, held, SkillCall("place", ("red_block", "white_cup")))
+    assert place["size_ratio"] == pytest.approx(0.06 / 0.05) and place["tgt.type_cup"] == 1.0
+
+
+def test_push_features_see_what_is_in_the_way(reader):
+    scene = _scene(reader, _block("red_block", 0.45, 0.3), _block("blue_block", 0.58, 0.3))
+    ahead = _row(reader, scene, SkillCall("push", ("red_block", "forward")))
+    behind = _row(reader, scene, SkillCall("push", ("red_block", "backward")))
+    assert ahead["push_block"] < 0.1 < behind["push_block"]
+    assert ahead["dir_forward"] == 1.0 and behind["push_edge"] == pytest.approx(0.45 - 0.28, abs=1e-5)
+
+
+def test_metrics_treat_a_rule_fairly_and_reward_calibration():
+    assert auroc([1, 1, 0, 0], [True, False, False, False]) == pytest.approx(5 / 6)
+    assert auroc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+    assert auroc([0.5, 0.5], [True, True]) is None
+    assert ece([0.2] * 5 + [0.8] * 5, [1, 0, 0, 0, 0, 1, 1, 1, 1, 0]) == pytest.approx(0.0)
+    assert ece([1.0] * 4, [1, 0, 0, 0]) == pytest.approx(0.75)
+    assert brier([1.0, 0.0], [True, True]) == pytest.approx(0.5)
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    """A tiny real collection: two scenes of three calls in physics (seeds 4 and 5: one held out)."""
+    from robollm.affordance.collect import collect
+
+    out = tmp_path_factory.mktemp("afford") / "data"
+    meta = collect(str(out), 2, seed=4, calls=3, progress=False)
+    assert meta["records"] == 6 and not meta["errors"]
+    return out
+
+
+def test_collection_is_deterministic_and_split_by_scene(collected, tmp_path):
+    from robollm.affordance.collect import collect
+
+    again = tmp_path / "again"
+    collect(str(again), 2, seed=4, calls=3, progress=False)
+    for name in (TRAIN_FILE, HELDOUT_FILE):
+        assert (collected / name).read_bytes() == (again / name).read_bytes()
+    train = [json.loads(x) for x in (collected / TRAIN_FILE).read_text().splitlines()]
+    held = [json.loads(x) for x in (collected / HELDOUT_FILE).read_text().splitlines()]
+    assert {r["scene_seed"] for r in held} == {5} and {r["scene_seed"] for r in train} == {4}
+    assert all(is_heldout(r["scene_seed"]) for r in held)
+    r = train[0]
+    assert r["version"] == LIBRARY_VERSION and r["step"] == 0 and isinstance(r["success"], bool)
+    obj = r["scene"]["objects"][0]
+    assert {"name", "type", "colour", "size", "height", "footprint", "position", "orientation",
+            "material"} <= set(obj)
+    assert set(r["scene"]["holding"]) == {"left", "right"} and r["heuristic"] in (0.0, 0.05, 1.0)
+
+
+def _write(folder, lines: list[str]) -> None:
+    folder.mkdir()
+    (folder / TRAIN_FILE).write_text("\n".join(lines) + "\n")
+    (folder / HELDOUT_FILE).write_text("\n".join(lines) + "\n")
+
+
+def test_bad_data_folders_are_one_line_and_exit_2(tmp_path, collected, capsys):
+    good = (collected / TRAIN_FILE).read_text().splitlines()[0]
+    other = json.loads(good)
+    other["version"] = "someone-elses-skills"
+    missing = json.loads(good)
+    del missing["success"]
+    cases = {"missing": None, "empty": [], "version": [json.dumps(other)], "broken": ["{not json"],
+             "fields": [json.dumps(missing)]}
+    expect = {"missing": "no such folder", "empty": "holds no", "version": "someone-elses-skills",
+              "broken": "malformed", "fields": "missing success"}
+    for name, lines in cases.items():
+        folder = tmp_path / name
+        if lines is not None:
+            folder.mkdir() if not lines else _write(folder, lines)
+        code = main(["train", "affordance", "--data", str(folder), "--out", str(tmp_path / f"out-{name}")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and expect[name] in err, (name, err)
+        assert not (tmp_path / f"out-{name}").exists()
+
+
+def test_train_score_and_refuse_to_overwrite(collected, tmp_path, capsys, reader):
+    from robollm.affordance.learned import LearnedAffordance, LearnedOptions
+
+    out = tmp_path / "model"
+    assert main(["train", "affordance", "--data", str(collected), "--out", str(out), "--epochs", "5"]) == 0
+    record = json.loads((out / "learned-v0.json").read_text())
+    assert record["sizes"]["fit"]["records"] + record["sizes"]["early_stop"]["records"] == 3
+    assert record["command"].startswith("robollm train affordance --data")
+    before = (out / "learned-v0.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "affordance", "--data", str(collected), "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err and (out / "learned-v0.pt").read_bytes() == before
+
+    model = LearnedAffordance(LearnedOptions(weights=str(out / "learned-v0.pt")))
+    scene = _scene(reader, _block("red_block", 0.5, 0.4), _block("blue_block", 0.5, -0.4))
+    held = SkillCall("hand_over", ("red_block",))  # nothing is held: the rules refuse it
+    calls = [SkillCall("pick", ("red_block",)), SkillCall("pick", ("blue_block",)), held, SkillCall("done", ())]
+    p = model.score(AffordanceInput(scene, from_scene(scene), reader.skills), calls)
+    assert len(p) == 4 and all(0.0 < v < 1.0 for v in p[:2]) and p[2] == 0.0 and p[3] == 1.0
+
+    # A call that failed from this very scene is less likely now; after the scene changed,
+    # it is only re-scored from the new scene.
+    again = model.score(AffordanceInput(scene, from_scene(scene), reader.skills, ((calls[0], scene),)), calls)
+    assert again[0] == pytest.approx(p[0] * 0.1) and again[1] == pytest.approx(p[1])
+    moved = _scene(reader, _block("red_block", 0.5, 0.42), _block("blue_block", 0.5, -0.4))
+    fresh = model.score(AffordanceInput(moved, from_scene(moved), reader.skills), calls)
+    after = model.score(AffordanceInput(moved, from_scene(moved), reader.skills, ((calls[0], scene),)), calls)
+    assert after == pytest.approx(fresh)
+
+
+def test_registry_options_and_weights_errors(tmp_path):
+    from robollm.affordance.learned import LearnedAffordance, LearnedOptions, default_weights
+    from robollm.affordance.registry import affordance_registry
+    from robollm.errors import ConfigError, UserError
+
+    registry = affordance_registry()
+    assert "learned-v0" in registry.ids() and "heuristic-v0" in registry.ids()
+    assert registry.options("learned", {"weights": "x.pt"}, "f.yaml", "planner.affordance") == LearnedOptions("x.pt")
+    with pytest.raises(ConfigError, match="wieghts"):
+        registry.options("learned", {"wieghts": "x.pt"}, "f.yaml", "planner.affordance")
+    with pytest.raises(UserError, match="no such file"):
+        LearnedAffordance(LearnedOptions(weights=str(tmp_path / "none.pt")))
+    (tmp_path / "junk.pt").write_bytes(b"not torch")
+    with pytest.raises(UserError, match="not a weights file"):
+        LearnedAffordance(LearnedOptions(weights=str(tmp_path / "junk.pt")))
+    assert default_weights().is_file()
+    assert isinstance(registry.make("learned"), LearnedAffordance)  # the shipped weights load
+
+
+def test_cli_usage_errors(tmp_path, capsys):
+    assert main(["collect"]) == 2
+    assert main(["collect", "grasps", "--episodes", "1", "--out", str(tmp_path / "a")]) == 2
+    assert main(["collect", "affordance", "--episodes", "0", "--out", str(tmp_path / "b")]) == 2
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("keep")
+    assert main(["collect", "affordance", "--episodes", "1", "--out", str(tmp_path / "full")]) == 2
+    assert (tmp_path / "full" / "x").read_text() == "keep"
+    err = capsys.readouterr().err
+    assert "affordance" in err and "--force" in err
+
+
+@pytest.mark.slow
+def test_collection_on_worker_processes_matches_in_process(collected, tmp_path):
+    """The evaluation executors run collection jobs; where a scene runs changes nothing."""
+    from robollm.affordance.collect import collect
+
+    meta = collect(str(tmp_path / "two"), 2, seed=4, calls=3, workers=2, progress=False)
+    assert meta["workers"] == 2 and not meta["errors"]
+    for name in (TRAIN_FILE, HELDOUT_FILE):
+        assert (tmp_path / "two" / name).read_bytes() == (collected / name).read_bytes()
