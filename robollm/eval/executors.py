@@ -15,7 +15,7 @@ import multiprocessing as mp
 import os
 import queue
 import signal
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from robollm.eval.jobs import Job
@@ -62,7 +62,7 @@ class InProcessExecutor(_Managed):
     """One planner in this process (`--workers 1`): no start-up cost beyond the model's."""
 
     def __init__(self, config_path: str | None, threads: int | None = None,
-                 runner: type = EpisodeRunner) -> None:
+                 runner: Callable[..., Any] = EpisodeRunner) -> None:
         self.workers = 1
         self.runner = runner(config_path, threads)
 
@@ -82,7 +82,7 @@ def threads_per_worker(workers: int) -> int:
 
 
 def _worker_main(index: int, config_path: str | None, threads: int, jobs: mp.Queue,
-                 results: mp.Queue, runner_class: type = EpisodeRunner) -> None:
+                 results: mp.Queue, runner_class: Callable[..., Any] = EpisodeRunner) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     runner = runner_class(config_path, threads)
     failure = runner.try_load()
@@ -106,7 +106,7 @@ class ProcessExecutor(_Managed):
     """`--workers N`: N spawned processes, each loading its own planner once."""
 
     def __init__(self, config_path: str | None, workers: int, threads: int | None = None,
-                 runner: type = EpisodeRunner) -> None:
+                 runner: Callable[..., Any] = EpisodeRunner) -> None:
         self.config_path, self.workers, self.runner_class = config_path, workers, runner
         self.threads = threads or threads_per_worker(workers)
         self._procs: list = []

@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from robollm.errors import UserError
 from robollm.eval.executors import WorkerLost, _Managed, threads_per_worker
@@ -46,7 +47,7 @@ class _RayWorker:
     as a value the driver raises once, instead of a dead actor and a remote traceback."""
 
     def __init__(self, config_path: str | None, threads: int, cwd: str,
-                 runner: type = EpisodeRunner) -> None:
+                 runner: Callable[..., Any] = EpisodeRunner) -> None:
         if os.path.isdir(cwd):  # relative suite and scene paths resolve as on the driver
             os.chdir(cwd)
         self.runner = runner(config_path, threads)
@@ -60,7 +61,7 @@ class _RayWorker:
 
 class RayExecutor(_Managed):
     def __init__(self, config_path: str | None, address: str | None = None,
-                 workers: int | None = None, runner: type = EpisodeRunner) -> None:
+                 workers: int | None = None, runner: Callable[..., Any] = EpisodeRunner) -> None:
         self.config_path = os.path.abspath(config_path) if config_path else None
         self.runner_class = runner
         self.address, self.workers = address, workers or 0
