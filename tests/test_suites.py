@@ -161,3 +161,13 @@ def test_episodes_start_unsolved_and_are_solvable(every_episode, session):
             final = _achieve(goal, session, session.state)
             assert final is not None and evaluate(goal, final), \
                 f"{ep.id}, seed {seed}: no scripted plan reaches {ep.success}"
+
+
+def test_all_is_the_planner_suites_and_leaves_out_capability_suites():
+    """`eval all` keeps the figures it always had: a suite marked `in_all: false`
+    (the sensing loop's `property`) runs by name only."""
+    from robollm.eval.suites import load_suites
+
+    names = [s.suite for s in load_suites("all")]
+    assert sorted(names) == sorted(FAMILIES)
+    assert load_suite("property").in_all is False

@@ -47,6 +47,7 @@ class Episode:
 class Suite:
     suite: str
     episodes: list[Episode]
+    in_all: bool = True  # false: a suite for one capability, run by name only, not part of `all`
     source: str = ""
 
 
@@ -130,5 +131,5 @@ def _check_episode(ep: Episode, p: Path) -> None:
 
 def load_suites(name: str) -> list[Suite]:
     if name == "all":
-        return [load_suite(n) for n in builtin_suites()]
+        return [s for s in (load_suite(n) for n in builtin_suites()) if s.in_all]
     return [load_suite(name)]
