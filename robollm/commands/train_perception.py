@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for clip.pt and clip.json (must not exist, or be empty)")
     p.add_argument("--scenes", type=int, default=700, help="random scene layouts to render (default: 700)")
     p.add_argument("--photos", type=int, default=2, help="photographs per layout, other light and camera pose")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
