@@ -18,7 +18,7 @@ from robollm.perception.interactive import InteractivePerception
 from robollm.perception.registry import perception_registry
 from robollm.plan import SkillCall
 from robollm.registry import Registry, load_entry_point
-from robollm.robot.capabilities import GeometricFacts, SceneLoader
+from robollm.robot.capabilities import GeometricFacts, GroundTruth, SceneLoader
 from robollm.robot.motion import RobotMotion
 from robollm.skill import DIRECTIONS, Outcome, Skill, SkillContext
 from robollm.world.memory import EvidenceMemory
@@ -88,6 +88,7 @@ class Session:
         self.scene: SceneState = self.perception.observe()  # the latest look at the table
         self.state: SymbolicState = from_scene(self.scene)
         self.start_state = self.state.copy()  # what `disturbed` compares against
+        self.start_truth = self._true_places()
         self.history: list[StepRecord] = []
 
     # -- scene -------------------------------------------------------------------------
@@ -174,9 +175,18 @@ class Session:
         left region, held by an arm), so small nudges do not count.
         """
         named = {arg for atom in atoms(goal) for arg in atom.args}
-        return sorted(o for o in self.state.objects() if o not in named and
-                      (self.state.relation.get(o), self.state.parent.get(o))
-                      != (self.start_state.relation.get(o), self.start_state.parent.get(o)))
+        truth = self._true_places()
+        before, after = (self.start_truth, truth) if truth is not None else (self.start_state, self.state)
+        return sorted(o for o in after.objects() if o not in named and
+                      (after.relation.get(o), after.parent.get(o))
+                      != (before.relation.get(o), before.parent.get(o)))
+
+    def _true_places(self) -> SymbolicState | None:
+        """Under physics, where the driver knows the true scene, places are judged on it, as
+        success is on the world's geometry: a camera's naming slip is not a moved object."""
+        if self.executor == "symbolic" or not isinstance(self.robot, GroundTruth):
+            return None
+        return from_scene(self.robot.true_scene())
 
     def close(self) -> None:
         self.robot.disconnect()

@@ -92,3 +92,20 @@ def test_perceive_prints_objects_and_draws_them(tmp_path, capsys):
     assert main(["train", "perception", "--out", str(tmp_path / "used")]) == 2
     assert main(["train", "perception", "--out", str(tmp_path / "new"), "--epochs", "0"]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_moved_objects_are_judged_on_the_simulator_like_success(clip_config, session_factory):
+    """A camera's naming slip (a second track for one block) is not a moved object in
+    simulation; an object really moved is, whatever perception calls it."""
+    from robollm.plan import SkillCall
+    from robollm.world.predicates import parse
+
+    session = session_factory("default", seed=4, cfg=clip_config)
+    goal = parse("in(red_block, green_bowl)")
+    ghost = session.state.copy()
+    ghost.types["blue_block_2"] = "block"  # what a stray second track would add
+    ghost.parent["blue_block_2"], ghost.relation["blue_block_2"] = "left", "at"
+    session.state = ghost
+    assert session.disturbed(goal) == []
+    session.execute(SkillCall("pick", ("blue_block",)))
+    assert session.disturbed(goal) == ["blue_block"]
