@@ -150,8 +150,13 @@ class Session:
 
     # -- success --------------------------------------------------------------------------
     def parse_goal(self, text: str) -> Expr:
+        """The goal, checked against the names it will be judged on (the simulator's under
+        physics, so a thing the camera misnamed is a failure of the run, not of the goal)."""
         expr = parse(text)
-        validate(expr, self.state)
+        judged = self.state
+        if self.executor != "symbolic" and isinstance(self.robot, GeometricFacts):
+            judged = self.robot.geometric_facts()
+        validate(expr, judged)
         return expr
 
     def facts(self) -> Facts:

@@ -109,3 +109,16 @@ def test_moved_objects_are_judged_on_the_simulator_like_success(clip_config, ses
     assert session.disturbed(goal) == []
     session.execute(SkillCall("pick", ("blue_block",)))
     assert session.disturbed(goal) == ["blue_block"]
+
+
+def test_a_goal_naming_what_the_camera_misnamed_is_judged_not_refused(clip_config, session_factory):
+    """The goal's names are the simulator's: if the camera takes the green bowl for something
+    else, the run goes on and fails on the world's geometry, instead of erroring at the goal."""
+    session = session_factory("default", seed=4, cfg=clip_config)
+    renamed = session.state.copy()
+    for table in (renamed.types, renamed.parent, renamed.relation):
+        if "green_bowl" in table:
+            table["green_plate"] = table.pop("green_bowl")
+    session.state = renamed
+    goal = session.parse_goal("in(red_block, green_bowl)")
+    assert not session.succeeded(goal)
