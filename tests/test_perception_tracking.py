@@ -102,3 +102,12 @@ def test_fingers_closed_on_an_object_that_stayed_down_do_not_hold_it():
     t.update([det("red", "block", 0.401, 0.0)])  # the camera still sees it on the table
     assert t.holding() == {} and list(t.tracks) == ["red_block"]
     assert t.tracks["red_block"].position == pytest.approx((0.401, 0.0, 0.0))
+
+
+def test_a_bowl_half_hidden_and_read_as_a_cup_stays_the_bowl_but_a_block_in_it_is_new():
+    t = Tracker()
+    t.update([det("green", "bowl", 0.33, -0.54, size=0.15)])
+    t.update([det("green", "cup", 0.33, -0.51, size=0.15)])  # an arm hides part of it
+    assert list(t.tracks) == ["green_bowl"]
+    t.update([det("green", "bowl", 0.33, -0.54, size=0.15), det("green", "block", 0.33, -0.53, 0.01)])
+    assert sorted(t.tracks) == ["green_block", "green_bowl"]

@@ -1,8 +1,8 @@
 """Names that stay put from one look to the next, and what each hand holds.
 
 A detection joins the track of the same colour and type nearest to it (an object pushed
-across the table keeps its name), or any track within 2 cm (the same object read
-differently). New objects are named `<colour>_<type>`, with `_2`, `_3` for look-alikes.
+across the table keeps its name), or any track within 2 cm or of its colour and size
+whose footprint it lies on (the same object read differently, or seen in part). New objects are named `<colour>_<type>`, with `_2`, `_3` for look-alikes.
 An object that is not seen (hidden behind another, or under a hand) keeps its last
 pose. What a hand holds comes from the arm's own state: fingers closed on something,
 over a known object, start a hold, and the held object then moves with the hand until
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from robollm.geometry import Pose
 
 SAME_OBJECT = 0.02  # m: a detection this close to a track is that object, whatever it looks like
+SAME_SIZE = 0.6  # a detection at least this fraction of a track's size, on its footprint, may be it
 GRIP_REACH = 0.03  # m from a grasp point to an object's footprint for a hold to start on it
 FINGER_PAD = 0.018  # m of an object's top a top-down grasp encloses (or half its height)
 BODY_GRIP = {"cup": 0.6}  # types grasped around the body: grasp height as a fraction of height
@@ -69,6 +70,16 @@ class Gripper:
     @property
     def closed_on_something(self) -> bool:
         return EMPTY_WIDTH < self.width < self.max_width - OPEN_MARGIN
+
+
+def _seen_in_part(d: Detection, t: Track) -> bool:
+    """A detection of the track's colour and about its size, centred on its footprint and
+    at its height: the same object half hidden by an arm and read as another type (a bowl
+    whose visible part looks like a cup), not a new object. A thing standing in a
+    container is smaller than it, so it still gets a name of its own."""
+    small, large = sorted((d.size, t.det.size))
+    return (d.colour == t.det.colour and small > SAME_SIZE * large and abs(d.base_z - t.position[2]) < 0.01
+            and footprint_distance(d.centre[0], d.centre[1], t) == 0.0)
 
 
 def footprint_distance(x: float, y: float, track: Track) -> float:
@@ -164,7 +175,7 @@ class Tracker:
                 dist = math.dist(d.centre, t.position[:2])
                 if t.det.label == d.label:
                     pairs.append((dist, i, t.name))
-                elif dist < SAME_OBJECT:
+                elif dist < SAME_OBJECT or _seen_in_part(d, t):
                     pairs.append((dist + 0.05, i, t.name))
         pairs.sort()
         used_d, used_t = set(), set()
