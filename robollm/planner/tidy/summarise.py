@@ -29,6 +29,8 @@ from robollm.planner.tidy.rules import (
 HEADER = "A person tidied up a table. Here is where they put things:\n"
 SUMMARY_CUE = "\nIn short, the person's rule for tidying is:"
 DEFAULT_PRIOR_WEIGHT = 1.0
+DEFAULT_ALPHA = 0.0
+DEFAULT_MAX_CANDIDATES = 60
 
 
 @dataclass
@@ -55,19 +57,42 @@ def summary_prompt(examples: Sequence[Example]) -> str:
     return HEADER + example_lines(examples) + SUMMARY_CUE
 
 
+@dataclass(frozen=True)
+class SummaryOptions:
+    """How summaries are chosen. `alpha` > 0 subtracts that share of each sentence's mean
+    log-likelihood without the examples (how much the examples, rather than the wording,
+    support it); `max_candidates` keeps only the simplest consistent rule sets for the
+    model to score (the prior would rule out the rest anyway)."""
+
+    prior_weight: float = DEFAULT_PRIOR_WEIGHT
+    alpha: float = DEFAULT_ALPHA
+    max_candidates: int = DEFAULT_MAX_CANDIDATES
+
+
+def candidate_scores(llm: LanguageModel, examples: Sequence[Example], candidates: Sequence[RuleSet],
+                     alpha: float) -> list[float]:
+    """Mean token log-likelihood of each rule's sentence after the examples, in one batched
+    pass (and one more without the examples when `alpha` is not 0)."""
+    texts = [" " + c.sentence() for c in candidates]
+    scores = llm.score(summary_prompt(examples), texts)
+    values = [s.logprob / max(1, s.num_tokens) for s in scores]
+    if alpha:
+        neutral = llm.score(summary_prompt([]), texts)
+        values = [v - alpha * n.logprob / max(1, n.num_tokens) for v, n in zip(values, neutral, strict=True)]
+    return values
+
+
 def summarise(llm: LanguageModel | None, examples: Sequence[Example],
-              prior_weight: float = DEFAULT_PRIOR_WEIGHT) -> Summary:
+              options: SummaryOptions | None = None) -> Summary:
     """The best-scoring consistent rule set. Without a model (`llm` None) the prior alone
     decides, which is the ablation that shows what the model adds."""
+    options = options or SummaryOptions()
+    prior_weight = options.prior_weight
     kept, contradictions = resolve_contradictions(examples)
-    candidates = enumerate_rule_sets(kept)
+    candidates = enumerate_rule_sets(kept, options.max_candidates)
     if not candidates:  # cannot happen with contradictions resolved; kept as a guard
         return Summary(RuleSet(()), [], contradictions, kept)
-    if llm is not None:
-        scores = llm.score(summary_prompt(kept), [" " + c.sentence() for c in candidates])
-        lms = [s.logprob / max(1, s.num_tokens) for s in scores]
-    else:
-        lms = [0.0] * len(candidates)
+    lms = candidate_scores(llm, kept, candidates, options.alpha) if llm is not None else [0.0] * len(candidates)
     ranked = [ScoredRule(c, lm, -prior_weight * c.cost(), lm - prior_weight * c.cost())
               for c, lm in zip(candidates, lms, strict=True)]
     ranked.sort(key=lambda s: -s.total)
