@@ -118,6 +118,7 @@ def scenario_from_dict(data: Any, where: str) -> Scenario:
 class MethodResult:
     placed: list[str] = field(default_factory=list)  # receptacle words, per object
     rule: str = ""  # the summary used, as a sentence
+    rule_set: RuleSet | None = None
 
 
 @dataclass
@@ -139,7 +140,8 @@ def run_methods(llm: LanguageModel, scenario: Scenario, options: SummaryOptions 
                          [o.goes.words for o in scenario.objects])
 
     def by_rule(summary: Summary) -> MethodResult:
-        return MethodResult([d.receptacle.words for d in decide(llm, summary, things, recs)], summary.rule.sentence())
+        return MethodResult([d.receptacle.words for d in decide(llm, summary, things, recs)],
+                            summary.rule.sentence(), summary.rule)
 
     runs: dict[str, Callable[[], MethodResult]] = {
         "summary": lambda: by_rule(summarise(llm, scenario.examples, options)),
