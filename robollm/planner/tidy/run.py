@@ -6,7 +6,12 @@ from __future__ import annotations
 from robollm.config import LaunchConfig
 from robollm.llm.base import LanguageModel
 from robollm.planner.tidy.act import put_away, receptacles_of, sense_materials, things_of
-from robollm.planner.tidy.prefs import Preferences, parse_example, rules_from_entries, save_preferences
+from robollm.planner.tidy.prefs import (
+    Preferences,
+    parse_example,
+    rules_from_entries,
+    save_preferences,
+)
 from robollm.planner.tidy.summarise import Summary, decide, summarise
 from robollm.planner.tidy.tidier import summary_options, tidy_language_model
 from robollm.session import Session
