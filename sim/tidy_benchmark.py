@@ -6,8 +6,9 @@ placements that the rule explains, and a table of loose objects, some like the e
 receptacle the person's rule sends it to. Unseen objects always differ from every
 example in the attribute the rule tests, so copying the nearest example does not decide
 them: the rule has to be inferred. Scenes stay physically sensible: at most one box or
-tray (they stand in the middle of the table), and at most two objects per bowl and three
-per plate, box or tray.
+tray, fixed at the near edge of the shared middle so hand-overs find room beyond it
+(the taller box is left out: the hand meets its walls when it reaches in), and at most two
+objects per bowl and three per plate or tray.
 
     python -m robollm.sim.tidy_benchmark --out sim/tidy/tidy.yaml
 """
@@ -22,11 +23,15 @@ from pathlib import Path
 import yaml
 
 from robollm.planner.tidy.attributes import COOL, DARK, LIGHT, NEUTRAL, WARM, Thing
-from robollm.world.scene import MATERIALS
+
+# Foam is left out of the tables: a soft block slips from the grasp too often to measure
+# tidying rather than grasping (2 of the first 4 failures on the validation tables).
+MATERIALS = ("metal", "wood", "plastic", "glass", "ceramic")
 
 FAMILIES_PER_SPLIT = {"validation": 2, "test": 4}  # scenarios of each family in each split
-BLOCK_SIZE = {"small": 0.036, "large": 0.056}
+BLOCK_SIZE = {"small": 0.04, "large": 0.055}
 CUP_SIZE = {"small": 0.058, "large": 0.076}
+MIDDLE_POSE = {"tray": [0.37, 0.0]}
 CAPACITY = {"bowl": 2, "plate": 3, "box": 3, "tray": 3}
 COLOURFUL = WARM + COOL
 ALL_COLOURS = WARM + COOL + NEUTRAL
@@ -43,14 +48,18 @@ def metres(thing: Thing) -> float:
 
 
 def receptacles(rng: random.Random, n: int) -> list[dict]:
-    middle = rng.choice(["box", "tray"])
+    middle = "tray"
     sides = ["bowl", "plate"]
     rng.shuffle(sides)
     kinds = [middle, *sides][:n] if n == 3 else rng.choice([[middle, sides[0]], sides])
-    colours = {"box": ["brown", "white"], "tray": ["grey", "black"], "bowl": ["green", "white", "blue"],
+    colours = {"tray": ["grey", "black"], "bowl": ["green", "white", "blue"],
                "plate": ["white", "yellow", "pink"]}
-    sizes = {"box": 0.30, "tray": 0.34, "bowl": 0.20, "plate": 0.22}
-    return [{"type": k, "colour": rng.choice(colours[k]), "size": sizes[k]} for k in kinds]
+    sizes = {"tray": 0.26, "bowl": 0.20, "plate": 0.22}
+    out = [{"type": k, "colour": rng.choice(colours[k]), "size": sizes[k]} for k in kinds]
+    for r in out:  # at the near edge of the shared middle: the far half stays free for hand-overs
+        if r["type"] in MIDDLE_POSE:
+            r["pose"] = MIDDLE_POSE[r["type"]]
+    return out
 
 
 def thing(rng: random.Random, colours, types=("block", "cup"), materials=MATERIALS, sizes=("small",)) -> Thing:
@@ -87,7 +96,7 @@ def family_type(rng):
 
 def family_material(rng):
     """One material to one place, everything else to another; the examples name materials."""
-    special = rng.choice(["metal", "glass", "foam", "wood"])
+    special = rng.choice(["metal", "glass", "wood"])
     others = [m for m in MATERIALS if m != special]
     colours = rng.sample(ALL_COLOURS, 8)
     ex = [Item(thing(rng, [colours[0]], materials=[special]), 0),

@@ -64,16 +64,24 @@ def goal_text(obj: str, receptacle: Receptacle) -> str:
     return f"{'on' if receptacle.type == 'plate' else 'in'}({obj}, {receptacle.name})"
 
 
-def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]]) -> list[Placement]:
-    """Pick and place each object in turn; a failed pick or place is reported and the
-    next object is tried."""
+def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]], attempts: int = 2) -> list[Placement]:
+    """Pick and place each object in turn, trying again (from a fresh look) when a pick or
+    place fails; an object still in a hand after a failed place is set down on that hand's
+    side so the next object can be picked."""
     out = []
     for obj, receptacle in plan:
         reason = ""
-        for call in (SkillCall("pick", (obj,)), SkillCall("place", (obj, receptacle.name))):
-            record = session.execute(call)
-            if not record.outcome.success:
-                reason = f"{call.skill} failed: {record.outcome.reason}"
+        for _ in range(attempts):
+            reason = ""
+            for call in (SkillCall("pick", (obj,)), SkillCall("place", (obj, receptacle.name))):
+                record = session.execute(call)
+                if not record.outcome.success:
+                    reason = f"{call.skill} failed: {record.outcome.reason}"
+                    break
+            arm = session.state.holder(obj)
+            if arm is not None:
+                session.execute(SkillCall("place", (obj, arm)))
+            if not reason:
                 break
         out.append(Placement(obj, receptacle.name, not reason, False, reason))
     facts = session.facts()  # judged once at the end: a later placement may knock one out

@@ -103,7 +103,8 @@ def scenario_from_dict(data: Any, where: str) -> Scenario:
     examples = [parse_example(text, recs) for text in data["examples"]]
     truth = rules_from_entries(data["summary"], recs, where)
     by_words = {r.words: r for r in recs}
-    objects, specs_out = [], [ObjectSpec(s["type"], s["colour"], size=s.get("size")) for s in specs]
+    objects, specs_out = [], [ObjectSpec(s["type"], s["colour"], size=s.get("size"), pose=s.get("pose"))
+                              for s in specs]
     for i, o in enumerate(data["objects"]):
         thing = Thing(o["type"], o["colour"], o.get("material"), size_word(o["type"], o["size"]), o["name"])
         if o["goes"] not in by_words:
