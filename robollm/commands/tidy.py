@@ -12,10 +12,12 @@ from robollm.commands.parser import Parser
 from robollm.errors import UserError
 
 DEFAULT_SCENE = "tidy"
+DESCRIPTION = ("summarise example placements into rules, print them, and put every loose object "
+               "on the table away by them")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="robollm tidy", description=__doc__.splitlines()[0])
+    parser = Parser(prog="robollm tidy", description=DESCRIPTION)
     parser.add_argument("examples", nargs="?",
                         help="example placements, e.g. 'the red block went in the box, the blue block "
                              "went on the plate' (with --prefs: they replace the file's and are saved)")
