@@ -20,6 +20,9 @@ from robollm.world.predicates import evaluate, parse
 from robollm.world.state import SceneState
 
 SENSING_SKILL = "knock"  # the sensing skill that tells material from sound
+# Cups go in first: a tall cup needs the open middle of a receptacle, and small blocks
+# still find room beside it afterwards.
+TALL_FIRST = {"cup": 0, "block": 1}
 
 
 def receptacles_of(scene: SceneState) -> list[Receptacle]:
@@ -65,11 +68,15 @@ def goal_text(obj: str, receptacle: Receptacle) -> str:
 
 
 def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]], attempts: int = 2) -> list[Placement]:
-    """Pick and place each object in turn, trying again (from a fresh look) when a pick or
-    place fails; an object still in a hand after a failed place is set down on that hand's
-    side so the next object can be picked."""
-    out = []
-    for obj, receptacle in plan:
+    """Pick and place each object, cups first, trying again (from a fresh look) when a pick
+    or place fails; an object still in a hand after a failed place is set down on that
+    hand's side (or in the middle) so the next object can be picked. Results come back in
+    the order of `plan`."""
+    kinds = session.observe().objects
+    order = sorted(range(len(plan)), key=lambda i: TALL_FIRST.get(kinds[plan[i][0]].type, 1))
+    placed: dict[int, Placement] = {}
+    for index in order:
+        obj, receptacle = plan[index]
         reason = ""
         for _ in range(attempts):
             reason = ""
@@ -78,12 +85,13 @@ def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]], attempts:
                 if not record.outcome.success:
                     reason = f"{call.skill} failed: {record.outcome.reason}"
                     break
-            arm = session.state.holder(obj)
-            if arm is not None:
-                session.execute(SkillCall("place", (obj, arm)))
+            for region in (session.state.holder(obj), "middle"):  # free the hand to go on
+                if session.state.holder(obj) is not None and region is not None:
+                    session.execute(SkillCall("place", (obj, region)))
             if not reason:
                 break
-        out.append(Placement(obj, receptacle.name, not reason, False, reason))
+        placed[index] = Placement(obj, receptacle.name, not reason, False, reason)
+    out = [placed[i] for i in range(len(plan))]
     facts = session.facts()  # judged once at the end: a later placement may knock one out
     for p, (obj, receptacle) in zip(out, plan, strict=True):
         p.holds = evaluate(parse(goal_text(obj, receptacle)), facts)
