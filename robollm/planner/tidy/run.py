@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from robollm.config import LaunchConfig
+from robollm.errors import UserError
 from robollm.llm.base import LanguageModel
 from robollm.planner.tidy.act import put_away, receptacles_of, sense_materials, things_of
 from robollm.planner.tidy.prefs import (
@@ -29,8 +30,6 @@ def tidy(config: LaunchConfig, scene: SceneSpec, prefs: Preferences, *, seed: in
         receptacles = receptacles_of(seen)
         things = things_of(seen, receptacles)
         if not receptacles:
-            from robollm.errors import UserError
-
             raise UserError(f"scene {scene.source}: nothing to put things in (no bowl, plate, tray or box)")
         examples = [parse_example(text, receptacles) for text in prefs.examples]
         say(f"robollm tidy: scene {scene.source} | seed {seed} | executor {executor} | "
