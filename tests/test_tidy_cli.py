@@ -11,7 +11,7 @@ from robollm.errors import ConfigError
 from robollm.planner.tidy.benchmark import load_benchmark
 from robollm.planner.tidy.prefs import load_preferences
 
-EXAMPLES = ("the red block went in the box, the yellow block went in the box, "
+EXAMPLES = ("the red block went in the tray, the yellow block went in the tray, "
             "the blue block went on the plate, the green cup went on the plate")
 
 
@@ -26,16 +26,16 @@ def test_preferences_file_round_trip_and_hand_edits_stick(tmp_path, fake_launch,
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     data = yaml.safe_load(prefs.read_text())
-    assert data["examples"][0] == "the red block went in the box" and data["summary"]["rules"]
+    assert data["examples"][0] == "the red block went in the tray" and data["summary"]["rules"]
     assert data["summary"]["sentence"] == first["rules"]
     # a person corrects the summary by hand: it is used as written while the examples stay
-    data["summary"]["rules"] = [{"when": {"type": "cup"}, "to": "box"}, {"else": "plate"}]
+    data["summary"]["rules"] = [{"when": {"type": "cup"}, "to": "tray"}, {"else": "plate"}]
     prefs.write_text(yaml.safe_dump(data))
     assert main(["tidy", "--prefs", str(prefs), "--config", fake_launch, "--executor", "symbolic",
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["rules"] == "Cups go in the box, and everything else goes on the plate."
-    assert {d["object"]: d["receptacle"] for d in out["decisions"]}["pink_cup"] == "brown_box"
+    assert out["rules"] == "Cups go in the tray, and everything else goes on the plate."
+    assert {d["object"]: d["receptacle"] for d in out["decisions"]}["pink_cup"] == "grey_tray"
     assert load_preferences(prefs).summary_current()
 
 
@@ -47,18 +47,18 @@ def test_tidy_prints_rules_and_puts_everything_away(fake_launch, capsys):
 
 
 def test_contradictory_examples_are_reported(fake_launch, capsys):
-    text = EXAMPLES + ", the red block went on the plate, the red block went in the box"
+    text = EXAMPLES + ", the red block went on the plate, the red block went in the tray"
     assert main(["tidy", text, "--config", fake_launch, "--executor", "symbolic", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "note: contradictory examples: the red block went in the box (2 examples) and on the plate " \
-           "(1 example); using in the box, which has the most support" in out
+    assert "note: contradictory examples: the red block went in the tray (2 examples) and on the plate " \
+           "(1 example); using in the tray, which has the most support" in out
 
 
 @pytest.mark.parametrize("extra, fragment", [
-    (["the banana went in the box"], "there is no object 'the banana'"),
+    (["the banana went in the tray"], "there is no object 'the banana'"),
     (["the red block went in the drawer"], "there is no 'the drawer' on the table; receptacles here: "),
     (["--prefs", "/nonexistent/alex.yaml"], "no such file"),
-    (["the red block went in the box", "--seed", "-1"], "--seed must be 0 or more"),
+    (["the red block went in the tray", "--seed", "-1"], "--seed must be 0 or more"),
 ])
 def test_bad_input_is_one_line_and_exit_2(extra, fragment, fake_launch, capsys):
     assert main(["tidy", *extra, "--config", fake_launch, "--executor", "symbolic"]) == 2
@@ -68,10 +68,10 @@ def test_bad_input_is_one_line_and_exit_2(extra, fragment, fake_launch, capsys):
 
 def test_a_preferences_file_with_an_unknown_key_fails_with_the_key(tmp_path, fake_launch, capsys):
     prefs = tmp_path / "sam.yaml"
-    prefs.write_text("person: sam\nexamples: [the red block went in the box]\ncolour_rules: []\n")
+    prefs.write_text("person: sam\nexamples: [the red block went in the tray]\ncolour_rules: []\n")
     assert main(["tidy", "--prefs", str(prefs), "--config", fake_launch]) == 2
     assert "unknown key 'colour_rules'" in capsys.readouterr().err
-    prefs.write_text("examples: [the red block went in the box]\nsummary: {rules: [{when: {shape: round}, "
+    prefs.write_text("examples: [the red block went in the tray]\nsummary: {rules: [{when: {shape: round}, "
                      "to: box}]}\n")
     with pytest.raises(ConfigError, match=r"summary.rules\[0\].when: unknown attribute 'shape'"):
         load_preferences(prefs)
