@@ -59,6 +59,12 @@ def _eval(args: argparse.Namespace) -> int:
     return eval_command(args.rest)
 
 
+def _tidy(args: argparse.Namespace) -> int:
+    from robollm.commands.tidy import tidy_command
+
+    return tidy_command(args.rest)
+
+
 def _calibrate_camera(args: argparse.Namespace) -> int:
     from robollm.commands.calibrate import calibrate_command
 
@@ -131,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     bench.set_defaults(func=_bench)
 
+    tidy = sub.add_parser("tidy", add_help=False,
+                          help="summarise example placements into rules and put the table's objects away")
+    tidy.add_argument("rest", nargs=argparse.REMAINDER, help="examples and options (robollm tidy -h)")
+    tidy.set_defaults(func=_tidy)
+
     calib = sub.add_parser("calibrate-camera", add_help=False,
                            help="measure a camera's extrinsics from a marker the robot holds")
     calib.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm calibrate-camera -h)")
@@ -153,7 +164,7 @@ def _perceive(args: argparse.Namespace) -> int:
     return perceive_command(args.rest)
 
 
-PASS_THROUGH = {"serve": _serve, "eval": _eval, "calibrate-camera": _calibrate_camera, "perceive": _perceive,
+PASS_THROUGH = {"tidy": _tidy, "serve": _serve, "eval": _eval, "calibrate-camera": _calibrate_camera, "perceive": _perceive,
                 "collect": _collect}
 
 

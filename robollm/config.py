@@ -130,6 +130,18 @@ class SensingConfig:
 
 
 @dataclass
+class TidyConfig:
+    """How `robollm tidy` chooses a summary of a person's examples (README: Tidying)."""
+
+    prior_weight: float = 1.0  # simplicity prior, per unit of rule cost
+    alpha: float = 1.0  # share of the sentence's log-likelihood without the examples subtracted
+    max_candidates: int = 60  # the simplest consistent rule sets the model scores
+    # Score summaries with the planner's LoRA adapter (tuned to planner prompts); false
+    # scores them with the plain model, which measured better (README: Tidying).
+    use_adapter: bool = False
+
+
+@dataclass
 class LaunchConfig:
     robot: RobotConfig
     table: TableConfig = field(default_factory=TableConfig)
@@ -139,6 +151,7 @@ class LaunchConfig:
     # ground_truth (simulation) or a perception in the registry, or {name: ..., options}
     perception: Any = "ground_truth"
     sensing: SensingConfig = field(default_factory=SensingConfig)
+    tidy: TidyConfig = field(default_factory=TidyConfig)
     source: str = "<defaults>"
 
     def controller(self, mode: str, arm: str) -> ControllerConfig:
@@ -275,6 +288,12 @@ def _check_llm_options(options: Any, source: str) -> None:
 
 
 def _check(cfg: LaunchConfig, source: str) -> None:
+    if not (cfg.tidy.prior_weight >= 0 and math.isfinite(cfg.tidy.prior_weight)):
+        _fail(source, "tidy.prior_weight", "a number >= 0", cfg.tidy.prior_weight)
+    if not math.isfinite(cfg.tidy.alpha):
+        _fail(source, "tidy.alpha", "a finite number", cfg.tidy.alpha)
+    if cfg.tidy.max_candidates < 1:
+        _fail(source, "tidy.max_candidates", "at least 1", cfg.tidy.max_candidates)
     if set(cfg.robot.arms) != {"left", "right"}:
         raise ConfigError(
             f"{source}: key 'robot.arms' must name exactly the arms left and right, "

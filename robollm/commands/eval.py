@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def eval_command(argv: list[str]) -> int:
+    if argv and argv[0] == "tidy":  # the tidy benchmark scores placements, not episodes
+        from robollm.commands.eval_tidy import eval_tidy_command
+
+        return eval_tidy_command(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         result = evaluate(args.suite, executors=[args.executor] if args.executor else None,

@@ -1,0 +1,98 @@
+"""Tidying on a robot: what perception reports becomes objects and receptacles, unknown
+materials are sensed when the rule needs them, and each object is picked and placed with
+the session's skills.
+
+The skills are run by name through the session (its registry), so the core never
+imports a concrete skill; the success of each placement is judged from the driver's
+geometry where it offers it (the simulator), else from what perception reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from robollm.plan import SkillCall
+from robollm.planner.tidy.attributes import LOOSE_TYPES, RECEPTACLE_TYPES, Thing, size_word
+from robollm.planner.tidy.rules import Receptacle, RuleSet
+from robollm.session import Session
+from robollm.world.predicates import evaluate, parse
+from robollm.world.state import SceneState
+
+SENSING_SKILL = "knock"  # the sensing skill that tells material from sound
+# Cups go in first: a tall cup needs the open middle of a receptacle, and small blocks
+# still find room beside it afterwards.
+TALL_FIRST = {"cup": 0, "block": 1}
+
+
+def receptacles_of(scene: SceneState) -> list[Receptacle]:
+    """Every bowl, plate, tray and box, named by type, or colour and type where two share one."""
+    found = [o for o in scene.objects.values() if o.type in RECEPTACLE_TYPES]
+    types = [o.type for o in found]
+    return [Receptacle(o.name, o.type, o.type if types.count(o.type) == 1 else f"{o.colour} {o.type}")
+            for o in found]
+
+
+def things_of(scene: SceneState, receptacles: Sequence[Receptacle]) -> list[Thing]:
+    """The loose objects: blocks and cups not already in a hand."""
+    return [Thing(o.type, o.colour, o.material, size_word(o.type, o.size), o.name)
+            for o in scene.objects.values()
+            if o.type in LOOSE_TYPES and scene.holder(o.name) is None]
+
+
+def sense_materials(session: Session, things: Sequence[Thing], rule: RuleSet) -> list[Thing]:
+    """Knock each object whose material the rule needs and perception does not know."""
+    if "material" not in rule.attributes():
+        return list(things)
+    out = []
+    for t in things:
+        if t.material is None and t.name is not None:
+            session.execute(SkillCall(SENSING_SKILL, (t.name,)))
+            seen = session.observe().objects.get(t.name)
+            t = Thing(t.type, t.colour, seen.material if seen else None, t.size, t.name)
+        out.append(t)
+    return out
+
+
+@dataclass
+class Placement:
+    obj: str
+    receptacle: str
+    executed: bool  # both skills reported success
+    holds: bool  # the object is in (on) the receptacle at the end
+    reason: str = ""
+
+
+def goal_text(obj: str, receptacle: Receptacle) -> str:
+    return f"{'on' if receptacle.type == 'plate' else 'in'}({obj}, {receptacle.name})"
+
+
+def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]], attempts: int = 2) -> list[Placement]:
+    """Pick and place each object, cups first, trying again (from a fresh look) when a pick
+    or place fails; an object still in a hand after a failed place is set down on that
+    hand's side (or in the middle) so the next object can be picked. Results come back in
+    the order of `plan`."""
+    kinds = session.observe().objects
+    order = sorted(range(len(plan)), key=lambda i: TALL_FIRST.get(kinds[plan[i][0]].type, 1))
+    placed: dict[int, Placement] = {}
+    for index in order:
+        obj, receptacle = plan[index]
+        reason = ""
+        for _ in range(attempts):
+            reason = ""
+            for call in (SkillCall("pick", (obj,)), SkillCall("place", (obj, receptacle.name))):
+                record = session.execute(call)
+                if not record.outcome.success:
+                    reason = f"{call.skill} failed: {record.outcome.reason}"
+                    break
+            for region in (session.state.holder(obj), "middle"):  # free the hand to go on
+                if session.state.holder(obj) is not None and region is not None:
+                    session.execute(SkillCall("place", (obj, region)))
+            if not reason:
+                break
+        placed[index] = Placement(obj, receptacle.name, not reason, False, reason)
+    out = [placed[i] for i in range(len(plan))]
+    facts = session.facts()  # judged once at the end: a later placement may knock one out
+    for p, (obj, receptacle) in zip(out, plan, strict=True):
+        p.holds = evaluate(parse(goal_text(obj, receptacle)), facts)
+    return out
