@@ -155,7 +155,9 @@ def predicate_distance(expr: Expr, scene: SceneState, want: bool = True) -> floa
 
 
 def anchor(expr: Expr, scene: SceneState) -> tuple[float, float] | None:
-    """Where the first spatial atom wants its object to go: a table edge or another object."""
+    """Where the first atom that names a place wants its object: a table edge or another object.
+
+    Region membership (`at`) names no point worth heading for, so it gives none."""
     for atom in _positive_atoms(expr):
         obj = scene.objects[atom.args[0]] if atom.args[0] in scene.objects else None
         if obj is None:
@@ -164,8 +166,6 @@ def anchor(expr: Expr, scene: SceneState) -> tuple[float, float] | None:
             return edge_point(obj, scene.regions[atom.args[1]], table_box(scene.regions))
         if atom.relation in ("touching", "near"):
             return tuple(scene.objects[atom.args[1]].pose.position[:2])  # type: ignore[return-value]
-        if atom.relation == "at":
-            return tuple(scene.regions[atom.args[1]].center[:2])  # type: ignore[return-value]
     return None
 
 
