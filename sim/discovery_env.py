@@ -16,7 +16,9 @@ decrease of the predicate's distance (`robollm.world.geometric.predicate_distanc
 scaled, plus the decrease of the hand's distance to the object until they meet, plus
 any extra terms (`extra_reward`, such as sandboxed model-written code); success adds
 a bonus and ends the episode, and an object off the table ends it with a penalty.
-Success is judged by the simulator's geometric facts, as in verification.
+An episode ends where the policy skill stops: when the predicate holds in the
+perceived scene; success is judged by the simulator's geometric facts, as in
+verification.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from robollm.training.discovery.features import (
     start_pose,
 )
 from robollm.world.geometric import predicate_distance, table_box
+from robollm.world.perceived import PerceivedFacts
 from robollm.world.predicates import evaluate
 from robollm.world.scene import SceneSpec, load_scene
 
@@ -143,9 +146,12 @@ class DiscoveryEnv(gym.Env):
         info: dict[str, Any] = {"distance": distance}
         if self.extra_reward is not None:
             reward += float(self.extra_reward(self._measures(scene, distance)))
+        # The skill stops when perception says the predicate holds; the simulator's
+        # geometry says whether it really does. Training ends episodes the same way.
         success = evaluate(self.goal, self.robot.geometric_facts())
+        stopped = evaluate(self.goal, PerceivedFacts(scene))
         fell = not self._on_table(scene)
-        terminated = success or fell
+        terminated = success or stopped or fell
         if success:
             reward += SUCCESS_BONUS
         elif fell:

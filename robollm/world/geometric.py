@@ -94,13 +94,41 @@ def at_edge_distance(obj: ObjectInfo, region_name: str, scene: SceneState) -> fl
     return outside + max(0.0, min(gaps[e] for e in edges) - EDGE_GAP)
 
 
+ROUND_TYPES = ("bowl", "cup", "plate")
+
+
+def footprint_polygon(obj: ObjectInfo) -> list[tuple[float, float]]:
+    """The footprint's outline on the table: a turned rectangle, or a 16-gon for round things."""
+    x, y = obj.pose.position[:2]
+    if obj.type in ROUND_TYPES:
+        r = max(obj.footprint) / 2
+        return [(x + r * math.cos(2 * math.pi * k / 16), y + r * math.sin(2 * math.pi * k / 16)) for k in range(16)]
+    c, s = math.cos(obj.yaw), math.sin(obj.yaw)
+    hx, hy = obj.footprint[0] / 2, obj.footprint[1] / 2
+    return [(x + c * px - s * py, y + s * px + c * py) for px, py in ((hx, hy), (-hx, hy), (-hx, -hy), (hx, -hy))]
+
+
+def _segment_distance(p: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    t = max(0.0, min(1.0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / max(dx * dx + dy * dy, 1e-12)))
+    return math.hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy)
+
+
+def _inside(p: tuple[float, float], poly: list[tuple[float, float]]) -> bool:
+    """Whether p lies in a convex polygon given counter-clockwise."""
+    n = len(poly)
+    return all((poly[(i + 1) % n][0] - poly[i][0]) * (p[1] - poly[i][1])
+               - (poly[(i + 1) % n][1] - poly[i][1]) * (p[0] - poly[i][0]) >= 0 for i in range(n))
+
+
 def footprint_gap(a: ObjectInfo, b: ObjectInfo) -> float:
-    """Metres between two footprints' axis-aligned boxes (0 when they overlap)."""
-    (ax, ay), (bx, by) = a.pose.position[:2], b.pose.position[:2]
-    (aex, aey), (bex, bey) = extents(a), extents(b)
-    gx = max(0.0, abs(ax - bx) - aex - bex)
-    gy = max(0.0, abs(ay - by) - aey - bey)
-    return math.hypot(gx, gy)
+    """Metres between two footprints' outlines (0 when they overlap)."""
+    pa, pb = footprint_polygon(a), footprint_polygon(b)
+    if any(_inside(p, pb) for p in pa) or any(_inside(p, pa) for p in pb):
+        return 0.0
+    gaps = [_segment_distance(p, q[i], q[(i + 1) % len(q)]) for p_, q in ((pa, pb), (pb, pa))
+            for p in p_ for i in range(len(q))]
+    return min(gaps)
 
 
 def perceived_holds(relation: str, args: tuple[str, ...], scene: SceneState) -> bool:

@@ -182,4 +182,24 @@ def from_scene(scene: SceneState) -> SymbolicState:
             relation[name], parent[name] = best[0], best[1]
         else:
             relation[name], parent[name] = "at", scene.region_of(name) or "middle"
-    return SymbolicState(types, parent, relation, tuple(scene.regions), held_by_both=both)
+    state = SymbolicState(types, parent, relation, tuple(scene.regions), held_by_both=both)
+    _read_geometric(state, scene)
+    return state
+
+
+def _read_geometric(state: SymbolicState, scene: SceneState) -> None:
+    """Tipped objects, and at_edge / touching atoms, as the perceived geometry shows them."""
+    from robollm.world.geometric import perceived_holds
+
+    if not scene.regions:
+        return
+    loose = [n for n in scene.objects if scene.holder(n) is None]
+    for name in loose:
+        if not perceived_holds("upright", (name,), scene):
+            state.tipped.add(name)
+        for region in scene.regions:
+            if perceived_holds("at_edge", (name, region), scene):
+                state.contacts.add(("at_edge", (name, region)))
+        for other in loose:
+            if other != name and perceived_holds("touching", (name, other), scene):
+                state.contacts.add(("touching", (name, other)))

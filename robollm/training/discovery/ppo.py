@@ -108,7 +108,8 @@ def _checkpoint(path: Path, policy: Policy, opt: torch.optim.Optimizer, state: d
 
 
 def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
-          log: Callable[[str], None] = print, resume: bool = True) -> tuple[Policy, TrainResult]:
+          log: Callable[[str], None] = print, resume: bool = True,
+          deadline: float | None = None) -> tuple[Policy, TrainResult]:
     """Train a policy; `out/checkpoint.pt` is written after every update and read on resume."""
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
@@ -129,14 +130,14 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
             state = saved["state"]
             torch.set_rng_state(saved["torch_rng"])
             log(f"resumed from {ckpt_path} at {state['steps']} steps ({state['updates']} updates)")
-        result = _loop(envs, policy, opt, options, state, ckpt_path, log)
+        result = _loop(envs, policy, opt, options, state, ckpt_path, log, deadline)
     finally:
         envs.close()
     return policy, result
 
 
 def _loop(envs, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path: Path,
-          log: Callable[[str], None]) -> TrainResult:
+          log: Callable[[str], None], deadline: float | None) -> TrainResult:
     n, T = options.n_envs, options.n_steps
     obs, _ = envs.reset(seed=[options.seed * 1000 + state["updates"] * n + i for i in range(n)])
     episodes: deque = deque(state["episodes"], maxlen=options.window)
@@ -195,6 +196,8 @@ def _loop(envs, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path
             if (state["steps"] >= options.min_steps and len(episodes) >= options.window
                     and rate >= options.target_success):
                 raise TrainingStopped(f"converged: success rate {rate:.2f} over the last {len(episodes)} episodes")
+            if deadline is not None and time.time() > deadline:
+                raise TrainingStopped("time budget used")
             if state["stale"] >= options.patience:
                 raise TrainingStopped(f"no progress: no better success rate or return in {options.patience} updates")
     except TrainingStopped as stop:
@@ -242,7 +245,7 @@ def _update(policy: Policy, opt, batch: dict, last_val: torch.Tensor, o: PPOOpti
             losses.append((pg.item(), vf.item()))
     pg_mean, vf_mean = np.mean(losses, axis=0)
     return {"policy_loss": round(float(pg_mean), 4), "value_loss": round(float(vf_mean), 4),
-            "std": round(float(policy.log_std.exp().mean()), 3)}
+            "std": round(policy.log_std.exp().mean().item(), 3)}
 
 
 def save_policy(policy: Policy, path: Path) -> None:
