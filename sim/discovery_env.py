@@ -45,10 +45,11 @@ from robollm.training.discovery.features import (
     push_direction,
     start_pose,
 )
-from robollm.world.geometric import predicate_distance, table_box
+from robollm.world.geometric import table_box
 from robollm.world.perceived import PerceivedFacts
 from robollm.world.predicates import evaluate
 from robollm.world.scene import SceneSpec, load_scene
+from robollm.world.shaping import predicate_distance
 
 ENV_ID = "robollm/SkillDiscovery-v0"
 PROGRESS_SCALE = 20.0  # reward per metre the predicate's distance shrinks

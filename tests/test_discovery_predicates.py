@@ -12,10 +12,11 @@ from robollm.errors import UserError
 from robollm.geometry import Box, Pose, quat_from_rpy
 from robollm.session import Session
 from robollm.world.effects import derive_effect
-from robollm.world.geometric import predicate_distance, tilt
+from robollm.world.geometric import tilt
 from robollm.world.perceived import PerceivedFacts
 from robollm.world.predicates import evaluate, parse
 from robollm.world.scene import ObjectSpec, SceneSpec
+from robollm.world.shaping import predicate_distance
 from robollm.world.state import ObjectInfo, SceneState
 from robollm.world.symbolic import from_scene
 

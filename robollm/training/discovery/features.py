@@ -21,8 +21,9 @@ import numpy as np
 
 from robollm.geometry import Pose, top_down
 from robollm.robot.base import ArmSpec
-from robollm.world.geometric import anchor, predicate_distance, tilt
+from robollm.world.geometric import anchor, tilt
 from robollm.world.predicates import Expr, parse
+from robollm.world.shaping import predicate_distance
 from robollm.world.state import SceneState
 
 OBS_SIZE = 15
