@@ -39,11 +39,9 @@ from robollm.session import Session
 from robollm.training.discovery.features import (
     OBS_SIZE,
     PolicyTask,
-    choose_arm,
     hand_target,
     observe,
-    push_direction,
-    start_pose,
+    plan_start,
 )
 from robollm.world.geometric import table_box
 from robollm.world.perceived import PerceivedFacts
@@ -97,19 +95,18 @@ class DiscoveryEnv(gym.Env):
             layout = int(self.np_random.integers(0, 2**31 - 1))
             self.robot.load_scene(self.scene_spec, layout)
             scene = self.robot.true_scene()
-            arm = choose_arm(scene, self.task, self.robot.arms)
-            if arm is not None:
+            start = plan_start(scene, self.task, self.robot.arms)
+            if start is not None:
                 break
         else:
             raise RuntimeError(f"no arm reaches {self.task.obj} in 20 layouts of {self.scene_spec.source}")
-        self.arm = arm
-        self.direction = push_direction(scene, self.task)
-        self._teleport(start_pose(scene, self.task))
+        self.arm, self.direction = start.arm, start.direction
+        self._teleport(start.pose)
         self._steps = 0
         scene = self.robot.true_scene()
         self._prev_distance = predicate_distance(self.goal, scene)
         self._prev_reach = self._reach(scene)
-        return self._observe(scene), {"layout": layout, "arm": arm}
+        return self._observe(scene), {"layout": layout, "arm": start.arm}
 
     def _teleport(self, pose: Pose) -> None:
         """Put the hand at the start pose with closed fingers, as the skill's approach leaves it."""

@@ -8,7 +8,7 @@ template gives the language model its text, `apply` states the effect derived fr
 the success predicate, and `affordance` is the verified success rate.
 
 Running one: the hand closes its fingers and moves in straight lines to the start
-pose beside the object (`robollm.training.discovery.features.start_pose`), then the
+pose beside the object (`robollm.training.discovery.features.plan_start`), then the
 policy steers it one control tick at a time through `Motion.servo`, seeing what
 perception reports, until the success predicate holds in the perceived scene or its
 ticks run out; then the hand lifts away and perception says how it went.
@@ -26,11 +26,9 @@ from robollm.skills.manipulation import APPROACH
 from robollm.training.discovery.features import (
     OBS_SIZE,
     PolicyTask,
-    choose_arm,
     hand_target,
     observe,
-    push_direction,
-    start_pose,
+    plan_start,
 )
 from robollm.world.effects import derive_effect
 from robollm.world.perceived import PerceivedFacts
@@ -117,11 +115,10 @@ class PolicySkill(Skill):
         task = PolicyTask(self.success(**args), args["obj"], push_height=self.push_height,
                           max_steps=self.max_steps)
         goal = task.goal
-        arm = choose_arm(scene, task, m.arms)
-        if arm is None:
+        plan = plan_start(scene, task, m.arms)
+        if plan is None:
             return Outcome.fail("target out of reach", check.arm)
-        direction = push_direction(scene, task)
-        start = start_pose(scene, task)
+        arm, direction, start = plan.arm, plan.direction, plan.pose
         m.close_gripper(arm, force=0.0, wait=0.4)
         for target in (start.offset(dz=APPROACH), start):
             res = m.move({arm: target})

@@ -6,9 +6,10 @@ inputs: a perceived scene and the hand's pose. So a policy trained on the simula
 ground truth runs unchanged on whatever perception reports.
 
 Before the policy takes over, the hand goes to a start pose: on the side of the object
-away from where the success predicate wants it (a table edge, another object), or on
-the robot's side when the predicate names no place (tipping over), at a height that
-suits the task. The policy learns the contact-rich part; reaching the start is
+away from where the success predicate wants it (a table edge, another object), or, when
+the predicate names no place (tipping over), on the side away from the table's middle
+so the object falls where there is room; at a height that suits the task, and where an
+arm reaches it (`plan_start`). The policy learns the contact-rich part; reaching the start is
 ordinary motion.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from robollm.geometry import Pose, top_down
 from robollm.robot.base import ArmSpec
-from robollm.world.geometric import anchor, tilt
+from robollm.world.geometric import anchor, table_box, tilt
 from robollm.world.predicates import Expr, parse
 from robollm.world.shaping import predicate_distance
 from robollm.world.state import SceneState
@@ -30,6 +31,7 @@ OBS_SIZE = 15
 STANDOFF = 0.03  # m between the object's footprint and the fingers at the start
 FINGER_REACH = 0.012  # m from the grasp point to the front of the closed fingers
 MIN_HEIGHT = 0.012  # m above the table the grasp point may go
+MIN_BASE_DISTANCE = 0.3  # m from the arm's base: closer, a hand pointing down is out of reach
 
 
 @dataclass(frozen=True)
@@ -48,19 +50,23 @@ class PolicyTask:
         return parse(self.success)
 
 
-def push_direction(scene: SceneState, task: PolicyTask) -> tuple[float, float]:
-    """Unit vector from the object towards where the predicate wants it (or away from the robot)."""
+def candidate_directions(scene: SceneState, task: PolicyTask) -> list[tuple[float, float]]:
+    """Unit vectors to push along: towards where the predicate wants the object; when it
+    names no place (tipping over), towards the middle of the table, where the object has
+    room to fall, then turned by 45-degree steps."""
     x, y = scene.objects[task.obj].pose.position[:2]
     point = anchor(task.goal, scene)
-    if point is None or math.hypot(point[0] - x, point[1] - y) < 1e-6:
-        return 1.0, 0.0
-    d = math.hypot(point[0] - x, point[1] - y)
-    return (point[0] - x) / d, (point[1] - y) / d
+    if point is not None and math.hypot(point[0] - x, point[1] - y) > 1e-6:
+        d = math.hypot(point[0] - x, point[1] - y)
+        return [((point[0] - x) / d, (point[1] - y) / d)]
+    cx, cy = table_box(scene.regions).center[:2]
+    base = math.atan2(cy - y, cx - x) if math.hypot(cx - x, cy - y) > 1e-6 else 0.0
+    return [(math.cos(base + k * math.pi / 4), math.sin(base + k * math.pi / 4)) for k in (0, 1, -1, 2, -2, 3, -3, 4)]
 
 
-def start_pose(scene: SceneState, task: PolicyTask) -> Pose:
+def _pose(scene: SceneState, task: PolicyTask, direction: tuple[float, float]) -> Pose:
     obj = scene.objects[task.obj]
-    ux, uy = push_direction(scene, task)
+    ux, uy = direction
     x, y, z = obj.pose.position
     back = obj.radius + STANDOFF + FINGER_REACH
     height = max(MIN_HEIGHT, task.push_height * obj.height)
@@ -68,17 +74,33 @@ def start_pose(scene: SceneState, task: PolicyTask) -> Pose:
     return Pose((x - ux * back, y - uy * back, z + height), top_down(yaw))
 
 
-def choose_arm(scene: SceneState, task: PolicyTask, arms: dict[str, ArmSpec]) -> str | None:
-    """An arm whose workspace holds the start pose and the place the object should go."""
-    start = start_pose(scene, task).position
+@dataclass(frozen=True)
+class Start:
+    """Which arm acts, the direction it pushes along (fixed for the episode) and where its hand starts."""
+
+    arm: str
+    direction: tuple[float, float]
+    pose: Pose
+
+
+def plan_start(scene: SceneState, task: PolicyTask, arms: dict[str, ArmSpec]) -> Start | None:
+    """The first direction whose start pose and first 10 cm of travel an arm reaches,
+    with the hand far enough from that arm's base to point straight down."""
     obj = scene.objects[task.obj].pose.position
-    ux, uy = push_direction(scene, task)
-    reach = (obj[0] + 0.1 * ux, obj[1] + 0.1 * uy)
-    for name in ("left", "right"):
-        ws = arms[name].workspace
-        if ws.contains_xy(*start[:2]) and ws.contains_xy(*reach):
-            return name
+    for direction in candidate_directions(scene, task):
+        pose = _pose(scene, task, direction)
+        ahead = (obj[0] + 0.1 * direction[0], obj[1] + 0.1 * direction[1])
+        for name in ("left", "right"):
+            spec = arms[name]
+            far = math.dist(pose.position[:2], spec.base.position[:2]) >= MIN_BASE_DISTANCE
+            if far and spec.workspace.contains_xy(*pose.position[:2]) and spec.workspace.contains_xy(*ahead):
+                return Start(name, direction, pose)
     return None
+
+
+def choose_arm(scene: SceneState, task: PolicyTask, arms: dict[str, ArmSpec]) -> str | None:
+    start = plan_start(scene, task, arms)
+    return start.arm if start else None
 
 
 def observe(scene: SceneState, hand: Pose, task: PolicyTask, step_index: int,
@@ -86,7 +108,7 @@ def observe(scene: SceneState, hand: Pose, task: PolicyTask, step_index: int,
     """The policy's input: hand, object relative to hand, goal relative to object, the
     object's up axis, the predicate's remaining distance and the time left.
 
-    `direction` is `push_direction` at the start, kept for the whole episode so the
+    `direction` is the start's (`plan_start`), kept for the whole episode so the
     frame does not turn under the policy as the object moves."""
     goal = goal or task.goal
     obj = scene.objects[task.obj]
