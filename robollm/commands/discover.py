@@ -82,7 +82,9 @@ def discover_command(argv: list[str]) -> int:
     if args.install:
         import json
 
-        for name in report["added"]:
+        fresh = [p["name"] for p in report["proposals"]
+                 if p["stage"] == "added" and p["reason"] != "added by an earlier run"]
+        for name in fresh:
             folder = out / "library" / name
             manifest = json.loads((folder / "manifest.json").read_text())
             record = json.loads((folder / "training.json").read_text())

@@ -50,7 +50,6 @@ class DiscoverOptions:
     scene: str = "discovery"
     config: str | None = None
     seed: int = 0
-    max_steps: int = 40  # control ticks per episode
     ray: bool = False
     command: str = ""
     only: list[str] = field(default_factory=list)  # proposal names to train (default: all that pass)
@@ -90,7 +89,7 @@ def run_proposal(p: Proposal, o: DiscoverOptions, deadline: float, log: Callable
     """Train, verify and (if it passes) add one proposal; the proposal records how far it got."""
     folder = o.out / "runs" / p.name
     started = time.perf_counter()
-    task = asdict(p.task(o.max_steps))
+    task = asdict(p.task())
     ppo = PPOOptions(total_steps=o.steps, n_envs=o.n_envs, seed=o.seed)
     log(f"[{p.name}] training: {p.success}")
     policy, result = train(_EnvFactory(task, o.scene, o.config), ppo, folder, log=lambda s: log(f"[{p.name}] {s}"),
@@ -133,7 +132,7 @@ def _manifest(p: Proposal, o: DiscoverOptions, result: TrainResult) -> dict:
         "name": p.name, "version": 0, "template": p.template, "params": p.params,
         "success_template": template_success, "trained_with": p.args,
         "effect": {"adds": [str(a) for a in effect.adds], "deletes": [str(a) for a in effect.deletes]},
-        "push_height": p.push_height, "max_steps": o.max_steps, "control_hz": 10.0, "obs_size": OBS_SIZE,
+        "push_height": p.push_height, "max_steps": p.max_steps, "control_hz": 10.0, "obs_size": OBS_SIZE,
         "verified": {"success_rate": 0.0},
         "made": {"proposal_source": p.source, "scene": o.scene, "steps": result.steps,
                  "stop_reason": result.stop_reason, "train_seconds": round(result.seconds, 1),

@@ -50,6 +50,7 @@ class ProposalTemplate:
     target_type: str = "block"
     push_height: float = 0.4  # where the fingertips meet the object, as a fraction of its height
     region: str = "own"  # {region}: the one the object stands in ("own") or the next one ("other")
+    max_steps: int = 40  # control ticks (at 10 Hz) the policy gets
 
 
 # The documented fallback: effects on single objects that the hand-written skills
@@ -61,7 +62,8 @@ FALLBACK_TEMPLATES: tuple[ProposalTemplate, ...] = (
     ProposalTemplate("tip_over", "tip the {obj} over", "not upright({obj})", obj_type="cup",
                      push_height=1.0),
     ProposalTemplate("nudge_against", "nudge the {obj} against the {target}",
-                     "touching({obj}, {target}) and not on({obj}, {target}) and not on({target}, {obj})"),
+                     "touching({obj}, {target}) and not on({obj}, {target}) and not on({target}, {obj})",
+                     max_steps=60),  # the two blocks may stand half a metre apart
     ProposalTemplate("slide_into_region", "slide the {obj} into the {region} region", "at({obj}, {region})",
                      region="other"),
     ProposalTemplate("raise", "raise the {obj}", "lifted({obj})"),
@@ -79,12 +81,13 @@ class Proposal:
     source: str  # "model" or "templates"
     push_height: float = 0.4
     reward_code: str | None = None  # an optional model-written term (run in the sandbox)
+    max_steps: int = 40
     stage: str = "proposed"  # proposed, rejected, trained, verified, added, failed
     reason: str = ""
     figures: dict = field(default_factory=dict)
 
-    def task(self, max_steps: int = 40) -> PolicyTask:
-        return PolicyTask(self.success, self.args["obj"], push_height=self.push_height, max_steps=max_steps)
+    def task(self) -> PolicyTask:
+        return PolicyTask(self.success, self.args["obj"], push_height=self.push_height, max_steps=self.max_steps)
 
     def reject(self, reason: str) -> Proposal:
         self.stage, self.reason = "rejected", reason
@@ -124,7 +127,7 @@ def bind(template: ProposalTemplate, scene: SceneSpec, source: str, reward_code:
         raise UserError(f"proposal {template.name!r}: its predicate uses a placeholder its template "
                         f"lacks ({e})") from None
     return Proposal(template.name, template.template, success, args, params, source, template.push_height,
-                    reward_code)
+                    reward_code, template.max_steps)
 
 
 def proposal_prompt(scene: SceneSpec, library: Registry[Skill]) -> str:
