@@ -10,7 +10,9 @@ Training stops early, and says why, when it diverges (a loss or weight that is n
 finite), when it makes no progress (no better success rate or return for `patience`
 updates), or when the success rate over the last episodes passes `target_success`.
 A checkpoint after every update lets an interrupted run resume where it stopped;
-episodes that were in progress start again.
+episodes that were in progress start again. The weights exported are those whose
+rollouts gave the best success rate over a full window of episodes, when that beats
+the last window (PPO's success rate wanders once it is high).
 """
 
 from __future__ import annotations
@@ -174,6 +176,7 @@ def _loop(envs, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path
             with torch.no_grad():
                 last_val = policy.value(torch.as_tensor(obs, dtype=torch.float32))
             state["steps"] += n * T
+            rollout_weights = {k: v.clone() for k, v in policy.state_dict().items()}
             stats = _update(policy, opt, batch, last_val, options)
             state["updates"] += 1
             rate = float(np.mean([s for s, _ in episodes])) if episodes else 0.0
@@ -183,6 +186,9 @@ def _loop(envs, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path
                    "seconds": round(state["seconds"], 1), **stats}
             state["history"].append(row)
             log(json.dumps(row))
+            if len(episodes) >= options.window and rate > state.get("kept", {}).get("success_rate", -1.0):
+                # The weights that collected the best recent episodes: what is exported.
+                state["kept"] = {"success_rate": rate, "steps": state["steps"], "weights": rollout_weights}
             better = rate > state["best"][0] + 1e-9 or ret > state["best"][1] + 0.05
             if better:
                 state["best"] = [max(rate, state["best"][0]), max(ret, state["best"][1])]
@@ -204,6 +210,10 @@ def _loop(envs, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path
         reason = str(stop)
     rate = float(np.mean([s for s, _ in episodes])) if episodes else 0.0
     ret = float(np.mean([r for _, r in episodes])) if episodes else 0.0
+    kept = state.get("kept")
+    if kept is not None and kept["success_rate"] > rate and not reason.startswith("diverged"):
+        policy.load_state_dict(kept["weights"])
+        reason += f"; kept the weights of {kept['steps']} steps (success rate {kept['success_rate']:.2f})"
     return TrainResult(reason, state["steps"], state["updates"], time.perf_counter() - start, rate, ret,
                        state["history"])
 
