@@ -58,11 +58,6 @@ def discover_command(argv: list[str]) -> int:
     load_config(args.config)
     load_scene(args.scene)  # bad names fail here, before anything starts
     shipped = Path(load_entry_point("robollm.skills.catalog:DISCOVERED_DIR"))
-    if args.install and not args.overwrite:
-        clash = [p.name for p in (out / "library").glob("*") if (shipped / p.name).exists()]
-        if clash:
-            raise UserError(f"skills/discovered/ already has {', '.join(clash)}; pass --overwrite to "
-                            "replace them (nothing was written)")
     options = DiscoverOptions(out=out, budget_minutes=args.budget_minutes, steps=args.steps, n_envs=args.envs,
                               verify_scenes=args.verify_scenes, proposer=args.proposer, scene=args.scene,
                               config=args.config, seed=args.seed, ray=args.ray, only=args.only,

@@ -7,8 +7,8 @@ ground truth runs unchanged on whatever perception reports.
 
 Before the policy takes over, the hand goes to a start pose: on the side of the object
 away from where the success predicate wants it (a table edge, another object), or, when
-the predicate names no place (tipping over), on the side away from the table's middle
-so the object falls where there is room; at a height that suits the task, and where an
+the predicate names no place (tipping over), on the side away from the middle of its
+region so the object falls where there is room; at a height that suits the task, and where an
 arm reaches it (`plan_start`). The policy learns the contact-rich part; reaching the start is
 ordinary motion.
 """
@@ -52,14 +52,16 @@ class PolicyTask:
 
 def candidate_directions(scene: SceneState, task: PolicyTask) -> list[tuple[float, float]]:
     """Unit vectors to push along: towards where the predicate wants the object; when it
-    names no place (tipping over), towards the middle of the table, where the object has
-    room to fall, then turned by 45-degree steps."""
+    names no place (tipping over), towards the middle of the region the object stands
+    in, where it has room to fall without leaving the region, then turned by 45-degree
+    steps."""
     x, y = scene.objects[task.obj].pose.position[:2]
     point = anchor(task.goal, scene)
     if point is not None and math.hypot(point[0] - x, point[1] - y) > 1e-6:
         d = math.hypot(point[0] - x, point[1] - y)
         return [((point[0] - x) / d, (point[1] - y) / d)]
-    cx, cy = table_box(scene.regions).center[:2]
+    region = scene.region_of(task.obj)
+    cx, cy = (scene.regions[region] if region else table_box(scene.regions)).center[:2]
     base = math.atan2(cy - y, cx - x) if math.hypot(cx - x, cy - y) > 1e-6 else 0.0
     return [(math.cos(base + k * math.pi / 4), math.sin(base + k * math.pi / 4)) for k in (0, 1, -1, 2, -2, 3, -3, 4)]
 

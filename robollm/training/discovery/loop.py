@@ -90,6 +90,12 @@ def run_proposal(p: Proposal, o: DiscoverOptions, deadline: float, log: Callable
     folder = o.out / "runs" / p.name
     started = time.perf_counter()
     task = asdict(p.task())
+    stamp = folder / "task.json"
+    if stamp.exists() and json.loads(stamp.read_text()) != task:
+        (folder / "checkpoint.pt").unlink(missing_ok=True)  # another task under this name: start afresh
+        log(f"[{p.name}] the task changed since the last run; training starts afresh")
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(task) + "\n")
     ppo = PPOOptions(total_steps=o.steps, n_envs=o.n_envs, seed=o.seed)
     log(f"[{p.name}] training: {p.success}")
     policy, result = train(_EnvFactory(task, o.scene, o.config), ppo, folder, log=lambda s: log(f"[{p.name}] {s}"),

@@ -59,8 +59,8 @@ class ProposalTemplate:
 FALLBACK_TEMPLATES: tuple[ProposalTemplate, ...] = (
     ProposalTemplate("slide_to_edge", "slide the {obj} to the {region} edge of the table",
                      "at_edge({obj}, {region})"),
-    ProposalTemplate("tip_over", "tip the {obj} over", "not upright({obj})", obj_type="cup",
-                     push_height=1.0),
+    ProposalTemplate("tip_over", "tip the {obj} over", "not upright({obj}) and at({obj}, {region})",
+                     obj_type="cup", push_height=1.0),  # {region}: it stays where it stood
     ProposalTemplate("nudge_against", "nudge the {obj} against the {target}",
                      "touching({obj}, {target}) and not on({obj}, {target}) and not on({target}, {obj})",
                      max_steps=60),  # the two blocks may stand half a metre apart
@@ -99,7 +99,7 @@ class Proposal:
 
 def bind(template: ProposalTemplate, scene: SceneSpec, source: str, reward_code: str | None = None) -> Proposal:
     """Fill the placeholders with the scene's first fitting names (the region the object stands in)."""
-    names = _PLACEHOLDER.findall(template.template)
+    names = _PLACEHOLDER.findall(template.template) + _PLACEHOLDER.findall(template.success)
     params: dict[str, str] = {}
     args: dict[str, str] = {}
     objects = [o for o in scene.objects]
