@@ -24,7 +24,18 @@ def world():
         with Session(config, scene, seed) as session:
             probes.append(session.observe())
             arms = session.robot.arms
-    return scene, probes, skill_registry(config), arms
+    return scene, probes, hand_written(), arms
+
+
+def hand_written():
+    """The library without the skills discovery added: what discovery proposes against first."""
+    from robollm.registry import Registry
+    from robollm.skills.catalog import BUILTIN
+
+    registry = Registry("skill", plugins=False)
+    for skill_id, entry_point in BUILTIN.items():
+        registry.register(skill_id, entry_point)
+    return registry
 
 
 def stages(proposals):
@@ -89,3 +100,13 @@ def test_a_template_needs_what_it_names():
     only_cup = SceneSpec([ObjectSpec("cup", "white")], source="test")
     with pytest.raises(UserError, match="has no block"):
         bind(FALLBACK_TEMPLATES[0], only_cup, "templates")
+
+
+def test_a_shipped_discovered_skill_makes_its_proposal_a_duplicate(world):
+    scene, probes, _, arms = world
+    library = skill_registry(load_config())
+    if "slide_to_edge" not in library:
+        pytest.skip("no discovered skills shipped")
+    proposals, _, _ = propose_and_check(scene, probes, library, arms, None, log=lambda _: None)
+    assert stages(proposals)["slide_to_edge"] == \
+        ("rejected", "the library already does this: slide_to_edge(red_block, left)")
