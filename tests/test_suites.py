@@ -110,7 +110,10 @@ def _achieve(expr: Expr, session: Session, state: SymbolicState) -> SymbolicStat
         return state
     if isinstance(expr, Not):  # only "not upright" is made true by a step (tipping over)
         tips = isinstance(expr.operand, Atom) and expr.operand.relation == "upright"
-        return _run(["tip_over " + expr.operand.args[0]], session, state) if tips else state
+        if not tips:
+            return state
+        obj = expr.operand.args[0]
+        return _run([f"tip_over {obj} {state.region_of(obj)}"], session, state)
     if isinstance(expr, Or):
         tries = (_achieve(operand, session, state) for operand in expr.operands)
         return next((s for s in tries if s is not None), None)
