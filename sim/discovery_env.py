@@ -67,8 +67,18 @@ class DiscoveryEnv(gym.Env):
 
     def __init__(self, task: PolicyTask | dict, scene: str | SceneSpec = "discovery", config: str | None = None,
                  gripper: bool = False,
-                 extra_reward: Callable[[dict[str, float]], float] | None = None) -> None:
+                 extra_reward: Callable[[dict[str, float]], float] | None = None,
+                 reward_code: str | None = None) -> None:
         self.task = task if isinstance(task, PolicyTask) else PolicyTask(**task)
+        self.reward_error = ""
+        if reward_code is not None and extra_reward is None:
+            # Model-written terms run only in the sandbox's own process (robollm.training.discovery.sandbox).
+            from robollm.training.discovery.sandbox import RewardSandbox, SandboxError
+
+            try:
+                extra_reward = RewardSandbox(reward_code)
+            except SandboxError as e:
+                self.reward_error = str(e)
         self.config = load_config(config)
         self.scene_spec = scene if isinstance(scene, SceneSpec) else load_scene(scene)
         self.gripper, self.extra_reward = gripper, extra_reward
@@ -143,7 +153,12 @@ class DiscoveryEnv(gym.Env):
         self._prev_distance, self._prev_reach = distance, reach
         info: dict[str, Any] = {"distance": distance}
         if self.extra_reward is not None:
-            reward += float(self.extra_reward(self._measures(scene, distance)))
+            try:
+                reward += float(self.extra_reward(self._measures(scene, distance)))
+            except UserError as e:  # a failing extra term is dropped; the shaped reward goes on
+                self.reward_error, self.extra_reward = str(e), None
+        if self.reward_error:
+            info["reward_code_error"] = self.reward_error
         # The skill stops when perception says the predicate holds; the simulator's
         # geometry says whether it really does. Training ends episodes the same way.
         success = evaluate(self.goal, self.robot.geometric_facts())
@@ -186,4 +201,7 @@ class DiscoveryEnv(gym.Env):
                 "step": float(self._steps)}
 
     def close(self) -> None:
+        closer = getattr(self.extra_reward, "close", None)
+        if closer is not None:
+            closer()
         self.session.close()

@@ -34,6 +34,12 @@ def register_builtin(registry: Registry) -> None:
     register_discovered(registry)
 
 
+def register_hand_written(registry: Registry) -> None:
+    """The library without discovered skills: what discovery first proposes against."""
+    for skill_id, entry_point in BUILTIN.items():
+        registry.register(skill_id, entry_point)
+
+
 def register_discovered(registry: Registry, folder: Path = DISCOVERED_DIR) -> None:
     """Every skill that discovery verified and shipped (`skills/discovered/*/manifest.json`).
 

@@ -116,3 +116,22 @@ def test_the_environment_refuses_bad_predicates_and_actions(edge_env):
     edge_env.reset(seed=0)
     with pytest.raises(ValueError, match="not finite"):
         edge_env.step(np.array([np.nan, 0.0, 0.0]))
+
+
+def test_model_written_reward_terms_run_in_the_sandbox_and_a_bad_one_is_dropped():
+    from robollm.sim.discovery_env import DiscoveryEnv
+
+    task = PolicyTask("at_edge(red_block, left)", "red_block", max_steps=5)
+    env = DiscoveryEnv(task, reward_code="def reward(m):\n    return 100.0 + 0.0 * m['distance']\n")
+    try:
+        env.reset(seed=0)
+        assert env.step(np.zeros(3))[1] > 50.0
+    finally:
+        env.close()
+    env = DiscoveryEnv(task, reward_code="import os\ndef reward(m):\n    return 100.0\n")
+    try:
+        env.reset(seed=0)
+        _, reward, _, _, info = env.step(np.zeros(3))
+        assert "Import is not allowed" in info["reward_code_error"] and abs(reward) < 50.0
+    finally:
+        env.close()

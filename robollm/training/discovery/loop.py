@@ -55,19 +55,19 @@ class DiscoverOptions:
     only: list[str] = field(default_factory=list)  # proposal names to train (default: all that pass)
 
 
-def make_env(task: dict, scene: str, config: str | None):
+def make_env(task: dict, scene: str, config: str | None, reward_code: str | None = None):
     """Build the low-level environment in whatever process calls this (a vector worker)."""
-    return load_entry_point(ENV_ENTRY)(task, scene=scene, config=config)
+    return load_entry_point(ENV_ENTRY)(task, scene=scene, config=config, reward_code=reward_code)
 
 
 class _EnvFactory:
     """A picklable zero-argument factory for vector-env worker processes."""
 
-    def __init__(self, task: dict, scene: str, config: str | None) -> None:
-        self.task, self.scene, self.config = task, scene, config
+    def __init__(self, task: dict, scene: str, config: str | None, reward_code: str | None = None) -> None:
+        self.task, self.scene, self.config, self.reward_code = task, scene, config, reward_code
 
     def __call__(self):
-        return make_env(self.task, self.scene, self.config)
+        return make_env(self.task, self.scene, self.config, self.reward_code)
 
 
 def model_generator(config_path: str | None, log: Callable[[str], None]) -> Callable[[str], str] | None:
@@ -98,7 +98,7 @@ def run_proposal(p: Proposal, o: DiscoverOptions, deadline: float, log: Callable
     stamp.write_text(json.dumps(task) + "\n")
     ppo = PPOOptions(total_steps=o.steps, n_envs=o.n_envs, seed=o.seed)
     log(f"[{p.name}] training: {p.success}")
-    policy, result = train(_EnvFactory(task, o.scene, o.config), ppo, folder, log=lambda s: log(f"[{p.name}] {s}"),
+    policy, result = train(_EnvFactory(task, o.scene, o.config, p.reward_code), ppo, folder, log=lambda s: log(f"[{p.name}] {s}"),
                            deadline=deadline)
     p.figures.update(steps=result.steps, stop_reason=result.stop_reason,
                      train_success=round(result.success_rate, 3), train_seconds=round(result.seconds, 1))
