@@ -110,3 +110,21 @@ def test_a_shipped_discovered_skill_makes_its_proposal_a_duplicate(world):
     proposals, _, _ = propose_and_check(scene, probes, library, arms, None, log=lambda _: None)
     assert stages(proposals)["slide_to_edge"] == \
         ("rejected", "the library already does this: slide_to_edge(red_block, left)")
+
+
+def test_shipped_skills_state_their_predicate_over_their_parameters():
+    """The manifest's predicate, bound to the training arguments, is what was trained and
+    verified, and it parses for every value a region parameter can take."""
+    import json
+
+    from robollm.skills.catalog import DISCOVERED_DIR
+    from robollm.world.predicates import parse
+
+    manifests = sorted(DISCOVERED_DIR.glob("*/manifest.json"))
+    for path in manifests:
+        data = json.loads(path.read_text())
+        trained = json.loads((path.parent / "training.json").read_text())["proposal"]["success"]
+        assert data["success_template"].format(**data["trained_with"]) == trained
+        for region in ("left", "middle", "right"):
+            args = {**data["trained_with"], **({"region": region} if "region" in data["params"] else {})}
+            parse(data["success_template"].format(**args))

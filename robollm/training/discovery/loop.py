@@ -131,12 +131,9 @@ def run_proposal(p: Proposal, o: DiscoverOptions, deadline: float, log: Callable
 def _manifest(p: Proposal, o: DiscoverOptions, result: TrainResult) -> dict:
     goal = parse(p.success)
     effect = derive_effect(goal)
-    template_success = p.success
-    for name, value in sorted(p.args.items(), key=lambda kv: -len(kv[1])):
-        template_success = template_success.replace(value, "{" + name + "}")
     return {
         "name": p.name, "version": 0, "template": p.template, "params": p.params,
-        "success_template": template_success, "trained_with": p.args,
+        "success_template": p.success_template, "trained_with": p.args,
         "effect": {"adds": [str(a) for a in effect.adds], "deletes": [str(a) for a in effect.deletes]},
         "push_height": p.push_height, "max_steps": p.max_steps, "control_hz": 10.0, "obs_size": OBS_SIZE,
         "verified": {"success_rate": 0.0},

@@ -82,6 +82,7 @@ class Proposal:
     push_height: float = 0.4
     reward_code: str | None = None  # an optional model-written term (run in the sandbox)
     max_steps: int = 40
+    success_template: str = ""  # the predicate over {obj}, {target}, {region}
     stage: str = "proposed"  # proposed, rejected, trained, verified, added, failed
     reason: str = ""
     figures: dict = field(default_factory=dict)
@@ -127,7 +128,7 @@ def bind(template: ProposalTemplate, scene: SceneSpec, source: str, reward_code:
         raise UserError(f"proposal {template.name!r}: its predicate uses a placeholder its template "
                         f"lacks ({e})") from None
     return Proposal(template.name, template.template, success, args, params, source, template.push_height,
-                    reward_code, template.max_steps)
+                    reward_code, template.max_steps, template.success)
 
 
 def proposal_prompt(scene: SceneSpec, library: Registry[Skill]) -> str:
