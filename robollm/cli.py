@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     perceive.set_defaults(func=_perceive)
 
     benches = ("sim", "scoring", "skills", "eval", "perception", "sensing", "evidence-style",
-               "affordance")
+               "affordance", "discovery")
     bench = sub.add_parser("bench", help="measure speed and accuracy: " + ", ".join(benches))
     bench.add_argument("what", choices=benches)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="summarise example placements into rules and put the table's objects away")
     tidy.add_argument("rest", nargs=argparse.REMAINDER, help="examples and options (robollm tidy -h)")
     tidy.set_defaults(func=_tidy)
+    disc = sub.add_parser("discover", add_help=False,
+                          help="discover new skills: propose, train, verify and add them to the library")
+    disc.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm discover -h)")
+    disc.set_defaults(func=_discover)
 
     calib = sub.add_parser("calibrate-camera", add_help=False,
                            help="measure a camera's extrinsics from a marker the robot holds")
@@ -164,8 +168,14 @@ def _perceive(args: argparse.Namespace) -> int:
     return perceive_command(args.rest)
 
 
+def _discover(args: argparse.Namespace) -> int:
+    from robollm.commands.discover import discover_command
+
+    return discover_command(args.rest)
+
+
 PASS_THROUGH = {"tidy": _tidy, "serve": _serve, "eval": _eval, "calibrate-camera": _calibrate_camera, "perceive": _perceive,
-                "collect": _collect}
+                "collect": _collect, "discover": _discover}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,9 @@ from robollm.world.symbolic import SymbolicState
 @dataclass(frozen=True)
 class Param:
     name: str
-    kinds: tuple[str, ...]  # object, graspable, container, support, region, direction, two_handed
+    # object, graspable, container, support, region, direction, two_handed, or "type:<object
+    # type>" for exactly one type (a learned skill accepts what it was trained on)
+    kinds: tuple[str, ...]
 
     def accepts(self, value: str, state: SymbolicState) -> bool:
         if value in state.region_names:
@@ -36,7 +38,8 @@ class Param:
                 or ("graspable" in self.kinds and kind in GRASPABLE_TYPES)
                 or ("container" in self.kinds and kind in CONTAINER_TYPES)
                 or ("support" in self.kinds and kind in SUPPORT_TYPES)
-                or ("two_handed" in self.kinds and kind in ("tray", "box")))
+                or ("two_handed" in self.kinds and kind in ("tray", "box"))
+                or f"type:{kind}" in self.kinds)
 
 
 GRASPABLE_TYPES = ("block", "cup")
@@ -71,6 +74,9 @@ class Skill(ABC):
     name: ClassVar[str]
     template: ClassVar[str]  # e.g. "pick up the {obj}"
     params: ClassVar[tuple[Param, ...]]
+    # P(success) when the preconditions hold: 1 for hand-written skills, whose
+    # preconditions are their whole story; a learned skill's verified success rate.
+    affordance: float = 1.0
 
     def describe(self, **args: str) -> str:
         return self.template.format(**{k: v.replace("_", " ") for k, v in args.items()})

@@ -5,6 +5,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from robollm.world.geometric import (
+    EDGE_GAP,
+    FLOOR_DROP,
+    TOUCH_GAP,
+    UPRIGHT_TILT,
+    region_edges,
+    tilt,
+)
 from robollm.world.perceived import LIFT_HEIGHT, NEAR_GAP
 from robollm.world.scene import CONTAINER_TYPES
 
@@ -91,3 +99,27 @@ class SimGeometricFacts:
         gap_x = max(0.0, max(ba.low[0], bb.low[0]) - min(ba.high[0], bb.high[0]))
         gap_y = max(0.0, max(ba.low[1], bb.low[1]) - min(ba.high[1], bb.high[1]))
         return math.hypot(gap_x, gap_y) <= NEAR_GAP
+
+    def _upright(self, name: str) -> bool:
+        return tilt(self.world.object_pose(name).orientation) <= UPRIGHT_TILT
+
+    def _at_edge(self, name: str, region: str) -> bool:
+        """Resting on the table, centre in the region, its bounding box within
+        `EDGE_GAP` of (or past) one of the table edges the region borders."""
+        if self._held(name):
+            return False
+        box, area = self.world.aabb(name), self.world.regions[region]
+        x, y, _ = self.world.object_pose(name).position
+        if not area.contains_xy(x, y) or box.low[2] < self.world.table_height - FLOOR_DROP:
+            return False
+        (x0, y0), (x1, y1) = self.world.config.table.low, self.world.config.table.high
+        gaps = {"far": x1 - box.high[0], "near": box.low[0] - x0, "left": y1 - box.high[1],
+                "right": box.low[1] - y0}
+        table = type(area)((x0, y0, area.low[2]), (x1, y1, area.high[2]))
+        return any(gaps[e] <= EDGE_GAP for e in region_edges(area, table))
+
+    def _touching(self, a: str, b: str) -> bool:
+        if a == b:
+            return False
+        pb, objs = self.world.pb, self.world.objects
+        return bool(pb.getClosestPoints(objs[a].body, objs[b].body, TOUCH_GAP))

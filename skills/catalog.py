@@ -1,10 +1,14 @@
 """The built-in skills, registered by versioned name with lazy entry points.
 
 A launch file names the function that fills the registry (`skills.library`), so a
-user's own library replaces or extends this one without touching robollm.
+user's own library replaces or extends this one without touching robollm. Skills found
+by skill discovery register from their manifests under `skills/discovered/`.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from robollm.registry import Registry
 
@@ -21,6 +25,26 @@ BUILTIN = {
 }
 
 
+DISCOVERED_DIR = Path(__file__).resolve().parent / "discovered"
+
+
 def register_builtin(registry: Registry) -> None:
     for skill_id, entry_point in BUILTIN.items():
         registry.register(skill_id, entry_point)
+    register_discovered(registry)
+
+
+def register_hand_written(registry: Registry) -> None:
+    """The library without discovered skills: what discovery first proposes against."""
+    for skill_id, entry_point in BUILTIN.items():
+        registry.register(skill_id, entry_point)
+
+
+def register_discovered(registry: Registry, folder: Path = DISCOVERED_DIR) -> None:
+    """Every skill that discovery verified and shipped (`skills/discovered/*/manifest.json`).
+
+    Only the manifests' names are read here; the policy loads when the skill is made."""
+    for manifest in sorted(folder.glob("*/manifest.json")):
+        data = json.loads(manifest.read_text())
+        registry.register(f"{data['name']}-v{data['version']}", "robollm.skills.discovered:PolicySkill",
+                          manifest=str(manifest))

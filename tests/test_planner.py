@@ -62,7 +62,9 @@ def test_affordance_vetoes_what_the_model_prefers(session_factory):
 
 
 def test_candidates_cover_every_skill_and_done(session_factory):
-    scene = SceneSpec(SCENE.objects + [ObjectSpec("tray", "grey")], source="with tray")
+    # A tray for the two-handed skills, a cup for tipping over (a discovered skill).
+    scene = SceneSpec(SCENE.objects + [ObjectSpec("tray", "grey"), ObjectSpec("cup", "white", region="left")],
+                      source="with tray and cup")
     session = session_factory(scene, executor="symbolic")
     scored, _ = planner(ScriptedLM(["done."])).score(session, "x", [], session.state)
     skills = {s.call.skill for s in scored}

@@ -211,7 +211,7 @@ def test_trailing_garbage() -> None:
 def test_unknown_relation_lists_the_known_ones() -> None:
     message = error_of("lifted(a) and inside(a, b)")
     assert "unknown relation 'inside' at column 15" in message
-    assert "known relations: at, holding, in, lifted, near, on" in message
+    assert "known relations: at, at_edge, holding, in, lifted, near, on, touching, upright" in message
     assert "unknown relation 'red_block' at column 1" in error_of("red_block")
 
 

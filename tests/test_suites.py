@@ -91,6 +91,11 @@ def _steps(atom: Atom, types: dict[str, str]) -> list[str]:
         return [f"lift_with_both_arms {args[0]}"]
     if rel in ("lifted", "holding"):
         return [f"pick {args[-1]}"]
+    # Relations only skills found by discovery make true (skills/discovered/).
+    if rel == "at_edge":
+        return [f"slide_to_edge {args[0]} {args[1]}"]
+    if rel == "touching":
+        return [f"nudge_against {args[0]} {args[1]}"]
     raise AssertionError(f"no scripted plan for {atom}")
 
 
@@ -99,10 +104,16 @@ def _achieve(expr: Expr, session: Session, state: SymbolicState) -> SymbolicStat
 
     A conjunction is achieved operand by operand in the order written (a tower is
     listed bottom up); a disjunction by its first achievable operand; negations are
-    left alone and must still hold at the end.
+    left alone and must still hold at the end, except "not upright", which tipping over makes true.
     """
-    if isinstance(expr, TrueExpr | Not) or evaluate(expr, state):
+    if isinstance(expr, TrueExpr) or evaluate(expr, state):
         return state
+    if isinstance(expr, Not):  # only "not upright" is made true by a step (tipping over)
+        tips = isinstance(expr.operand, Atom) and expr.operand.relation == "upright"
+        if not tips:
+            return state
+        obj = expr.operand.args[0]
+        return _run([f"tip_over {obj} {state.region_of(obj)}"], session, state)
     if isinstance(expr, Or):
         tries = (_achieve(operand, session, state) for operand in expr.operands)
         return next((s for s in tries if s is not None), None)
@@ -112,8 +123,12 @@ def _achieve(expr: Expr, session: Session, state: SymbolicState) -> SymbolicStat
                 return None
         return state
     assert isinstance(expr, Atom)
+    return _run(_steps(expr, state.types), session, state)
+
+
+def _run(steps: list[str], session: Session, state: SymbolicState) -> SymbolicState | None:
     state = state.copy()
-    for step in _steps(expr, state.types):
+    for step in steps:
         call = parse_step(step)
         skill, args = session.skill(call.skill), session.bind(call)
         if skill.check_args(args, state) or not skill.apply(state, **args).success:

@@ -51,5 +51,5 @@ class HeuristicAffordance(Affordance):
             arms.append(stated.arm)
             cue = SENSING.get(call.skill)
             seen = state.sensed.get(call.args[0], set()) if cue else set()
-            out.append(self.options.repeated_sensing if cue in seen else 1.0)
+            out.append(self.options.repeated_sensing if cue in seen else skill.affordance)
         return out, arms

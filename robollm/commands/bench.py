@@ -19,6 +19,7 @@ BENCHMARKS = {
     "sensing": "robollm.sim.bench_sensing:bench_sensing",
     "evidence-style": "robollm.sim.bench_style:bench_style",
     "affordance": "robollm.commands.bench_affordance:bench_affordance",
+    "discovery": "robollm.sim.bench_discovery:bench_discovery",
 }
 
 

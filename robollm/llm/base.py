@@ -159,6 +159,11 @@ class LanguageModel(ABC):
         """Score every token of one whole text, as an OpenAI ``echo`` request reports it."""
         raise NotImplementedError(f"{type(self).__name__} cannot score whole texts")
 
+    def generate(self, prompt: str, max_tokens: int = 256) -> str:
+        """Greedy continuation of ``prompt`` (skill discovery asks for proposals this way).
+        Backends that only score raise NotImplementedError, and callers fall back."""
+        raise NotImplementedError(f"{type(self).__name__} cannot generate text")
+
     def count_tokens(self, text: str) -> int | None:
         """How many tokens :meth:`token_logprobs` would score, without scoring them, so a
         server can refuse an over-long prompt before computing it; ``None`` if unknown."""

@@ -284,6 +284,14 @@ class HFCausalLM(LanguageModel):
                 results.append(CandidateScore(candidate, float(sum(lps)), len(ids), tuple(lps)))
         return results
 
+    def generate(self, prompt: str, max_tokens: int = 256) -> str:
+        ids = self.tokenizer(prompt, add_special_tokens=True, return_tensors="pt")["input_ids"]
+        ids = ids.to(self.model.device)
+        with torch.no_grad():
+            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                      max_new_tokens=max_tokens, pad_token_id=self.tokenizer.eos_token_id)
+        return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
 

@@ -205,6 +205,14 @@ class OpenAICompletionsLM(LanguageModel):
         }
         return self._choices(self._request("/completions", payload), len(texts))
 
+    def generate(self, prompt: str, max_tokens: int = 256) -> str:
+        payload = {"model": self._model_name(), "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0}
+        choice = self._choices(self._request("/completions", payload), 1)[0]
+        text = choice.get("text") if isinstance(choice, dict) else None
+        if not isinstance(text, str):
+            raise UserError(f"{self.base}: the completion carries no text")
+        return text
+
     # -- alignment ---------------------------------------------------------------------------
 
     def _check_alignment(self) -> None:

@@ -27,6 +27,7 @@ from robollm.robot.sensors import Sensor
 
 WAYPOINT_SPACING = 0.03  # m between IK waypoints along a straight line
 IK_TOLERANCE = 0.008  # m: a waypoint IK cannot get closer than this is out of reach
+SERVO_IK_ROUNDS = 2  # IK rounds per servo tick: the target is a centimetre away, the seed close
 
 
 @dataclass
@@ -57,6 +58,14 @@ class Motion(ABC):
     @abstractmethod
     def move(self, targets: dict[str, Pose], mode: str | None = None) -> MoveResult:
         """Move one or both arms in straight lines. `mode` is left, right, both_sync or both_async."""
+
+    @abstractmethod
+    def servo(self, targets: dict[str, Pose], seconds: float) -> None:
+        """Command each arm's joints once towards a nearby pose and let `seconds` pass.
+
+        A learned policy moves this way, one small step per control tick, rather than by
+        planned straight lines that settle at every target.
+        """
 
     @abstractmethod
     def open_gripper(self, arm: str, wait: float = 0.5) -> None: ...
@@ -191,6 +200,16 @@ class RobotMotion(Motion):
         worst = max(errors, key=errors.get)
         return MoveResult(False, f"{worst} arm stopped {errors[worst] * 100:.1f} cm short of its target "
                                  "(blocked, or at its joint torque limits)", errors[worst])
+
+    def servo(self, targets: dict[str, Pose], seconds: float) -> None:
+        obs = self._robot.observe()
+        action = {}
+        for arm, target in targets.items():
+            q, _ = self._robot.kinematics.inverse(self.arms[arm], target, obs.arms[arm].joints,
+                                                  iterations=SERVO_IK_ROUNDS)
+            action[arm] = ArmCommand(joints=q)
+        self._robot.send_action(action)
+        self._wait(seconds)
 
     # -- grippers and sensors -------------------------------------------------------
     def open_gripper(self, arm: str, wait: float = 0.5) -> None:

@@ -3,13 +3,15 @@ geometry themselves (real hardware).
 
 In, on, at and holding come from the relations read off the perceived poses (the same
 reading the planner's symbolic state uses); lifted and near from the perceived poses
-and footprints, with the thresholds the simulator's geometric facts use.
+and footprints, with the thresholds the simulator's geometric facts use; upright,
+at_edge and touching from `robollm.world.geometric`.
 """
 
 from __future__ import annotations
 
 import math
 
+from robollm.world.geometric import DISCOVERY_RELATIONS, perceived_holds
 from robollm.world.state import SceneState
 from robollm.world.symbolic import from_scene
 
@@ -44,4 +46,6 @@ class PerceivedFacts:
                 return False
             gap = math.dist(a.pose.position[:2], b.pose.position[:2]) - a.radius - b.radius
             return gap <= NEAR_GAP
+        if relation in DISCOVERY_RELATIONS:
+            return perceived_holds(relation, args, self.scene)
         return self.symbolic.holds(relation, args)

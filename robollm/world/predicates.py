@@ -28,6 +28,11 @@ RELATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "lifted": (("object", "obj"),),
     "at": (("object", "obj"), ("region", "region")),
     "near": (("object", "obj"), ("object", "obj")),
+    # Relations skill discovery needs (robollm.world.geometric): how an object stands,
+    # whether it reaches a table edge, and whether it rests against another object.
+    "upright": (("object", "obj"),),
+    "at_edge": (("object", "obj"), ("region", "region")),
+    "touching": (("object", "obj"), ("object", "obj")),
 }
 KEYWORDS = frozenset({"and", "or", "not", "true"})
 MAX_DEPTH = 100  # deeper nesting is a generated mess, and would hit Python's recursion limit

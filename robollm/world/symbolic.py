@@ -28,13 +28,18 @@ class SymbolicState:
     sensed: dict[str, set[str]] = field(default_factory=dict)  # object -> cues gathered (sound, touch, weight)
     # Held objects that both hands hold (a tray by its two handles); `parent` names the left arm.
     held_by_both: set[str] = field(default_factory=set)
+    # What discovered skills state (robollm.world.geometric): objects lying tipped over,
+    # and at_edge / touching atoms that hold. Moving an object clears its entries.
+    tipped: set[str] = field(default_factory=set)
+    contacts: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
 
     def copy(self) -> SymbolicState:
         """A copy sharing nothing mutable. Field by field rather than `deepcopy`: the
         affordance rules copy the state once per candidate, 80 times a step."""
         return SymbolicState(dict(self.types), dict(self.parent), dict(self.relation), self.region_names,
                              set(self.lifted_objects), set(self.near_pairs),
-                             {k: set(v) for k, v in self.sensed.items()}, set(self.held_by_both))
+                             {k: set(v) for k, v in self.sensed.items()}, set(self.held_by_both),
+                             set(self.tipped), set(self.contacts))
 
     # -- queries -------------------------------------------------------------------
     def holding(self, arm: str) -> str | None:
@@ -87,6 +92,8 @@ class SymbolicState:
         self.lifted_objects.discard(obj)
         self.held_by_both.discard(obj)
         self.near_pairs = {p for p in self.near_pairs if obj not in p}
+        self.tipped.discard(obj)
+        self.contacts = {c for c in self.contacts if obj not in c[1]}
 
     def hold_with_both(self, obj: str) -> None:
         self.put(obj, "held", ARMS[0])
@@ -122,6 +129,16 @@ class SymbolicState:
             a, b = args
             return (frozenset(args) in self.near_pairs or self.parent.get(a) == b
                     or self.parent.get(b) == a)
+        if relation == "upright":
+            return args[0] not in self.tipped
+        if relation == "at_edge":
+            return (relation, tuple(args)) in self.contacts and self.region_of(args[0]) == args[1]
+        if relation == "touching":
+            a, b = args
+            if a == b:
+                return False
+            stacked = self.parent.get(a) == b or self.parent.get(b) == a
+            return stacked or (relation, (a, b)) in self.contacts or (relation, (b, a)) in self.contacts
         raise KeyError(relation)
 
 
@@ -165,4 +182,24 @@ def from_scene(scene: SceneState) -> SymbolicState:
             relation[name], parent[name] = best[0], best[1]
         else:
             relation[name], parent[name] = "at", scene.region_of(name) or "middle"
-    return SymbolicState(types, parent, relation, tuple(scene.regions), held_by_both=both)
+    state = SymbolicState(types, parent, relation, tuple(scene.regions), held_by_both=both)
+    _read_geometric(state, scene)
+    return state
+
+
+def _read_geometric(state: SymbolicState, scene: SceneState) -> None:
+    """Tipped objects, and at_edge / touching atoms, as the perceived geometry shows them."""
+    from robollm.world.geometric import perceived_holds
+
+    if not scene.regions:
+        return
+    loose = [n for n in scene.objects if scene.holder(n) is None]
+    for name in loose:
+        if not perceived_holds("upright", (name,), scene):
+            state.tipped.add(name)
+        for region in scene.regions:
+            if perceived_holds("at_edge", (name, region), scene):
+                state.contacts.add(("at_edge", (name, region)))
+        for other in loose:
+            if other != name and perceived_holds("touching", (name, other), scene):
+                state.contacts.add(("touching", (name, other)))

@@ -1,0 +1,76 @@
+"""`robollm bench discovery`: how fast the low-level environment runs, alone and in training.
+
+Three figures, in environment steps (control ticks) per second:
+- the environment alone, stepped with random actions in this process;
+- the PPO training loop with one environment (in this process);
+- the training loop with `--envs` environment processes (Gymnasium's AsyncVectorEnv);
+and the speed-up of the last over the one-environment loop (target >= 1.7 for two).
+The training runs write their checkpoints to a temporary folder and are thrown away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from robollm.errors import UserError
+from robollm.sim.discovery_env import DiscoveryEnv
+from robollm.training.discovery.features import PolicyTask
+from robollm.training.discovery.ppo import PPOOptions, train
+
+TASK = {"success": "at_edge(red_block, left)", "obj": "red_block"}
+SPEEDUP_TARGET = 1.7
+
+
+class _Factory:
+    def __call__(self) -> DiscoveryEnv:
+        return DiscoveryEnv(TASK)
+
+
+def bench_discovery(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="robollm bench discovery")
+    parser.add_argument("--steps", type=int, default=1024, help="environment steps per measurement")
+    parser.add_argument("--envs", type=int, default=2, help="environment processes for the vectorised run")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.steps < 64 or args.envs < 2:
+        raise UserError("--steps must be at least 64 and --envs at least 2")
+    import torch
+
+    torch.set_num_threads(1)
+    env = DiscoveryEnv(PolicyTask(**TASK))
+    rng = np.random.default_rng(args.seed)
+    env.reset(seed=args.seed)
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        _, _, term, trunc, _ = env.step(rng.uniform(-1, 1, 3))
+        if term or trunc:
+            env.reset()
+    alone = args.steps / (time.perf_counter() - t0)
+    env.close()
+    rates = {}
+    for n in (1, args.envs):
+        # Long enough rollouts that both runs make the same number of updates.
+        options = PPOOptions(total_steps=args.steps, n_envs=n, n_steps=max(32, args.steps // (4 * n)),
+                             min_steps=10**9, patience=10**9, seed=args.seed)
+        with tempfile.TemporaryDirectory() as folder:
+            _, result = train(_Factory(), options, Path(folder), log=lambda _: None, resume=False)
+        rates[n] = result.steps / result.seconds
+    speedup = rates[args.envs] / rates[1]
+    out = {"env_alone_steps_per_s": round(alone, 1), "train_1_env_steps_per_s": round(rates[1], 1),
+           f"train_{args.envs}_envs_steps_per_s": round(rates[args.envs], 1), "speedup": round(speedup, 2),
+           "target": SPEEDUP_TARGET, "steps": args.steps}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"environment alone:          {alone:7.1f} steps/s")
+        print(f"training, 1 environment:    {rates[1]:7.1f} steps/s")
+        print(f"training, {args.envs} environments:   {rates[args.envs]:7.1f} steps/s")
+        print(f"speed-up: {speedup:.2f}x (target >= {SPEEDUP_TARGET}x)")
+    return 0 if speedup >= SPEEDUP_TARGET else 1
