@@ -111,3 +111,28 @@ def test_a_bowl_half_hidden_and_read_as_a_cup_stays_the_bowl_but_a_block_in_it_i
     assert list(t.tracks) == ["green_bowl"]
     t.update([det("green", "bowl", 0.33, -0.54, size=0.15), det("green", "block", 0.33, -0.53, 0.01)])
     assert sorted(t.tracks) == ["green_block", "green_bowl"]
+
+
+def test_a_block_let_go_on_a_stack_keeps_its_name_though_read_as_another_type():
+    """The look after a place comes when the hand has moved on; the block it let go on top
+    of another is seen from the side and read as a cup: it is still the block."""
+    t = Tracker()
+    t.update([det("orange", "block", 0.54, 0.25), det("yellow", "block", 0.32, 0.34)])
+    t.update_holds({"left": Gripper((0.54, 0.25, 0.04), 0.045, 0.08)})
+    assert t.holding() == {"left": "orange_block"}
+    t.update_holds({"left": Gripper((0.54, 0.25, 0.2), 0.045, 0.08)})
+    t.update_holds({"left": Gripper((0.30, 0.30, 0.4), 0.08, 0.08)})  # let go, then moved away
+    t.update([det("orange", "cup", 0.32, 0.345, z=0.045), det("yellow", "block", 0.32, 0.34)])
+    assert sorted(t.tracks) == ["orange_block", "yellow_block"]
+    assert t.tracks["orange_block"].position == pytest.approx((0.32, 0.345, 0.045))
+    assert t.tracks["orange_block"].det.type == "block"
+
+
+def test_a_block_set_on_top_of_another_is_not_taken_for_the_one_below():
+    t = Tracker()
+    t.update([det("orange", "block", 0.32, 0.34, z=0.045), det("pink", "block", 0.66, 0.35)])
+    t.update_holds({"left": Gripper((0.66, 0.35, 0.04), 0.045, 0.08)})
+    t.update_holds({"left": Gripper((0.30, 0.30, 0.4), 0.08, 0.08)})  # set on the orange one, let go
+    t.update([det("pink", "block", 0.32, 0.345, z=0.09)])  # the orange block is hidden under it
+    assert t.tracks["pink_block"].position == pytest.approx((0.32, 0.345, 0.09))
+    assert t.tracks["orange_block"].position == pytest.approx((0.32, 0.34, 0.045))

@@ -1,8 +1,9 @@
 """Names that stay put from one look to the next, and what each hand holds.
 
 A detection joins the track of the same colour and type nearest to it (an object pushed
-across the table keeps its name), or any track within 2 cm or of its colour and size
-whose footprint it lies on (the same object read differently, or seen in part). New objects are named `<colour>_<type>`, with `_2`, `_3` for look-alikes.
+across the table keeps its name), or any track within 2 cm and at its height, or of its
+colour and size whose footprint it lies on (the same object read differently, or seen
+in part); an object a hand let go is the thing of its colour seen next. New objects are named `<colour>_<type>`, with `_2`, `_3` for look-alikes.
 An object that is not seen (hidden behind another, or under a hand) keeps its last
 pose. What a hand holds comes from the arm's own state: fingers closed on something,
 over a known object, start a hold, and the held object then moves with the hand until
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 from robollm.geometry import Pose
 
-SAME_OBJECT = 0.02  # m: a detection this close to a track is that object, whatever it looks like
+SAME_OBJECT = 0.02  # m: a detection this close to a track (and at its height) is that object, whatever it looks like
 SAME_SIZE = 0.6  # a detection at least this fraction of a track's size, on its footprint, may be it
 GRIP_REACH = 0.03  # m from a grasp point to an object's footprint for a hold to start on it
 FINGER_PAD = 0.018  # m of an object's top a top-down grasp encloses (or half its height)
@@ -55,6 +56,7 @@ class Track:
     grips: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # arm -> offset from the hand
     rides_on: str | None = None  # the held object it stands in or on, and goes up with
     ride_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    let_go: bool = False  # released by the hand and not seen since: where it landed is not known yet
 
     @property
     def pose(self) -> Pose:
@@ -126,6 +128,7 @@ class Tracker:
     def _release(self, held: Track, arm: str) -> None:
         del held.grips[arm]
         if not held.grips:
+            held.let_go = True
             for t in self.tracks.values():
                 if t.rides_on == held.name:
                     t.rides_on = None
@@ -175,8 +178,12 @@ class Tracker:
                 dist = math.dist(d.centre, t.position[:2])
                 if t.det.label == d.label:
                     pairs.append((dist, i, t.name))
-                elif dist < SAME_OBJECT or _seen_in_part(d, t):
+                elif (dist < SAME_OBJECT and abs(d.base_z - t.position[2]) < SAME_OBJECT) or _seen_in_part(d, t):
                     pairs.append((dist + 0.05, i, t.name))
+                elif t.let_go and t.det.colour == d.colour:
+                    # Let go where the look could not follow (the hand moved on before it):
+                    # a thing of its colour is it, even read as another type on a stack.
+                    pairs.append((dist + 1.0, i, t.name))
         pairs.sort()
         used_d, used_t = set(), set()
         for _, i, name in pairs:
@@ -209,7 +216,7 @@ class Tracker:
         t.det = Detection(label.type, label.colour, max(label.type_score, d.type_score),
                           max(label.colour_score, d.colour_score), d.centre, d.base_z, d.height,
                           d.extent, d.yaw, d.size, d.bbox, d.pixels)
-        t.position, t.yaw, t.seen = (*d.centre, d.base_z), d.yaw, self.looks
+        t.position, t.yaw, t.seen, t.let_go = (*d.centre, d.base_z), d.yaw, self.looks, False
 
     def _new_name(self, label: str) -> str:
         if label not in self.tracks:
