@@ -38,6 +38,14 @@ def run_command(args: argparse.Namespace) -> int:
         from robollm.planner.saycan import SayCanPlanner, check_instruction
 
         check_instruction(args.instruction)
+        from robollm.llm.options import HFOptions
+
+        if isinstance(config.planner.llm.options, HFOptions) and config.planner.llm.options.threads is None:
+            import torch
+
+            # One run, one answer: with two threads the log-probs of two runs of one plan
+            # differed in the third decimal on a busy machine; with one they never did.
+            torch.set_num_threads(1)
         planner = SayCanPlanner.from_config(config)
     executor = args.executor or config.skills.executor
     with Session(config, scene, args.seed, executor=executor, gui=args.gui) as session:
