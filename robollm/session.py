@@ -153,20 +153,22 @@ class Session:
         """The goal, checked against the names it will be judged on (the simulator's under
         physics, so a thing the camera misnamed is a failure of the run, not of the goal)."""
         expr = parse(text)
-        judged = self.state
-        if self.executor != "symbolic" and isinstance(self.robot, GeometricFacts):
-            judged = self.robot.geometric_facts()
-        validate(expr, judged)
+        validate(expr, self._geometry() or self.state)
         return expr
+
+    def _geometry(self) -> Facts | None:
+        """The world's own geometry, where success is judged on it: under physics, on a
+        driver that offers it."""
+        if self.executor != "symbolic" and isinstance(self.robot, GeometricFacts):
+            return self.robot.geometric_facts()
+        return None
 
     def facts(self) -> Facts:
         """What success is judged on: the stated effects under the symbolic executor; under
         physics, the world's geometry where the driver offers it, else perception's report."""
         if self.executor == "symbolic":
             return self.state
-        if isinstance(self.robot, GeometricFacts):
-            return self.robot.geometric_facts()
-        return PerceivedFacts(self.observe())
+        return self._geometry() or PerceivedFacts(self.observe())
 
     def succeeded(self, goal: Expr) -> bool:
         return evaluate(goal, self.facts())
