@@ -23,6 +23,8 @@ from pathlib import Path
 import yaml
 
 from robollm.planner.tidy.attributes import COOL, DARK, LIGHT, NEUTRAL, WARM, Thing
+from robollm.planner.tidy.benchmark import scenario_from_dict
+from robollm.planner.tidy.rules import RuleSet, enumerate_rule_sets
 
 # Foam is left out of the tables: a soft block slips from the grasp too often to measure
 # tidying rather than grasping (2 of the first 4 failures on the validation tables).
@@ -171,8 +173,39 @@ def words(t: Thing, material: bool, size: bool) -> str:
     return "the " + " ".join(p for p in parts if p)
 
 
+MAX_DRAWS = 50
+
+
+def simpler_reading(data: dict) -> RuleSet | None:
+    """A rule strictly simpler than the person's that fits every example but sends an
+    unseen object elsewhere, or None. Examples with such a reading demonstrate that simpler
+    rule (two yellow and red blocks on the plate and two cyan and purple cups in the tray
+    show "blocks go on the plate" better than "warm colours go on the plate"), so any
+    reader would take it, and the person's intended place for that object is not
+    recoverable from what they showed. Rules as simple as the person's are kept: breaking
+    those ties is the summariser's job."""
+    parsed = scenario_from_dict(data, data["id"])
+    cost = parsed.truth.cost()
+    for rule in enumerate_rule_sets(parsed.examples, max_candidates=2000):
+        if rule.cost() >= cost:
+            break
+        if any(rule.place(o.thing) != o.goes for o in parsed.objects if not o.seen):
+            return rule
+    return None
+
+
 def scenario(family: str, index: int, split: str) -> dict:
+    """One scenario, drawn again (from the same stream) while its examples show a simpler
+    rule than the person's."""
     rng = random.Random(f"tidy-{family}-{index}")
+    for _ in range(MAX_DRAWS):
+        data = draw(rng, family, index, split)
+        if simpler_reading(data) is None:
+            return data
+    raise ValueError(f"{family}-{index + 1}: no draw in {MAX_DRAWS} without a simpler reading")
+
+
+def draw(rng: random.Random, family: str, index: int, split: str) -> dict:
     n, examples, rules, table = FAMILIES[family](rng)
     recs = receptacles(rng, n)
     rng.shuffle(recs) if n == 2 else None
