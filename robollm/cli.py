@@ -130,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     perceive.add_argument("rest", nargs=argparse.REMAINDER, help="options (robollm perceive -h)")
     perceive.set_defaults(func=_perceive)
 
-    benches = ("sim", "scoring", "skills", "eval", "perception", "sensing", "evidence-style",
-               "affordance", "discovery")
+    from robollm.commands.bench import BENCHMARKS
+
+    benches = tuple(BENCHMARKS)
     bench = sub.add_parser("bench", help="measure speed and accuracy: " + ", ".join(benches))
     bench.add_argument("what", choices=benches)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")

@@ -180,3 +180,32 @@ def test_loss_on_continuations_equals_the_full_logits_loss(tiny_folder: Path) ->
     expected = -(logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * keep).sum()
     assert count == int(keep.sum()) > 0
     torch.testing.assert_close(loss, expected, atol=1e-4, rtol=1e-5)
+
+
+def test_the_steps_of_one_plan_share_a_row_and_score_as_they_do_alone(tiny_folder: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from robollm.training.planner_lm import _batch, _mean_loss, batches, pack, tokenise
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+    rows = pack(tokenizer, PAIRS)
+    # The first two pairs are steps 1 and 2 of one plan; the third is another task.
+    assert [len(spans) for _, spans in rows] == [2, 1]
+    with torch.no_grad():
+        packed, n_packed = _mean_loss(model, _batch(rows, tokenizer.eos_token_id, "cpu"))
+        alone, n_alone = _mean_loss(model, _batch(tokenise(tokenizer, PAIRS), tokenizer.eos_token_id, "cpu"))
+    assert n_packed == n_alone
+    torch.testing.assert_close(packed, alone, atol=1e-4, rtol=1e-5)
+    # A batch holds about `steps` step texts, whatever the rows' lengths.
+    assert [sum(len(s) for _, s in g) for g in batches(rows, [0, 1], 2)] == [2, 1]
+
+
+def test_a_pair_that_does_not_extend_the_one_before_starts_a_row(tiny_folder: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from robollm.training.planner_lm import pack
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+    reordered = [PAIRS[1], PAIRS[0], PAIRS[2]]
+    assert [len(spans) for _, spans in pack(tokenizer, reordered)] == [1, 1, 1]

@@ -20,6 +20,7 @@ BENCHMARKS = {
     "evidence-style": "robollm.sim.bench_style:bench_style",
     "affordance": "robollm.commands.bench_affordance:bench_affordance",
     "discovery": "robollm.sim.bench_discovery:bench_discovery",
+    "planner-lm": "robollm.commands.bench_planner_lm:bench_planner_lm",
 }
 
 

@@ -27,8 +27,10 @@ import torch
 
 from robollm.llm.adapters import META, TARGETS
 
-
 # -- training ---------------------------------------------------------------------------
+Row = tuple[list[int], list[tuple[int, int]]]  # token ids, and the [start, end) spans scored
+
+
 def tokenise(tokenizer: Any, samples: Sequence[tuple[str, str]]) -> list[tuple[list[int], int]]:
     """(ids, number of prompt ids) per sample: the prompt with special tokens, then the
     continuation without, as :class:`robollm.llm.hf.HFCausalLM` scores them."""
@@ -40,16 +42,61 @@ def tokenise(tokenizer: Any, samples: Sequence[tuple[str, str]]) -> list[tuple[l
     return out
 
 
-def _batch(rows: list[tuple[list[int], int]], pad: int, device: str) -> dict[str, torch.Tensor]:
+def pack(tokenizer: Any, samples: Sequence[tuple[str, str]]) -> list[Row]:
+    """One row per chain of samples that extend each other: the steps of one plan.
+
+    The prompt of step i+1 is the prompt of step i, then step i's text, then the next
+    line's number, so one causal pass over the last step's prompt and text gives every
+    step's log-likelihood: a plan of k steps costs one sequence instead of k, each of
+    them nearly as long. A sample joins the row before it only where the ids agree
+    exactly (the earlier prompt's ids and its continuation's ids are the start of the
+    later prompt's ids), so the loss is the one that scoring each step alone gives.
+    """
+    rows: list[Row] = []
+    last_text = ""
+    for (ids, n_prompt), (prompt, continuation) in zip(tokenise(tokenizer, samples), samples, strict=True):
+        if rows and last_text and prompt.startswith(last_text):
+            prev_ids, spans = rows[-1]
+            if ids[: len(prev_ids)] == prev_ids and n_prompt >= len(prev_ids):
+                rows[-1] = (ids, [*spans, (n_prompt, len(ids))])
+                last_text = prompt + continuation
+                continue
+        rows.append((ids, [(n_prompt, len(ids))]))
+        last_text = prompt + continuation
+    return rows
+
+
+def _steps(row: Row) -> int:
+    return len(row[1])
+
+
+def _batch(rows: Sequence[Row | tuple[list[int], int]], pad: int, device: str) -> dict[str, torch.Tensor]:
     width = max(len(ids) for ids, _ in rows)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, (seq, n_prompt) in enumerate(rows):
+    for i, (seq, spans) in enumerate(rows):
         ids[i, : len(seq)] = torch.tensor(seq)
-        labels[i, n_prompt: len(seq)] = torch.tensor(seq[n_prompt:])
+        for start, end in ([(spans, len(seq))] if isinstance(spans, int) else spans):
+            labels[i, start:end] = torch.tensor(seq[start:end])
         mask[i, : len(seq)] = 1
     return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+
+
+def batches(rows: Sequence[Row], order: Sequence[int], steps: int) -> list[list[Row]]:
+    """Rows in `order`, grouped so that each batch holds about `steps` step texts."""
+    out: list[list[Row]] = []
+    current: list[Row] = []
+    count = 0
+    for j in order:
+        current.append(rows[j])
+        count += _steps(rows[j])
+        if count >= steps:
+            out.append(current)
+            current, count = [], 0
+    if current:
+        out.append(current)
+    return out
 
 
 def _mean_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
@@ -86,10 +133,13 @@ def train_lora(
     batch_size: int = 32,
     seed: int = 0,
     device: str = "cpu",
+    packed: bool = True,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Fine-tune LoRA adapters on (prompt, continuation) pairs; return the peft model and
-    the validation loss per continuation token before and after."""
+    the validation loss per continuation token before and after. A batch holds about
+    `batch_size` step texts; with `packed` the steps of one plan share one row (see
+    :func:`pack`)."""
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(seed)
@@ -98,14 +148,16 @@ def train_lora(
                         bias="none", task_type="CAUSAL_LM")
     model = get_peft_model(model.float(), config).to(device)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    rows, vrows = tokenise(tokenizer, train), tokenise(tokenizer, valid)
+    rows, vrows = pack(tokenizer, train), pack(tokenizer, valid)
+    if not packed:  # each step its own row: the slower way, kept to measure the difference
+        rows = [(seq[: end], [(start, end)]) for seq, spans in rows for start, end in spans]
 
     def valid_loss() -> float:
         model.eval()
         total, count = 0.0, 0
         with torch.no_grad():
-            for i in range(0, len(vrows), batch_size):
-                loss, n = _mean_loss(model, _batch(vrows[i: i + batch_size], pad, device))
+            for group in batches(vrows, range(len(vrows)), batch_size):
+                loss, n = _mean_loss(model, _batch(group, pad, device))
                 total, count = total + float(loss), count + n
         model.train()
         return total / max(1, count)
@@ -113,15 +165,16 @@ def train_lora(
     before = valid_loss()
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    per_epoch = math.ceil(len(rows) / batch_size)
-    total_steps, step = per_epoch * epochs, 0
-    model.train()
+    orders = []
     for _ in range(epochs):
         order = list(range(len(rows)))
         rng.shuffle(order)
-        for i in range(0, len(order), batch_size):
-            batch = _batch([rows[j] for j in order[i: i + batch_size]], pad, device)
-            loss, n = _mean_loss(model, batch)
+        orders.append(batches(rows, order, batch_size))
+    total_steps, step = sum(len(o) for o in orders), 0
+    model.train()
+    for epoch in orders:
+        for group in epoch:
+            loss, n = _mean_loss(model, _batch(group, pad, device))
             (loss / max(1, n)).backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             warm = min(1.0, (step + 1) / max(1, total_steps // 20))

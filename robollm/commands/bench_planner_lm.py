@@ -1,0 +1,95 @@
+"""`robollm bench planner-lm`: the planner model's training step, one row per step text
+against one row per plan (the steps of a plan packed into one sequence), side by side.
+
+Both ways train on the same step texts of the same synthetic plans with LoRA adapters
+on the embedded model; the benchmark checks that they give the same loss, times
+forward and backward passes over the same batches, and projects the shipped training
+run (`robollm train planner-lm` with its defaults) from the packed figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from robollm.errors import UserError
+
+DEFAULT_TASKS = 6000  # robollm train planner-lm's defaults, for the projection
+DEFAULT_EPOCHS = 2
+
+
+def _time(model: Any, groups: list[list], pad: int) -> tuple[float, int, float]:
+    """Seconds, step texts and summed loss of forward and backward over `groups`."""
+    from robollm.training.planner_lm import _batch, _mean_loss
+
+    started, steps, total = time.perf_counter(), 0, 0.0
+    for group in groups:
+        loss, tokens = _mean_loss(model, _batch(group, pad, "cpu"))
+        (loss / max(1, tokens)).backward()
+        model.zero_grad(set_to_none=True)
+        steps += sum(len(spans) for _, spans in group)
+        total += float(loss)
+    return time.perf_counter() - started, steps, total
+
+
+def bench_planner_lm(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="robollm bench planner-lm", description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=24, help="synthetic plans to time (default: 24)")
+    parser.add_argument("--batch-size", type=int, default=32, help="step texts per batch (default: 32)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    for name in ("tasks", "batch_size", "threads"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from robollm.commands.train import DEFAULT_PROMPT, make_samples
+    from robollm.llm.adapters import TARGETS
+    from robollm.llm.hf_loading import load_pretrained
+    from robollm.llm.model_files import ensure_converted, resolve_model
+    from robollm.planner.prompt import load_prompt
+    from robollm.training.planner_lm import batches, pack
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    template = load_prompt(DEFAULT_PROMPT)
+    train, _ = make_samples(template, args.tasks, args.seed)
+    model, tokenizer = load_pretrained(ensure_converted(resolve_model(None)), torch.float32)
+    config = LoraConfig(r=8, lora_alpha=16.0, lora_dropout=0.0, target_modules=list(TARGETS),
+                        bias="none", task_type="CAUSAL_LM")
+    model = get_peft_model(model, config)
+    model.train()
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    packed = pack(tokenizer, train)
+    single = [(seq[:end], [(start, end)]) for seq, spans in packed for start, end in spans]
+    _time(model, batches(packed, range(min(2, len(packed))), args.batch_size), pad)  # warm-up
+    packed_s, steps, packed_loss = _time(model, batches(packed, range(len(packed)), args.batch_size), pad)
+    single_s, single_steps, single_loss = _time(model, batches(single, range(len(single)), args.batch_size), pad)
+    per_task = steps / max(1, len(packed))
+    projected = DEFAULT_TASKS * 0.97 * per_task * DEFAULT_EPOCHS * packed_s / steps
+    result = {
+        "tasks": len(packed), "step_texts": steps,
+        "tokens_per_step_row": sum(len(s) for s, _ in single), "tokens_packed": sum(len(s) for s, _ in packed),
+        "per_step_row_s_per_step": single_s / single_steps, "packed_s_per_step": packed_s / steps,
+        "speedup": single_s / packed_s,
+        "same_loss": abs(packed_loss - single_loss) <= 1e-3 * max(1.0, abs(single_loss)),
+        "threads": torch.get_num_threads(),
+        "projected_default_training_h": projected / 3600,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['tasks']} plans, {steps} step texts, {result['threads']} torch thread(s)")
+        print(f"  one row per step text : {result['per_step_row_s_per_step']:.3f} s per step text "
+              f"({result['tokens_per_step_row']} tokens)")
+        print(f"  one row per plan      : {result['packed_s_per_step']:.3f} s per step text "
+              f"({result['tokens_packed']} tokens)")
+        print(f"  speed-up {result['speedup']:.2f}x; same loss: {'yes' if result['same_loss'] else 'NO'}")
+        print(f"  the default training run ({DEFAULT_TASKS} tasks, {DEFAULT_EPOCHS} epochs) at this speed: "
+              f"{result['projected_default_training_h']:.1f} h")
+    return 0 if result["same_loss"] else 1
