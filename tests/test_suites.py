@@ -32,8 +32,8 @@ def episodes(suites) -> list[Episode]:
 
 @pytest.fixture(scope="module")
 def every_episode(episodes) -> list[Episode]:
-    """The shipped suites and the held-out suite (`robollm eval heldout`)."""
-    return episodes + load_suite("heldout").episodes + load_suite("wording").episodes
+    """The shipped suites and the held-out suites (`robollm eval heldout`, `wording`, `language`)."""
+    return episodes + [ep for name in ("heldout", "wording", "language") for ep in load_suite(name).episodes]
 
 
 def test_every_family_ships_as_a_suite(suites):
@@ -85,6 +85,8 @@ def test_every_scene_can_be_placed(config, every_episode):
 def _steps(atom: Atom, types: dict[str, str]) -> list[str]:
     """The scripted plan steps that make one atom true."""
     rel, args = atom.relation, atom.args
+    if rel == "at" and types[args[0]] in TWO_HANDED_TYPES:
+        return [f"lift_with_both_arms {args[0]}", f"put_down {args[0]} {args[1]}"]
     if rel in ("in", "on", "at"):
         return [f"pick {args[0]}", f"place {args[0]} {args[1]}"]
     if rel == "lifted" and types[args[0]] in TWO_HANDED_TYPES:
