@@ -67,6 +67,16 @@ def goal_text(obj: str, receptacle: Receptacle) -> str:
     return f"{'on' if receptacle.type == 'plate' else 'in'}({obj}, {receptacle.name})"
 
 
+def set_down(session: Session, obj: str) -> None:
+    """An object still in a hand goes down on that hand's side, else in the middle, else on
+    the other side, so that the next pick finds the hand empty."""
+    for region in (session.state.holder(obj), "middle", "left", "right"):
+        if session.state.holder(obj) is None:
+            return
+        if region is not None:
+            session.execute(SkillCall("place", (obj, region)))
+
+
 def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]], attempts: int = 2) -> list[Placement]:
     """Pick and place each object, cups first, trying again (from a fresh look) when a pick
     or place fails; an object still in a hand after a failed place is set down on that
@@ -80,16 +90,17 @@ def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]], attempts:
         reason = ""
         for _ in range(attempts):
             reason = ""
-            for call in (SkillCall("pick", (obj,)), SkillCall("place", (obj, receptacle.name))):
+            calls = [SkillCall("place", (obj, receptacle.name))]
+            if session.state.holder(obj) is None:  # still in the hand after a failed place
+                calls.insert(0, SkillCall("pick", (obj,)))
+            for call in calls:
                 record = session.execute(call)
                 if not record.outcome.success:
                     reason = f"{call.skill} failed: {record.outcome.reason}"
                     break
-            for region in (session.state.holder(obj), "middle"):  # free the hand to go on
-                if session.state.holder(obj) is not None and region is not None:
-                    session.execute(SkillCall("place", (obj, region)))
             if not reason:
                 break
+        set_down(session, obj)  # free the hand to go on
         placed[index] = Placement(obj, receptacle.name, not reason, False, reason)
     out = [placed[i] for i in range(len(plan))]
     facts = session.facts()  # judged once at the end: a later placement may knock one out
