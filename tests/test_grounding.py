@@ -102,7 +102,7 @@ def test_a_clause_that_leaves_something_is_part_of_a_request():
 def _suite_episodes():
     from robollm.eval.suites import load_suites
 
-    for name in ("all", "heldout", "wording"):
+    for name in ("all", "heldout", "wording", "language"):
         for suite in load_suites(name):
             yield from suite.episodes
 

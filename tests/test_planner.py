@@ -265,3 +265,14 @@ def test_missing_sentence_encoder_says_how_to_install(monkeypatch):
         embed.SentenceEncoder()
     with pytest.raises(UserError, match="no such folder"):
         embed.SentenceEncoder("/nonexistent/encoder")
+
+
+def test_a_scene_prompt_tells_where_things_are_as_the_run_began(session_factory):
+    lm = ScriptedLM(["pick up the red block.", "place the red block in the green bowl.", "done."])
+    session = session_factory(SCENE, executor="symbolic")
+    plan = SayCanPlanner(lm, ScoringOptions(length="sum"), HeuristicAffordance(), load_prompt("saycan_scene"))
+    plan.run(session, "put the red block on the left in the green bowl")
+    first, last = lm.prompts[0], lm.prompts[-1]
+    assert "Objects: red block (left), blue block (right" in first and "Hands: both empty.\nTask:" in first
+    # the table is told as it was at the start, so each step's prompt extends the one before
+    assert last.startswith(first.rsplit("\n", 1)[0])

@@ -65,10 +65,12 @@ def make_samples(template: PromptTemplate, count: int, seed: int,
                  sensing: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines)."""
-    from robollm.training.synthetic import generate, step_lines
+    from robollm.training.synthetic import generate, step_lines, table_text
 
     banned = suite_instructions()
-    tasks = generate(count, seed, exclude=banned)
+    # A prompt that describes the table brings the tasks that need it (and the rest of the
+    # wider language of robollm.training.synthetic_language).
+    tasks = generate(count, seed, exclude=banned, language=template.uses_scene)
     if sensing:
         from robollm.training.sensing_tasks import generate_sensing
 
@@ -81,8 +83,9 @@ def make_samples(template: PromptTemplate, count: int, seed: int,
         out = []
         for t in ts:
             objects = [o.replace("_", " ") for o in t.objects]
+            table = table_text(t) if template.uses_scene else ("", "")
             for lines, step in step_lines(t):
-                out.append((template.render(objects, t.instruction, lines), f" {step}."))
+                out.append((template.render(objects, t.instruction, lines, None, *table), f" {step}."))
         return out
 
     return pairs(tasks[n_valid:]), pairs(tasks[:n_valid])

@@ -58,14 +58,15 @@ MATERIAL_WORDS = frozenset(MATERIALS) | frozenset("wooden metallic steel iron al
 POSITION_WORDS = frozenset("left right middle centre center front back near nearest closest far "
                            "farthest furthest next beside behind top bottom first second third last "
                            "other another same matching matches match colour color colours colors "
-                           "its their respective corresponding which where that this".split())
+                           "its their respective corresponding which where that this close closer "
+                           "under underneath beneath below above".split())
 # Verbs the robot acts on (besides the words of every registered skill's name).
 ACTION_WORDS = frozenset("""
     put place set move pick lift raise hoist stack push shove slide knock tap touch feel weigh
     hand give pass grab grasp take get bring carry drop deposit transfer relocate shift stick
     gather load unload pop stand rest lay build make sort arrange tidy clear clean organise
     organize fetch collect hold release open close turn rotate flip swap switch fill empty
-    return leave keep stay insert remove nudge poke press squeeze hit
+    return leave keep stay insert remove nudge poke press squeeze hit match pair
 """.split())
 OTHER_KNOWN = frozenset("table side both hands arms hand arm tower stack done nothing".split())
 # Every word `understood` knows without the skills' own names.
@@ -169,6 +170,11 @@ def missing_objects(instruction: str, objects: Mapping[str, tuple[str, str]]) ->
             missing.append(phrase)
 
     named = set()  # indices of nouns already judged with their colour
+    for i, word in enumerate(words):  # "the colour of a banana", "lemon-coloured": a colour, not an object
+        if word in ("colour", "color") and i + 1 < len(words) and words[i + 1] == "of":
+            named.update(range(i + 2, min(len(words), i + 6)))
+        if word in ("coloured", "colored") and i > 0:
+            named.add(i - 1)
     for i, word in enumerate(words):
         if word not in COLOURS:
             continue

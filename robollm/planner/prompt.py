@@ -1,6 +1,10 @@
 """The prompt file: plain text with {objects}, {instruction}, {steps} and {next}, and
 optionally {examples}, filled from a pool of worked examples in a second file.
 
+Instead of {objects} (the names alone) a prompt may use {scene}: every object with where
+it is (region, what it is in or on, a neighbour close by) and {hands}: what the hands
+hold, both as the table was when the run began (robollm.planner.scene_text).
+
 For a prompt `NAME.txt`, the pool is `NAME.examples.txt`: examples separated by blank lines,
 each with an `Objects:` line, a `Task:` line and numbered steps ending in `done`. With
 `planner.num_examples: 0` the whole pool is used in file order; with N > 0 the N examples
@@ -18,6 +22,7 @@ from robollm.config import launch_dir
 from robollm.errors import ConfigError
 
 FIELDS = ("objects", "instruction", "steps", "next")
+SCENE_FIELDS = ("scene", "hands")  # either may stand in for {objects}
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,17 @@ class PromptTemplate:
     def uses_examples(self) -> bool:
         return "{examples}" in self.text
 
+    @property
+    def uses_scene(self) -> bool:
+        return any("{" + f + "}" in self.text for f in SCENE_FIELDS)
+
     def render(self, objects: list[str], instruction: str, steps: list[str],
-               examples: Sequence[str] | None = None) -> str:
+               examples: Sequence[str] | None = None, scene: str = "", hands: str = "") -> str:
         lines = "".join(f"{i}. {s}\n" for i, s in enumerate(steps, 1))
         chosen = self.examples if examples is None else examples
         return (self.text.replace("{examples}", "\n\n".join(chosen))
                 .replace("{objects}", ", ".join(objects))
+                .replace("{scene}", scene).replace("{hands}", hands)
                 .replace("{instruction}", instruction.strip().rstrip("."))
                 .replace("{steps}", lines).replace("{next}", str(len(steps) + 1)))
 
@@ -76,7 +86,8 @@ def load_prompt(path_or_name: str) -> PromptTemplate:
         raise ConfigError(f"prompt {path_or_name!r}: no such file (give a path or a name in "
                           f"{launch_dir() / 'prompts'})")
     text = _read(p)
-    missing = [f for f in FIELDS if "{" + f + "}" not in text]
+    missing = [f for f in FIELDS if "{" + f + "}" not in text
+               and not (f == "objects" and "{scene}" in text)]
     if missing:
         raise ConfigError(f"{p}: the prompt must contain the placeholders "
                           f"{', '.join('{' + f + '}' for f in missing)}")

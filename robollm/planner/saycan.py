@@ -28,6 +28,7 @@ from robollm.plan import SkillCall
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import Grounding, ground
 from robollm.planner.prompt import ExampleSelector, PromptTemplate, load_prompt
+from robollm.planner.scene_text import hands_text, perceived_scene_text
 from robollm.session import Session
 from robollm.skill import Outcome
 from robollm.world.state import SceneState
@@ -111,6 +112,7 @@ class SayCanPlanner:
         self.evidence_style = evidence_style
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
         self._failed: list[tuple[SkillCall, SceneState]] = []  # this run's failed calls
+        self._table = ("", "")  # {scene} and {hands} as the table was when the run began
 
     @classmethod
     def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
@@ -142,7 +144,7 @@ class SayCanPlanner:
         calls = enumerate_calls(skills, state)
         texts = [describe(skills, c) for c in calls]
         objects = [n.replace("_", " ") for n in session.scene.objects]  # as perceived
-        prompt = self.prompt.render(objects, instruction, lines, self.examples)
+        prompt = self.prompt.render(objects, instruction, lines, self.examples, *self._table)
         given = AffordanceInput(session.scene, state, skills, tuple(self._failed))
         affordances = self.affordance.score(given, calls)
         # A call the affordance rules out (0) has a combined score of 0 whatever the model
@@ -153,7 +155,8 @@ class SayCanPlanner:
         started = time.perf_counter()
         options = self.options
         if options.calibration and self.neutral_without_task:
-            options = replace(options, neutral_prompt=self.prompt.render(objects, "", lines, self.examples))
+            options = replace(options, neutral_prompt=self.prompt.render(objects, "", lines, self.examples,
+                                                                         *self._table))
         values = score_candidates(self.llm, prompt, [f" {texts[i]}." for i in asked], options)
         seconds = time.perf_counter() - started
         llm: list[float | None] = [None] * len(calls)
@@ -216,6 +219,8 @@ class SayCanPlanner:
             return result
         self.examples = self.selector.select(instruction) if self.selector else None
         self._failed = []  # a failed call is re-scored from the scene it left
+        if self.prompt.uses_scene:  # told once, as the run begins: the steps say what changed
+            self._table = (perceived_scene_text(session.scene, session.state), hands_text(session.state))
         lines: list[str] = []
         for index in range(1, self.max_steps + 1):
             state = session.state

@@ -41,14 +41,22 @@ class Task:
     steps: list[str]  # expert plan in the skills' phrases, without "done"
     failures: dict[int, str] = field(default_factory=dict)  # step index -> reason it failed once
     evidence: dict[int, str] = field(default_factory=dict)  # step index -> what sensing found
+    layout: dict[str, str] = field(default_factory=dict)  # object -> region, for prompts with {scene}
+    near: set[frozenset[str]] = field(default_factory=set)  # pairs of objects standing close
+
+
+def _base(name: str) -> str:
+    """'red_block' of 'red_block_2' (a second look-alike)."""
+    head, _, tail = name.rpartition("_")
+    return head if tail.isdigit() else name
 
 
 def _type(name: str) -> str:
-    return name.rsplit("_", 1)[1]
+    return _base(name).rsplit("_", 1)[1]
 
 
 def _colour(name: str) -> str:
-    return name.rsplit("_", 1)[0]
+    return _base(name).rsplit("_", 1)[0]
 
 
 @cache
@@ -70,8 +78,10 @@ def move(obj: str, target: str) -> list[str]:
 class Phrases:
     """Random ways of naming objects and wrapping requests."""
 
-    def __init__(self, rng: random.Random, objects: list[str]) -> None:
+    def __init__(self, rng: random.Random, objects: list[str], layout: dict[str, str] | None = None,
+                 near: set[frozenset[str]] | None = None) -> None:
         self.rng, self.objects = rng, objects
+        self.layout, self.near = layout if layout is not None else {}, near if near is not None else set()
 
     def ref(self, name: str, adjective: bool = True) -> str:
         """'the red block', 'the red cube', 'the small red block', or 'the bowl' if it is
@@ -269,7 +279,8 @@ def region(p: Phrases, objs: list[str]) -> Task | None:
     movable = [o for o in objs if _type(o) in GRASPABLE]
     if not movable:
         return None
-    obj, side = p.rng.choice(movable), p.rng.choice(tuple(SIDES))
+    obj = p.rng.choice(movable)
+    side = p.rng.choice([r for r in SIDES if r != p.layout.get(obj)])  # not where it already is
     verb = p.rng.choice(("move", "move", "put", "bring", "shift", "slide", "get", "take", "carry"))
     linker = p.rng.choice(("to", "to", "over to")) if verb != "put" else p.rng.choice(("on", "in")) if side != "middle" else "in"
     text = f"{verb} {p.ref(obj)} {linker} {p.side(side)}"
@@ -285,13 +296,18 @@ def two_regions(p: Phrases, objs: list[str]) -> Task | None:
         return None
     a, b = p.rng.sample(movable, 2)
     if p.rng.random() < 0.5:
-        side = p.rng.choice(tuple(SIDES))
+        sides = [r for r in SIDES if r not in (p.layout.get(a), p.layout.get(b))]
+        if not sides:
+            return None
+        side = p.rng.choice(sides)
         if _type(a) == _type(b) == "block" and p.rng.random() < 0.5:
             text = f"move the {_colour(a)} and the {_colour(b)} block to {p.side(side)}"
         else:
             text = f"move {p.ref(a)} and {p.ref(b)} to {p.side(side)}"
         return Task("regions", objs, p.wrap(text), move(a, side) + move(b, side))
     sa, sb = p.rng.sample(("left", "right"), 2)
+    if p.layout.get(a) == sa or p.layout.get(b) == sb:
+        return None
     text = f"put {p.ref(a)} on {p.side(sa)} and {p.ref(b)} on {p.side(sb)}"
     return Task("regions", objs, p.wrap(text), move(a, sa) + move(b, sb))
 
@@ -355,16 +371,37 @@ def random_objects(rng: random.Random) -> list[str]:
     return names
 
 
-def sample_task(rng: random.Random, families: Iterable[str] | None = None) -> Task:
-    chosen = list(families or FAMILIES)
-    weights = [FAMILIES[f][0] for f in chosen]
+def sample_task(rng: random.Random, families: Iterable[str] | None = None, language: bool = False) -> Task:
+    """One task. With `language`, the families of robollm.training.synthetic_language join
+    (those that need to know where things are among them), every table gets a layout,
+    and some instructions are written as several sentences or with misspellings."""
+    table = dict(FAMILIES)
+    if language:
+        from robollm.training.synthetic_language import LANGUAGE_FAMILIES, SCENE_FAMILIES
+
+        table |= LANGUAGE_FAMILIES | SCENE_FAMILIES
+    chosen = list(families or table)
+    weights = [table[f][0] for f in chosen]
     while True:
         objs = random_objects(rng)
         family = rng.choices(chosen, weights)[0]
-        task = FAMILIES[family][1](Phrases(rng, objs), objs)
+        phrases = Phrases(rng, objs)
+        if language:
+            from robollm.training.synthetic_language import draw_layout
+
+            phrases.layout, phrases.near = draw_layout(rng, objs)
+        task = FAMILIES[family][1](phrases, objs) if family in FAMILIES else table[family][1](phrases, objs)
         if task is None:
             continue
         task.instruction = " ".join(task.instruction.split())
+        if language:
+            from robollm.training.synthetic_language import misspell, sentences
+
+            task.layout, task.near = phrases.layout, phrases.near
+            if rng.random() < 0.15:
+                task.instruction = sentences(rng, task.instruction)
+            if rng.random() < 0.08:
+                task.instruction = misspell(rng, task.instruction)
         if rng.random() < 0.12:  # a pick that fails once and is retried
             picks = [i for i, s in enumerate(task.steps) if s.startswith("pick up")]
             if picks:
@@ -376,16 +413,27 @@ def normalise(instruction: str) -> str:
     return " ".join(instruction.lower().strip().rstrip(".").split())
 
 
-def generate(count: int, seed: int, exclude: Iterable[str] = ()) -> list[Task]:
+def generate(count: int, seed: int, exclude: Iterable[str] = (), language: bool = False) -> list[Task]:
     """`count` tasks; none whose instruction (normalised) is in `exclude`."""
     rng = random.Random(seed)
     banned = {normalise(e) for e in exclude}
     tasks: list[Task] = []
     while len(tasks) < count:
-        task = sample_task(rng)
+        task = sample_task(rng, language=language)
         if normalise(task.instruction) not in banned:
             tasks.append(task)
     return tasks
+
+
+def table_text(task: Task) -> tuple[str, str]:
+    """{scene} and {hands} for a task's table, as the planner writes them
+    (robollm.planner.scene_text): every object on the table in its region."""
+    from robollm.planner.scene_text import hands_text, scene_text
+    from robollm.world.symbolic import SymbolicState
+
+    state = SymbolicState({o: _type(o) for o in task.objects}, {o: task.layout.get(o, "middle") for o in task.objects},
+                          {o: "at" for o in task.objects})
+    return scene_text(state, task.objects, task.near), hands_text(state)
 
 
 def step_lines(task: Task) -> list[tuple[list[str], str]]:

@@ -1,0 +1,89 @@
+"""The table in words for the planner's prompt: where each object is and what the hands hold.
+
+"Put the red block on the left in the bowl" can only be resolved by a model that is told
+which red block is on the left. A prompt with the `{scene}` placeholder gets one entry
+per object: its region, or what it is in or on, or the hand holding it, and its nearest
+neighbour when one stands close by:
+
+    red block (left, near the green bowl), red block 2 (right), blue block (on the red block 2)
+
+The planner renders it from the perceived scene at the start of a run; the training
+generator renders it from the layouts it draws, with this same function, so the tuned
+model reads exactly the text it was trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from robollm.world.state import SceneState
+from robollm.world.symbolic import ARMS, SymbolicState
+
+NEAR_GAP = 0.06  # metres between two footprints' edges for "near"
+
+
+def words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def near_pairs(scene: SceneState, gap: float = NEAR_GAP) -> set[frozenset[str]]:
+    """Objects on the table whose footprints come within `gap` of each other."""
+    loose = [o for o in scene.objects.values() if scene.holder(o.name) is None]
+    out: set[frozenset[str]] = set()
+    for i, a in enumerate(loose):
+        for b in loose[i + 1:]:
+            (ax, ay), (bx, by) = a.pose.position[:2], b.pose.position[:2]
+            edge = math.hypot(ax - bx, ay - by) - (max(a.footprint) + max(b.footprint)) / 2
+            if edge < gap:
+                out.add(frozenset((a.name, b.name)))
+    return out
+
+
+def where(state: SymbolicState, obj: str) -> str:
+    relation, parent = state.relation.get(obj), state.parent.get(obj)
+    if relation == "held":
+        return "held with both hands" if obj in state.held_by_both else f"in the {parent} hand"
+    if relation in ("in", "on"):
+        return f"{relation} the {words(parent)}"
+    return parent or "on the table"
+
+
+def scene_text(state: SymbolicState, order: Iterable[str] | None = None,
+               near: Iterable[frozenset[str]] = (), distances: Mapping[frozenset[str], float] | None = None) -> str:
+    """One entry per object in `order` (default: the state's), with its place and, for an
+    object standing on the table, the closest object near it (by `distances` when
+    given, else the first in `order`)."""
+    names = list(order if order is not None else state.types)
+    near = set(near)
+    parts = []
+    for name in names:
+        place = where(state, name)
+        if state.relation.get(name) == "at":
+            close = [o for o in names if o != name and frozenset((name, o)) in near
+                     and state.relation.get(o) == "at"]
+            if close:
+                best = min(close, key=lambda o: (distances or {}).get(frozenset((name, o)), 0.0))
+                place += f", near the {words(best)}"
+        parts.append(f"{words(name)} ({place})")
+    return ", ".join(parts)
+
+
+def hands_text(state: SymbolicState) -> str:
+    """'both empty', 'the left hand holds the red block', 'both hands hold the grey tray'."""
+    held = {arm: state.holding(arm) for arm in ARMS}
+    both = [o for o in held.values() if o is not None and o in state.held_by_both]
+    if both:
+        return f"both hands hold the {words(both[0])}"
+    parts = [f"the {arm} hand holds the {words(obj)}" for arm, obj in held.items() if obj is not None]
+    return " and ".join(parts) if parts else "both empty"
+
+
+def perceived_scene_text(scene: SceneState, state: SymbolicState) -> str:
+    """`scene_text` for a perceived scene: near pairs and distances from its geometry."""
+    pairs = near_pairs(scene)
+    dist = {}
+    for pair in pairs:
+        a, b = (scene.objects[n].pose.position[:2] for n in pair)
+        dist[pair] = math.hypot(a[0] - b[0], a[1] - b[1])
+    return scene_text(state, scene.objects, pairs, dist)

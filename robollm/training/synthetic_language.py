@@ -1,0 +1,293 @@
+"""Training tasks for language beyond plain commands: where things are, what to leave alone,
+"under", long towers and several pairs, moving a tray, count and order words, colours
+named by things that have them, polite and several-sentence requests, misspellings.
+
+Each task's table has a layout (the region of every object and which objects stand close
+together), which the prompt's `{scene}` describes (robollm.planner.scene_text), so "the
+red block on the left" or "the cup near the plate" can be resolved. Families that need
+the layout are drawn only for prompts that show it.
+
+The wording here is this module's own: the held-out `language` suite was written before
+it and is never read by it (instructions that match a suite's are dropped by
+`synthetic.generate`, and a test checks it).
+"""
+
+from __future__ import annotations
+
+import random
+
+from robollm.training.synthetic import (
+    GRASPABLE,
+    HOLDERS,
+    NOUNS,
+    Phrases,
+    Task,
+    _colour,
+    _targets_for,
+    _type,
+    move,
+    say,
+)
+
+REGION_WORDS = {"left": ("on the left", "on the left side", "on the left-hand side"),
+                "right": ("on the right", "on the right side", "on the right-hand side"),
+                "middle": ("in the middle", "in the centre", "in the middle of the table")}
+# Things whose colour everyone knows (not the held-out suite's: it measures carrying over).
+COLOUR_OF = {
+    "red": ("a strawberry", "a fire truck", "a cherry", "a stop sign"),
+    "green": ("a leaf", "a lime", "a frog", "a pine tree"),
+    "blue": ("the ocean", "a blueberry", "denim jeans"),
+    "yellow": ("a lemon", "a sunflower", "an egg yolk", "a school bus"),
+    "orange": ("a carrot", "a pumpkin", "a tangerine"),
+    "purple": ("a grape", "a plum", "an aubergine"),
+    "pink": ("a flamingo", "bubble gum", "a piglet"),
+    "white": ("milk", "a cloud", "a sheet of paper"),
+    "black": ("ink", "the night", "a car tyre"),
+    "brown": ("chocolate", "coffee", "tree bark"),
+    "grey": ("an elephant", "ash", "a rain cloud"),
+}
+
+
+def draw_layout(rng: random.Random, objs: list[str]) -> tuple[dict[str, str], set[frozenset[str]]]:
+    """A region per object (a tray or box in the middle) and a few pairs standing close."""
+    regions = {o: "middle" if _type(o) in ("tray", "box") else rng.choice(("left", "middle", "right"))
+               for o in objs}
+    near: set[frozenset[str]] = set()
+    for i, a in enumerate(objs):
+        for b in objs[i + 1:]:
+            if regions[a] == regions[b] and rng.random() < 0.3:
+                near.add(frozenset((a, b)))
+    return regions, near
+
+
+def _noun(p: Phrases, name: str) -> str:
+    return p.rng.choice(NOUNS[_type(name)])
+
+
+def _movable(objs: list[str]) -> list[str]:
+    return [o for o in objs if _type(o) in GRASPABLE]
+
+
+def _holders(objs: list[str]) -> list[str]:
+    return [o for o in objs if _type(o) in HOLDERS]
+
+
+# -- negation and exceptions ----------------------------------------------------------------
+def except_one(p: Phrases, objs: list[str]) -> Task | None:
+    """All of a kind but one into a holder; the one left out is named by colour."""
+    for kind in p.rng.sample(GRASPABLE, 2):
+        items = [o for o in objs if _type(o) == kind]
+        holders = _holders(objs)
+        if len(items) < 3 or not holders:
+            continue
+        target, left_out = p.rng.choice(holders), p.rng.choice(items)
+        noun = _noun(p, left_out)
+        core = p.rng.choice((
+            "put all the {n}s except the {c} one {prep} {t}", "every {n} but the {c} one goes {prep} {t}",
+            "move the {n}s {prep} {t}, all of them apart from the {c} one",
+            "put the {n}s {prep} {t} but keep the {c} {n} where it is",
+            "apart from the {c} {n}, put every {n} {prep} {t}",
+        ))
+        text = core.format(n=noun, c=_colour(left_out), prep=p.prep(target), t=p.ref(target))
+        return Task("negation", objs, p.wrap(text), [s for o in items if o != left_out for s in move(o, target)])
+    return None
+
+
+def leave_alone(p: Phrases, objs: list[str]) -> Task | None:
+    """One object is not to be touched; another is moved."""
+    movable = _movable(objs)
+    if len(movable) < 2:
+        return None
+    keep, obj = p.rng.sample(movable, 2)
+    targets = [t for t in _targets_for(obj, objs) if t != keep]
+    if not targets:
+        return None
+    target = p.rng.choice(targets)
+    first = p.rng.choice(("leave {k} alone", "do not touch {k}", "don't move {k}", "keep your hands off {k}",
+                          "{k} stays where it is")).format(k=p.ref(keep))
+    second = f"put {p.ref(obj)} {p.prep(target)} {p.ref(target)}"
+    text = p.rng.choice(("{a} and {b}", "{a}, but {b}", "{a}; {b}", "{b}, and {a}", "{b} but {a}")).format(a=first, b=second)
+    return Task("negation", objs, p.wrap(text), move(obj, target))
+
+
+# -- under / below ----------------------------------------------------------------------------
+def under(p: Phrases, objs: list[str]) -> Task | None:
+    blocks = [o for o in objs if _type(o) == "block"]
+    if len(blocks) < 2:
+        return None
+    low, high = p.rng.sample(blocks, 2)
+    core = p.rng.choice((
+        "put {l} under {h}", "put {l} underneath {h}", "{l} goes below {h}", "{l} should be beneath {h}",
+        "stack them so that {l} is under {h}", "make {l} the base and put {h} on it",
+        "{h} on top, {l} underneath", "place {l} below {h}",
+    ))
+    return Task("under", objs, p.wrap(core.format(l=p.ref(low), h=p.ref(high))), move(high, low))
+
+
+# -- several pairs and long towers -----------------------------------------------------------
+def long_tower(p: Phrases, objs: list[str]) -> Task | None:
+    blocks = [o for o in objs if _type(o) == "block"]
+    if len(blocks) < 4:
+        return None
+    order = p.rng.sample(blocks, p.rng.choice(range(4, min(5, len(blocks)) + 1)))
+    cs = [_colour(b) for b in order]
+    listed = ", ".join(cs[:-1]) + " and " + cs[-1]
+    core = p.rng.choice((
+        "build a tower from the bottom up: {seq}", "stack the {listed} blocks with {first} at the bottom and {last} on top",
+        "make a stack of {n} blocks: {seq}, bottom to top", "tower time: {first} first, then {rest}",
+        "stack the blocks top to bottom: {rev}",
+    ))
+    text = core.format(seq=", ".join(cs), listed=listed, first=cs[0], last=cs[-1], n=len(cs),
+                       rest=", then ".join(cs[1:]), rev=", ".join(reversed(cs)))
+    steps = [s for below, above in zip(order, order[1:], strict=False) for s in move(above, below)]
+    return Task("pairs_towers", objs, p.wrap(text), steps)
+
+
+def three_pairs(p: Phrases, objs: list[str]) -> Task | None:
+    """Three objects to the holders of their colours (the table is extended to fit)."""
+    kind, tkind = p.rng.choice(GRASPABLE), p.rng.choice(("bowl", "plate"))
+    colours = p.rng.sample(sorted({_colour(o) for o in objs} | {"red", "blue", "green", "yellow", "white"}), 3)
+    table = [f"{c}_{kind}" for c in colours] + [f"{c}_{tkind}" for c in colours]
+    p.rng.shuffle(table)
+    for name in table:
+        p.layout[name] = p.layout.get(name) or p.rng.choice(("left", "middle", "right"))
+    noun, tnoun = p.rng.choice(NOUNS[kind]), p.rng.choice(NOUNS[tkind])
+    core = p.rng.choice((
+        "match all three {n}s with the {t}s of their colours", "every {n} onto the {t} of the same colour",
+        "sort the {n}s: each one to the {t} that shares its colour", "pair up each {n} with its colour's {t}",
+    ))
+    return Task("pairs_towers", table, p.wrap(core.format(n=noun, t=tnoun)),
+                [s for o in table if _type(o) == kind for s in move(o, f"{_colour(o)}_{tkind}")])
+
+
+# -- the tray, moved with both arms ------------------------------------------------------------
+def tray_move(p: Phrases, objs: list[str]) -> Task | None:
+    trays = [o for o in objs if _type(o) == "tray"]
+    if not trays:
+        return None
+    tray, side = trays[0], p.rng.choice(("left", "right"))
+    core = p.rng.choice((
+        "move {t} to the {s} with both hands", "carry {t} over to the {s} side using two arms",
+        "lift {t} with both arms and put it down on the {s}", "{t} goes to the {s} side; use both hands",
+        "take {t} in both hands and set it on the {s}",
+    ))
+    steps = [say("lift_with_both_arms", obj=tray), say("put_down", obj=tray, target=side)]
+    return Task("tray_box", objs, p.wrap(core.format(t=p.ref(tray), s=side)), steps)
+
+
+# -- where things are (need the layout in the prompt) ----------------------------------------------
+def by_region(p: Phrases, objs: list[str]) -> Task | None:
+    """Two look-alikes in different regions; the instruction picks one by where it is."""
+    movable = _movable(objs)
+    if not movable:
+        return None
+    obj = p.rng.choice(movable)
+    twin = f"{obj}_2"
+    here = p.layout[obj]
+    there = p.rng.choice([r for r in ("left", "middle", "right") if r != here])
+    objs = [*objs, twin]
+    p.layout[twin] = there
+    chosen = p.rng.choice((obj, twin))
+    targets = [t for t in _targets_for(obj, objs) if t not in (obj, twin)]
+    if not targets:
+        return None
+    target = p.rng.choice(targets)
+    ref = f"the {_colour(obj)} {_noun(p, obj)} {p.rng.choice(REGION_WORDS[p.layout[chosen]])}"
+    if p.rng.random() < 0.3:
+        ref = f"the {p.layout[chosen]} {_colour(obj)} {_noun(p, obj)}"
+    text = p.rng.choice(("put {r} {prep} {t}", "{r} goes {prep} {t}", "move {r} {prep} {t}")).format(
+        r=ref, prep=p.prep(target), t=p.ref(target))
+    return Task("spatial", objs, p.wrap(text), move(chosen, target))
+
+
+def by_neighbour(p: Phrases, objs: list[str]) -> Task | None:
+    """An object picked out by what stands next to it."""
+    pairs = [(a, b) for pair in p.near for a, b in (tuple(pair), tuple(pair)[::-1])
+             if _type(a) in GRASPABLE]
+    if not pairs:
+        return None
+    obj, neighbour = p.rng.choice(pairs)
+    if sum(_type(o) == _type(obj) for o in objs) < 2:
+        return None  # "the block next to the bowl" only matters when there are several blocks
+    targets = [t for t in _targets_for(obj, objs) if t != neighbour]
+    if not targets:
+        return None
+    target = p.rng.choice(targets)
+    word = p.rng.choice(("next to", "near", "beside", "close to"))
+    ref = f"the {_noun(p, obj)} {word} the {_colour(neighbour)} {_noun(p, neighbour)}"
+    text = p.rng.choice(("put {r} {prep} {t}", "{r} should go {prep} {t}", "take {r} and put it {prep} {t}")).format(
+        r=ref, prep=p.prep(target), t=p.ref(target))
+    return Task("spatial", objs, p.wrap(text), move(obj, target))
+
+
+# -- count words -----------------------------------------------------------------------------------
+def some_of(p: Phrases, objs: list[str]) -> Task | None:
+    """'two of the blocks', 'one cup': the expert moves the first ones the prompt lists."""
+    for kind in p.rng.sample(GRASPABLE, 2):
+        items = [o for o in objs if _type(o) == kind]
+        holders = _holders(objs)
+        if len(items) < 2 or not holders:
+            continue
+        n = p.rng.choice(range(1, len(items)))
+        target = p.rng.choice(holders)
+        count = ("one", "two", "three", "four")[n - 1]
+        noun = _noun(p, items[0]) + ("s" if n > 1 else "")
+        core = p.rng.choice(("put {c} of the {n}s {prep} {t}", "move any {c} {w} {prep} {t}",
+                             "just {c} {w} {prep} {t}, please"))
+        text = core.format(c=count, n=_noun(p, items[0]), w=noun, prep=p.prep(target), t=p.ref(target))
+        return Task("count", objs, text, [s for o in items[:n] for s in move(o, target)])
+    return None
+
+
+# -- colours named by things ----------------------------------------------------------------------
+def colour_of_thing(p: Phrases, objs: list[str]) -> Task | None:
+    movable = [o for o in _movable(objs) if _colour(o) in COLOUR_OF]
+    if not movable:
+        return None
+    obj = p.rng.choice(movable)
+    targets = _targets_for(obj, objs)
+    if not targets:
+        return None
+    target = p.rng.choice(targets)
+    thing = p.rng.choice(COLOUR_OF[_colour(obj)])
+    forms = ["the {n} that is the colour of {x}", "the {n} the colour of {x}"]
+    bare = thing.split(" ", 1)[-1] if thing.startswith(("a ", "an ", "the ")) else thing
+    if " " not in bare:  # "lemon-coloured", not "egg yolk-coloured"
+        forms.append("the {b}-coloured {n}")
+    ref = p.rng.choice(forms).format(n=_noun(p, obj), x=thing, b=bare)
+    text = f"put {ref} {p.prep(target)} {p.ref(target)}"
+    return Task("colour_knowledge", objs, p.wrap(text), move(obj, target))
+
+
+LANGUAGE_FAMILIES = {
+    "except_one": (0.8, except_one), "leave_alone": (0.6, leave_alone), "under": (0.7, under),
+    "long_tower": (0.6, long_tower), "three_pairs": (0.5, three_pairs), "tray_move": (1.5, tray_move),
+    "some_of": (0.6, some_of), "colour_of_thing": (0.5, colour_of_thing),
+}
+SCENE_FAMILIES = {"by_region": (0.8, by_region), "by_neighbour": (0.6, by_neighbour)}
+
+
+# -- whole-sentence variation ---------------------------------------------------------------------
+def misspell(rng: random.Random, text: str, rate: float = 0.15) -> str:
+    """Drop, double or swap a letter in some words of four letters or more."""
+    out = []
+    for word in text.split(" "):
+        if len(word) >= 4 and word.isalpha() and rng.random() < rate:
+            i = rng.randrange(1, len(word) - 1)
+            how = rng.choice(("drop", "double", "swap"))
+            word = (word[:i] + word[i + 1:] if how == "drop" else word[:i] + word[i] + word[i:] if how == "double"
+                    else word[:i] + word[i + 1] + word[i] + word[i + 2:])
+        out.append(word)
+    return " ".join(out)
+
+
+def sentences(rng: random.Random, text: str) -> str:
+    """A request as a person might write it: a greeting, a full stop, a thank-you."""
+    opener = rng.choice(("", "", "Hello robot. ", "Hey. ", "Hi there! ", "OK, next job. ", "Robot, listen. "))
+    closer = rng.choice(("", "", " Thanks.", " Thank you!", " Cheers.", " That's all."))
+    body = text[0].upper() + text[1:]
+    if " and then " in body and rng.random() < 0.6:
+        body = body.replace(" and then ", ". Then ", 1)
+    elif " and " in body and rng.random() < 0.3:
+        body = body.replace(" and ", ". After that, ", 1)
+    return f"{opener}{body}.{closer}"

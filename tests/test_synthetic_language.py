@@ -1,0 +1,113 @@
+"""The wider training language: valid expert plans from each task's own layout, the
+table described as the planner describes it, and no held-out instruction produced."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from robollm.commands.train import make_samples, suite_instructions
+from robollm.planner.candidates import describe, enumerate_calls
+from robollm.planner.grounding import ground
+from robollm.planner.prompt import load_prompt
+from robollm.planner.scene_text import hands_text, near_pairs, perceived_scene_text, scene_text
+from robollm.registry import load_entry_point
+from robollm.skills.catalog import BUILTIN
+from robollm.training.synthetic import _colour, _type, generate, normalise, step_lines
+from robollm.training.synthetic_language import misspell
+from robollm.world.symbolic import SymbolicState
+
+TASKS = generate(600, seed=5, language=True)
+
+
+@pytest.fixture(scope="module")
+def skills():
+    return {cls.name: cls() for cls in (load_entry_point(e) for e in BUILTIN.values())}
+
+
+def _start(task) -> SymbolicState:
+    return SymbolicState({o: _type(o) for o in task.objects}, {o: task.layout[o] for o in task.objects},
+                         {o: "at" for o in task.objects})
+
+
+def test_every_expert_step_is_valid_from_the_tasks_layout(skills) -> None:
+    for task in TASKS:
+        state = _start(task)
+        for lines, step in step_lines(task):
+            calls = {describe(skills, c): c for c in enumerate_calls(skills, state)}
+            assert step in calls, f"{task.instruction!r}: {step!r} is not a candidate's text"
+            call = calls[step]
+            if call.skill == "done" or lines and lines[-1].startswith(step + ". It failed"):
+                continue
+            skill = skills[call.skill]
+            outcome = skill.apply(state, **dict(zip([p.name for p in skill.params], call.args, strict=True)))
+            assert outcome.success, f"{task.instruction!r}: {step!r} fails: {outcome.reason}"
+
+
+def test_every_language_kind_is_drawn() -> None:
+    families = Counter(t.family for t in TASKS)
+    for kind in ("negation", "under", "pairs_towers", "tray_box", "spatial", "count", "colour_knowledge"):
+        assert families[kind] >= 5, families
+    assert any(". " in t.instruction.rstrip(".") for t in TASKS)  # several sentences
+
+
+def test_a_region_task_never_asks_for_where_the_object_already_is() -> None:
+    for task in TASKS:
+        if task.family == "regions":
+            for step in task.steps:
+                if step.startswith("place ") and step.endswith("table"):
+                    obj = step.split(" ")[2] + "_" + step.split(" ")[3]
+                    side = "middle" if "middle" in step else step.split(" ")[-4]
+                    assert task.layout.get(obj) != side, task.instruction
+
+
+def test_no_held_out_instruction_is_generated_and_none_is_refused() -> None:
+    banned = {normalise(b) for b in suite_instructions()}
+    tasks = generate(1500, seed=0, exclude=banned, language=True)
+    assert not {normalise(t.instruction) for t in tasks} & banned
+    refused = [(t.instruction, g.reason) for t in tasks
+               if (g := ground(t.instruction, {n: (_colour(n), _type(n)) for n in t.objects})).kind != "ok"]
+    assert not refused, refused[:5]
+
+
+def test_the_table_is_described_in_the_prompt_and_the_steps_extend_it() -> None:
+    template = load_prompt("saycan_scene")
+    train, _ = make_samples(template, 30, seed=2)
+    prompt, _ = train[0]
+    assert "Hands: both empty." in prompt and "(left" in prompt or "(middle" in prompt or "(right" in prompt
+    # step i+1's prompt is step i's prompt and text: one causal pass scores a whole plan
+    chained = sum(b[0].startswith(a[0] + a[1]) for a, b in zip(train, train[1:], strict=False))
+    assert chained >= len(train) // 2
+
+
+def test_scene_text_says_region_support_neighbour_and_hands() -> None:
+    state = SymbolicState({"red_block": "block", "green_bowl": "bowl", "blue_block": "block"},
+                          {"red_block": "left", "green_bowl": "left", "blue_block": "red_block"},
+                          {"red_block": "at", "green_bowl": "at", "blue_block": "on"})
+    text = scene_text(state, near=[frozenset(("red_block", "green_bowl"))])
+    assert text == ("red block (left, near the green bowl), green bowl (left, near the red block), "
+                    "blue block (on the red block)")
+    assert hands_text(state) == "both empty"
+    state.relation["blue_block"], state.parent["blue_block"] = "held", "right"
+    assert hands_text(state) == "the right hand holds the blue block"
+
+
+def test_perceived_neighbours_come_from_the_geometry(config) -> None:
+    from robollm.session import Session
+    from robollm.world.scene import ObjectSpec, SceneSpec
+
+    scene = SceneSpec([ObjectSpec("bowl", "green", pose=[0.5, 0.3]), ObjectSpec("block", "red", pose=[0.5, 0.19]),
+                       ObjectSpec("block", "blue", pose=[0.6, -0.3])])
+    with Session(config, scene, 0, executor="symbolic") as s:
+        assert near_pairs(s.scene) == {frozenset(("green_bowl", "red_block"))}
+        assert perceived_scene_text(s.scene, s.state) == (
+            "green bowl (left, near the red block), red block (left, near the green bowl), blue block (right)")
+
+
+def test_misspelling_changes_letters_not_words() -> None:
+    import random
+
+    text = "please put the green block in the yellow bowl"
+    out = misspell(random.Random(1), text, rate=1.0)
+    assert out != text and len(out.split()) == len(text.split())
