@@ -111,3 +111,21 @@ def test_misspelling_changes_letters_not_words() -> None:
     text = "please put the green block in the yellow bowl"
     out = misspell(random.Random(1), text, rate=1.0)
     assert out != text and len(out.split()) == len(text.split())
+
+
+def test_each_step_that_changes_the_hands_says_what_they_hold(session_factory) -> None:
+    from robollm.affordance.heuristic import HeuristicAffordance
+    from robollm.llm import ScoringOptions
+    from robollm.planner.saycan import SayCanPlanner
+    from robollm.world.scene import ObjectSpec, SceneSpec
+    from tests.test_planner import ScriptedLM
+
+    template = load_prompt("saycan_scene")
+    train, _ = make_samples(template, 30, seed=2)
+    assert any(" Now the left hand holds the " in p or " Now the right hand holds the " in p for p, _ in train)
+    scene = SceneSpec([ObjectSpec("block", "red", region="left"), ObjectSpec("bowl", "green", region="left")])
+    lm = ScriptedLM(["pick up the red block.", "place the red block in the green bowl.", "done."])
+    SayCanPlanner(lm, ScoringOptions(length="sum"), HeuristicAffordance(), template).run(
+        session_factory(scene, executor="symbolic"), "put the red block in the green bowl")
+    assert lm.prompts[-1].endswith("1. pick up the red block. Now the left hand holds the red block.\n"
+                                   "2. place the red block in the green bowl. Now both hands are empty.\n3.")

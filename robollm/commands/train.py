@@ -65,7 +65,7 @@ def make_samples(template: PromptTemplate, count: int, seed: int,
                  sensing: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines)."""
-    from robollm.training.synthetic import generate, step_lines, table_text
+    from robollm.training.synthetic import generate, hand_notes, step_lines, table_text
 
     banned = suite_instructions()
     # A prompt that describes the table brings the tasks that need it (and the rest of the
@@ -84,7 +84,7 @@ def make_samples(template: PromptTemplate, count: int, seed: int,
         for t in ts:
             objects = [o.replace("_", " ") for o in t.objects]
             table = table_text(t) if template.uses_scene else ("", "")
-            for lines, step in step_lines(t):
+            for lines, step in step_lines(t, hand_notes(t) if template.tells_hands else None):
                 out.append((template.render(objects, t.instruction, lines, None, *table), f" {step}."))
         return out
 

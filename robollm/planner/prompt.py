@@ -3,7 +3,8 @@ optionally {examples}, filled from a pool of worked examples in a second file.
 
 Instead of {objects} (the names alone) a prompt may use {scene}: every object with where
 it is (region, what it is in or on, a neighbour close by) and {hands}: what the hands
-hold, both as the table was when the run began (robollm.planner.scene_text).
+hold, both as the table was when the run began (robollm.planner.scene_text); with {hands},
+a step that changes what the hands hold ends "Now the left hand holds the red block."
 
 For a prompt `NAME.txt`, the pool is `NAME.examples.txt`: examples separated by blank lines,
 each with an `Objects:` line, a `Task:` line and numbered steps ending in `done`. With
@@ -34,6 +35,11 @@ class PromptTemplate:
     @property
     def uses_examples(self) -> bool:
         return "{examples}" in self.text
+
+    @property
+    def tells_hands(self) -> bool:
+        """With {hands}, each step that changes what the hands hold says so in its line."""
+        return "{hands}" in self.text
 
     @property
     def uses_scene(self) -> bool:

@@ -28,7 +28,7 @@ from robollm.plan import SkillCall
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import Grounding, ground
 from robollm.planner.prompt import ExampleSelector, PromptTemplate, load_prompt
-from robollm.planner.scene_text import hands_text, perceived_scene_text
+from robollm.planner.scene_text import hands_note, hands_text, perceived_scene_text
 from robollm.session import Session
 from robollm.skill import Outcome
 from robollm.world.state import SceneState
@@ -237,7 +237,7 @@ class SayCanPlanner:
                 return result
             if chosen.combined <= 0.0:
                 chosen = next(s for s in scored if s.call == DONE)
-            seen = session.scene
+            seen, before = session.scene, session.state.copy()
             record = None if chosen.call == DONE else session.execute(chosen.call)
             outcome = None if record is None else record.outcome
             evidence = None if record is None else record.evidence
@@ -252,6 +252,8 @@ class SayCanPlanner:
                 result.stop_reason = "chose done"
                 return result
             line = chosen.text + "."
+            if self.prompt.tells_hands and outcome is not None and outcome.success:
+                line += hands_note(before, session.state)
             lines.append(outcome_line(line, outcome, evidence, self.evidence_style))
         result.stop_reason = f"step limit ({self.max_steps}) reached"
         return result

@@ -7,9 +7,10 @@ neighbour when one stands close by:
 
     red block (left, near the green bowl), red block 2 (right), blue block (on the red block 2)
 
-The planner renders it from the perceived scene at the start of a run; the training
-generator renders it from the layouts it draws, with this same function, so the tuned
-model reads exactly the text it was trained on.
+The planner renders it from the perceived scene at the start of a run, and after every
+step that changes what the hands hold the step's line says so ("Now the left hand holds
+the red block."); the training generator renders both from the layouts it draws, with
+these same functions, so the tuned model reads exactly the text it was trained on.
 """
 
 from __future__ import annotations
@@ -77,6 +78,15 @@ def hands_text(state: SymbolicState) -> str:
         return f"both hands hold the {words(both[0])}"
     parts = [f"the {arm} hand holds the {words(obj)}" for arm, obj in held.items() if obj is not None]
     return " and ".join(parts) if parts else "both empty"
+
+
+def hands_note(before: SymbolicState, after: SymbolicState) -> str:
+    """' Now the left hand holds the red block.' after a step that changed what the hands
+    hold ('' otherwise): a prompt with {hands} keeps telling it as the run goes on."""
+    now = hands_text(after)
+    if now == hands_text(before):
+        return ""
+    return " Now both hands are empty." if now == "both empty" else f" Now {now}."
 
 
 def perceived_scene_text(scene: SceneState, state: SymbolicState) -> str:

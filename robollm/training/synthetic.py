@@ -436,9 +436,41 @@ def table_text(task: Task) -> tuple[str, str]:
     return scene_text(state, task.objects, task.near), hands_text(state)
 
 
-def step_lines(task: Task) -> list[tuple[list[str], str]]:
+def hand_notes(task: Task) -> list[str]:
+    """Per step, what the planner adds after it with a {hands} prompt ("Now the left hand
+    holds the red block."), from the skills' effects on the task's layout."""
+    from robollm.planner.candidates import describe, enumerate_calls
+    from robollm.planner.scene_text import hands_note
+    from robollm.world.symbolic import SymbolicState
+
+    skills = {name: _skill(name) for name in _skill_names()}
+    state = SymbolicState({o: _type(o) for o in task.objects}, {o: task.layout.get(o, "middle") for o in task.objects},
+                          {o: "at" for o in task.objects})
+    notes = []
+    for step in task.steps:
+        calls = {describe(skills, c): c for c in enumerate_calls(skills, state)}
+        call = calls.get(step)
+        if call is None:  # cannot happen for a valid plan (tests check it): say nothing
+            notes.append("")
+            continue
+        before = state.copy()
+        skill = skills[call.skill]
+        skill.apply(state, **dict(zip([p.name for p in skill.params], call.args, strict=True)))
+        notes.append(hands_note(before, state))
+    return notes
+
+
+@cache
+def _skill_names() -> tuple[str, ...]:
+    registry: Registry[Skill] = Registry("skill", plugins=False)
+    load_entry_point(SkillsConfig().library)(registry)
+    return tuple(registry.names())
+
+
+def step_lines(task: Task, notes: list[str] | None = None) -> list[tuple[list[str], str]]:
     """(lines so far, next step) for every step of the plan, `done` last, with failed
-    attempts written as the planner writes them."""
+    attempts written as the planner writes them (and, given `notes`, what the hands hold
+    after each step)."""
     out: list[tuple[list[str], str]] = []
     lines: list[str] = []
     for i, step in enumerate(task.steps):
@@ -446,6 +478,7 @@ def step_lines(task: Task) -> list[tuple[list[str], str]]:
             out.append((list(lines), step))
             lines.append(f"{step}. It failed: {task.failures[i]}.")
         out.append((list(lines), step))
-        lines.append(f"{step}. {task.evidence[i]}" if i in task.evidence else f"{step}.")
+        line = f"{step}." + (notes[i] if notes else "")
+        lines.append(f"{line} {task.evidence[i]}" if i in task.evidence else line)
     out.append((list(lines), "done"))
     return out

@@ -78,10 +78,10 @@ def set_down(session: Session, obj: str) -> None:
 
 
 def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]], attempts: int = 2) -> list[Placement]:
-    """Pick and place each object, cups first, trying again (from a fresh look) when a pick
-    or place fails; an object still in a hand after a failed place is set down on that
-    hand's side (or in the middle) so the next object can be picked. Results come back in
-    the order of `plan`."""
+    """Pick and place each object, cups first, trying again when a pick or place fails: an
+    object still in a hand after a failed place is set down and picked afresh, or, where
+    it cannot be set down, placed again from the hand, so the next object finds the hand
+    free. Results come back in the order of `plan`."""
     kinds = session.observe().objects
     order = sorted(range(len(plan)), key=lambda i: TALL_FIRST.get(kinds[plan[i][0]].type, 1))
     placed: dict[int, Placement] = {}
@@ -100,7 +100,7 @@ def put_away(session: Session, plan: Sequence[tuple[str, Receptacle]], attempts:
                     break
             if not reason:
                 break
-        set_down(session, obj)  # free the hand to go on
+            set_down(session, obj)  # a fresh grasp next time; and the hand is free to go on
         placed[index] = Placement(obj, receptacle.name, not reason, False, reason)
     out = [placed[i] for i in range(len(plan))]
     facts = session.facts()  # judged once at the end: a later placement may knock one out
