@@ -45,6 +45,9 @@ def bench_planner_lm(argv: list[str]) -> int:
     for name in ("tasks", "batch_size", "threads"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    from robollm.util.compat import ensure_torchvision
+
+    ensure_torchvision()  # before peft imports transformers (robollm/util/compat.py)
     import torch
     from peft import LoraConfig, get_peft_model
 
