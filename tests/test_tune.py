@@ -209,3 +209,23 @@ def test_a_pair_that_does_not_extend_the_one_before_starts_a_row(tiny_folder: Pa
     tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
     reordered = [PAIRS[1], PAIRS[0], PAIRS[2]]
     assert [len(spans) for _, spans in pack(tokenizer, reordered)] == [1, 1, 1]
+
+
+def test_the_shared_opening_runs_once_and_gives_the_same_loss(tiny_folder: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from robollm.training.planner_lm import _batch, _mean_loss, pack, shared_start
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+    opening = "You are a robot. " * 6
+    rows = pack(tokenizer, [(opening + p, c) for p, c in PAIRS])
+    assert shared_start(rows) >= 16
+    plain, shared = _batch(rows, tokenizer.eos_token_id, "cpu"), _batch(rows, tokenizer.eos_token_id, "cpu", share=True)
+    assert "prefix" in shared and shared["input_ids"].shape[1] < plain["input_ids"].shape[1]
+    loss, n = _mean_loss(model, plain)
+    loss_shared, n_shared = _mean_loss(model, shared)
+    assert n == n_shared
+    torch.testing.assert_close(loss_shared, loss, atol=1e-4, rtol=1e-5)
+    loss_shared.backward()  # gradients flow through the opening's keys and values
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())

@@ -70,17 +70,41 @@ def _steps(row: Row) -> int:
     return len(row[1])
 
 
-def _batch(rows: Sequence[Row | tuple[list[int], int]], pad: int, device: str) -> dict[str, torch.Tensor]:
-    width = max(len(ids) for ids, _ in rows)
+MIN_SHARED = 16  # a shared start shorter than this is not worth a separate pass
+
+
+def shared_start(rows: Sequence[Row | tuple[list[int], int]]) -> int:
+    """How many leading ids every row has in common, stopping before the first scored
+    position (the prompt's fixed opening: its instructions and worked examples)."""
+    first = rows[0][0]
+    n = min(len(ids) for ids, _ in rows)
+    for ids, spans in rows:
+        start = spans if isinstance(spans, int) else min(a for a, _ in spans)
+        n = min(n, start - 1)
+        while n > 0 and ids[:n] != first[:n]:
+            n = next((i for i in range(n) if ids[i] != first[i]), n)
+    return max(0, n)
+
+
+def _batch(rows: Sequence[Row | tuple[list[int], int]], pad: int, device: str,
+           share: bool = False) -> dict[str, torch.Tensor]:
+    """Padded ids, labels (-100 where not scored) and mask. With `share`, the ids every
+    row starts with go in `prefix` (one row) and the rows hold only what follows."""
+    cut = shared_start(rows) if share else 0
+    cut = cut if cut >= MIN_SHARED else 0
+    width = max(len(ids) for ids, _ in rows) - cut
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, (seq, spans) in enumerate(rows):
-        ids[i, : len(seq)] = torch.tensor(seq)
+        ids[i, : len(seq) - cut] = torch.tensor(seq[cut:])
         for start, end in ([(spans, len(seq))] if isinstance(spans, int) else spans):
-            labels[i, start:end] = torch.tensor(seq[start:end])
-        mask[i, : len(seq)] = 1
-    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+            labels[i, start - cut:end - cut] = torch.tensor(seq[start:end])
+        mask[i, : len(seq) - cut] = 1
+    out = {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+    if cut:
+        out["prefix"] = torch.tensor([rows[0][0][:cut]], dtype=torch.long, device=device)
+    return out
 
 
 def batches(rows: Sequence[Row], order: Sequence[int], steps: int) -> list[list[Row]]:
@@ -99,19 +123,41 @@ def batches(rows: Sequence[Row], order: Sequence[int], steps: int) -> list[list[
     return out
 
 
+def _cache_keyword(body: torch.nn.Module) -> str:
+    """`cache` from transformers 5 on, `past_key_values` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
+
+
 def _mean_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Summed token NLL of the continuations and their token count.
 
     Only the continuation positions go through the vocabulary projection and softmax (a
     tenth of a batch's tokens): for the usual body + `lm_head` layout the hidden states
     are taken from the body and projected where needed, otherwise from the full logits.
+    A batch with a `prefix` (the start every row shares) runs it once, and the rows
+    attend to its keys and values, repeated per row: the same loss, with the prompt's
+    fixed opening computed once a batch rather than once a row (gradients flow through it).
     """
     labels = batch["labels"][:, 1:]
     keep = labels != -100
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     body, head = getattr(inner, "model", None), getattr(inner, "lm_head", None)
     inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-    if isinstance(body, torch.nn.Module) and isinstance(head, torch.nn.Module):
+    if "prefix" in batch:
+        if not (isinstance(body, torch.nn.Module) and isinstance(head, torch.nn.Module)):
+            raise ValueError("a shared prefix needs the body + lm_head layout")
+        prefix = batch["prefix"]
+        out = body(input_ids=prefix, use_cache=True)
+        cache = out.get("cache") or out.get("past_key_values")  # the name changed in transformers 5
+        cache.batch_repeat_interleave(batch["input_ids"].shape[0])
+        ones = torch.ones((batch["input_ids"].shape[0], prefix.shape[1]), dtype=batch["attention_mask"].dtype,
+                          device=prefix.device)
+        hidden = body(input_ids=batch["input_ids"], attention_mask=torch.cat([ones, batch["attention_mask"]], 1),
+                      **{_cache_keyword(body): cache}, use_cache=True).last_hidden_state
+        logits = head(hidden[:, :-1][keep])
+    elif isinstance(body, torch.nn.Module) and isinstance(head, torch.nn.Module):
         logits = head(body(**inputs).last_hidden_state[:, :-1][keep])
     else:
         logits = model(**inputs).logits[:, :-1][keep]
@@ -139,7 +185,7 @@ def train_lora(
     """Fine-tune LoRA adapters on (prompt, continuation) pairs; return the peft model and
     the validation loss per continuation token before and after. A batch holds about
     `batch_size` step texts; with `packed` the steps of one plan share one row (see
-    :func:`pack`)."""
+    :func:`pack`) and the prompt's opening, common to every row, runs once a batch."""
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(seed)
@@ -157,7 +203,7 @@ def train_lora(
         total, count = 0.0, 0
         with torch.no_grad():
             for group in batches(vrows, range(len(vrows)), batch_size):
-                loss, n = _mean_loss(model, _batch(group, pad, device))
+                loss, n = _mean_loss(model, _batch(group, pad, device, share=packed))
                 total, count = total + float(loss), count + n
         model.train()
         return total / max(1, count)
@@ -174,7 +220,7 @@ def train_lora(
     model.train()
     for epoch in orders:
         for group in epoch:
-            loss, n = _mean_loss(model, _batch(group, pad, device))
+            loss, n = _mean_loss(model, _batch(group, pad, device, share=packed))
             (loss / max(1, n)).backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             warm = min(1.0, (step + 1) / max(1, total_steps // 20))
