@@ -12,6 +12,7 @@ it was trained on and the skill-library version of its data.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -40,9 +41,10 @@ UNCHANGED = 0.005  # m: a scene where no object moved farther than this (and no 
 @dataclass(frozen=True)
 class LearnedOptions:
     weights: str | None = None  # a file written by `robollm train affordance`; None: the shipped one
-    # P(success) of a call is multiplied by this when the same call already failed from the
-    # same scene (nothing moved): physics is deterministic enough that the retry fails the
-    # same way. After the scene changed, the call is only re-scored from the new scene.
+    # P(success) of a call is multiplied by this once for every time the same call already
+    # failed from the same scene (nothing moved): physics is deterministic enough that the
+    # retry fails the same way, and each further failure is more evidence of it. After the
+    # scene changed, the call is only re-scored from the new scene.
     retry_unchanged: float = 0.1
 
 
@@ -137,7 +139,7 @@ class LearnedAffordance(Affordance):
         torch = self._torch
         with torch.inference_mode():
             p = torch.sigmoid(self.net(torch.from_numpy(x), torch.from_numpy(skill_index(self.skills, picked))))
-        retried = {c for c, seen in given.failed if same_scene(seen, given.scene)}
+        retried = Counter(c for c, seen in given.failed if same_scene(seen, given.scene))
         for i, v in zip(todo, p.tolist(), strict=True):
-            out[i] = float(v) * (self.options.retry_unchanged if calls[i] in retried else 1.0)
+            out[i] = float(v) * self.options.retry_unchanged ** retried[calls[i]]
         return out
