@@ -178,6 +178,11 @@ def test_train_score_and_refuse_to_overwrite(collected, tmp_path, capsys, reader
     fresh = model.score(AffordanceInput(moved, from_scene(moved), reader.skills), calls)
     after = model.score(AffordanceInput(moved, from_scene(moved), reader.skills, ((calls[0], scene),)), calls)
     assert after == pytest.approx(fresh)
+    # A neighbour the failed grasp shoved does not make the same call new: its object stayed.
+    shoved = _scene(reader, _block("red_block", 0.5, 0.4), _block("blue_block", 0.5, -0.37))
+    base = model.score(AffordanceInput(shoved, from_scene(shoved), reader.skills), calls)
+    penalised = model.score(AffordanceInput(shoved, from_scene(shoved), reader.skills, ((calls[0], scene),)), calls)
+    assert penalised[0] == pytest.approx(base[0] * 0.1)
 
 
 def test_registry_options_and_weights_errors(tmp_path):

@@ -35,7 +35,7 @@ def default_weights() -> Path:
     return Path(str(files("robollm.affordance"))) / "models" / DEFAULT_WEIGHTS
 
 
-UNCHANGED = 0.005  # m: a scene where no object moved farther than this (and no hand changed) is the same
+UNCHANGED = 0.005  # m: a call's objects that moved no farther than this (no hand changed) are where they were
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,16 @@ class LearnedOptions:
     retry_unchanged: float = 0.1
 
 
-def same_scene(a: SceneState, b: SceneState) -> bool:
+def same_scene(a: SceneState, b: SceneState, names: Sequence[str] | None = None) -> bool:
+    """Whether a call tried from `a` would be tried from the same place in `b`: the same
+    hands, and its own objects (`names`; None: every object) where they were. A failed
+    grasp shoves the neighbours it hit by a centimetre or two while the object it was
+    after stays put, and the next try meets them again: counting that as a new scene
+    would let the planner repeat the same failing call for ever."""
     if a.holding != b.holding or set(a.objects) != set(b.objects):
         return False
-    return all(math.dist(o.pose.position, b.objects[n].pose.position) <= UNCHANGED for n, o in a.objects.items())
+    check = a.objects if names is None else [n for n in names if n in a.objects]
+    return all(math.dist(a.objects[n].pose.position, b.objects[n].pose.position) <= UNCHANGED for n in check)
 
 
 def build_net(n_features: int, n_skills: int, embed: int, hidden: int):
@@ -139,7 +145,7 @@ class LearnedAffordance(Affordance):
         torch = self._torch
         with torch.inference_mode():
             p = torch.sigmoid(self.net(torch.from_numpy(x), torch.from_numpy(skill_index(self.skills, picked))))
-        retried = Counter(c for c, seen in given.failed if same_scene(seen, given.scene))
+        retried = Counter(c for c, seen in given.failed if same_scene(seen, given.scene, c.args))
         for i, v in zip(todo, p.tolist(), strict=True):
             out[i] = float(v) * self.options.retry_unchanged ** retried[calls[i]]
         return out
