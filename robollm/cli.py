@@ -153,9 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     calib.set_defaults(func=_calibrate_camera)
 
     train = sub.add_parser("train", help="train a learned part: planner-lm (the planner's language model), "
-                                         "perception (the camera's CLIP model), sound (knock -> material), "
+                                         "lm-temperature (its usefulness's calibration), perception (the camera's CLIP model), sound (knock -> material), "
                                          "touch (touch-word thresholds), affordance (the learned affordance model)")
-    train.add_argument("what", choices=("planner-lm", "perception", "sound", "touch", "affordance"))
+    train.add_argument("what", choices=("planner-lm", "lm-temperature", "perception", "sound", "touch",
+                                          "affordance"))
     train.add_argument("rest", nargs=argparse.REMAINDER, help="options of that job (robollm train planner-lm -h)")
     train.set_defaults(func=_train)
     return parser

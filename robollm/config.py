@@ -94,6 +94,10 @@ class ScoringConfig:
     # anywhere); "no_task" is this step's own prompt with the task left out (how much the
     # instruction, rather than the examples and steps so far, supports the candidate).
     neutral: str = "no_task"
+    # Divides the model's scores before the softmax, so that the second-best call keeps
+    # the probability it has on held-out plans. null: the temperature fitted for the
+    # adapter (robollm-temperature.json beside it, `robollm train lm-temperature`), 1 without.
+    temperature: float | None = None
 
 
 @dataclass
@@ -369,6 +373,9 @@ def _check(cfg: LaunchConfig, source: str) -> None:
     for key in ("length_power", "alpha"):
         if not math.isfinite(getattr(pl.scoring, key)):
             _fail(source, f"planner.scoring.{key}", "a finite number", getattr(pl.scoring, key))
+    t = pl.scoring.temperature
+    if t is not None and not (math.isfinite(t) and t > 0):
+        _fail(source, "planner.scoring.temperature", "a positive number, or null for the adapter's fitted one", t)
     if pl.num_examples < 0:
         raise ConfigError(f"{source}: key 'planner.num_examples' must be 0 (all) or more, "
                           f"got {pl.num_examples}")

@@ -147,6 +147,14 @@ def test_train_score_and_refuse_to_overwrite(collected, tmp_path, capsys, reader
     record = json.loads((out / "learned-v0.json").read_text())
     assert record["sizes"]["fit"]["records"] + record["sizes"]["early_stop"]["records"] == 3
     assert record["command"].startswith("robollm train affordance --data")
+    import gzip
+
+    with gzip.open(out / "heldout-test.jsonl.gz", "rt") as f:  # what bench reads when the weights ship
+        shipped = [json.loads(line) for line in f]
+    from robollm.training.affordance import is_calibration
+
+    assert all(not is_calibration(r["scene_seed"]) for r in shipped)
+    assert len(shipped) == record["sizes"]["test"]["records"]
     before = (out / "learned-v0.pt").read_bytes()
     capsys.readouterr()
     assert main(["train", "affordance", "--data", str(collected), "--out", str(out)]) == 2
@@ -163,10 +171,18 @@ def test_train_score_and_refuse_to_overwrite(collected, tmp_path, capsys, reader
     # it is only re-scored from the new scene.
     again = model.score(AffordanceInput(scene, from_scene(scene), reader.skills, ((calls[0], scene),)), calls)
     assert again[0] == pytest.approx(p[0] * 0.1) and again[1] == pytest.approx(p[1])
+    twice = model.score(AffordanceInput(scene, from_scene(scene), reader.skills,
+                                        ((calls[0], scene), (calls[0], scene))), calls)
+    assert twice[0] == pytest.approx(p[0] * 0.01)  # each failure from the same scene counts
     moved = _scene(reader, _block("red_block", 0.5, 0.42), _block("blue_block", 0.5, -0.4))
     fresh = model.score(AffordanceInput(moved, from_scene(moved), reader.skills), calls)
     after = model.score(AffordanceInput(moved, from_scene(moved), reader.skills, ((calls[0], scene),)), calls)
     assert after == pytest.approx(fresh)
+    # A neighbour the failed grasp shoved does not make the same call new: its object stayed.
+    shoved = _scene(reader, _block("red_block", 0.5, 0.4), _block("blue_block", 0.5, -0.37))
+    base = model.score(AffordanceInput(shoved, from_scene(shoved), reader.skills), calls)
+    penalised = model.score(AffordanceInput(shoved, from_scene(shoved), reader.skills, ((calls[0], scene),)), calls)
+    assert penalised[0] == pytest.approx(base[0] * 0.1)
 
 
 def test_registry_options_and_weights_errors(tmp_path):
@@ -209,3 +225,16 @@ def test_collection_on_worker_processes_matches_in_process(collected, tmp_path):
     assert meta["workers"] == 2 and not meta["errors"]
     for name in (TRAIN_FILE, HELDOUT_FILE):
         assert (tmp_path / "two" / name).read_bytes() == (collected / name).read_bytes()
+
+
+def test_bench_runs_on_the_shipped_heldout_calls(capsys):
+    """`robollm bench affordance` with no --data reads the held-out calls shipped beside
+    the default weights, scores both models on them and times 80 candidates."""
+    from robollm.commands.bench_affordance import shipped_heldout
+
+    assert shipped_heldout().is_file()
+    assert main(["bench", "affordance", "--json"]) in (0, 1)  # 1: a target missed, still a report
+    result = json.loads(capsys.readouterr().out)
+    assert result["records"] > 50 and result["scenes"] >= 5
+    assert result["all"]["learned"]["n"] == result["all"]["heuristic"]["n"] == result["records"]
+    assert result["timing"]["candidates"] == 80 and result["timing"]["learned_ms"] > 0

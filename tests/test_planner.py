@@ -276,3 +276,19 @@ def test_a_scene_prompt_tells_where_things_are_as_the_run_began(session_factory)
     assert "Objects: red block (left), blue block (right" in first and "Hands: both empty.\nTask:" in first
     # the table is told as it was at the start, so each step's prompt extends the one before
     assert last.startswith(first.rsplit("\n", 1)[0])
+
+
+def test_temperature_keeps_the_choice_and_gives_the_second_best_its_share(session_factory):
+    """A fitted temperature (robollm.llm.temperature) flattens the model's softmax: the
+    heuristic's 0/1 affordance still picks the same call, the runner-up keeps more
+    probability, and each candidate carries its probability before the temperature."""
+    script = ["pick up the red block.", "place the red block in the green bowl.", "done."]
+    plain = planner(ScriptedLM(script)).run(session_factory(SCENE, executor="symbolic"),
+                                            "put the red block in the green bowl")
+    warm = planner(ScriptedLM(script), temperature=4.0).run(session_factory(SCENE, executor="symbolic"),
+                                                            "put the red block in the green bowl")
+    assert [s.chosen.text for s in warm.steps] == [s.chosen.text for s in plain.steps]
+    a, b = plain.steps[0].candidates, warm.steps[0].candidates
+    assert b[1].llm_prob > a[1].llm_prob and b[0].llm_prob < a[0].llm_prob
+    assert [c.llm_prob_raw for c in b] == pytest.approx([c.llm_prob_raw for c in a])
+    assert all(c.llm_prob == pytest.approx(c.llm_prob_raw) for c in a if c.llm_prob_raw is not None)

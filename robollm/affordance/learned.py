@@ -12,6 +12,7 @@ it was trained on and the skill-library version of its data.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -34,22 +35,29 @@ def default_weights() -> Path:
     return Path(str(files("robollm.affordance"))) / "models" / DEFAULT_WEIGHTS
 
 
-UNCHANGED = 0.005  # m: a scene where no object moved farther than this (and no hand changed) is the same
+UNCHANGED = 0.005  # m: a call's objects that moved no farther than this (no hand changed) are where they were
 
 
 @dataclass(frozen=True)
 class LearnedOptions:
     weights: str | None = None  # a file written by `robollm train affordance`; None: the shipped one
-    # P(success) of a call is multiplied by this when the same call already failed from the
-    # same scene (nothing moved): physics is deterministic enough that the retry fails the
-    # same way. After the scene changed, the call is only re-scored from the new scene.
+    # P(success) of a call is multiplied by this once for every time the same call already
+    # failed from the same scene (nothing moved): physics is deterministic enough that the
+    # retry fails the same way, and each further failure is more evidence of it. After the
+    # scene changed, the call is only re-scored from the new scene.
     retry_unchanged: float = 0.1
 
 
-def same_scene(a: SceneState, b: SceneState) -> bool:
+def same_scene(a: SceneState, b: SceneState, names: Sequence[str] | None = None) -> bool:
+    """Whether a call tried from `a` would be tried from the same place in `b`: the same
+    hands, and its own objects (`names`; None: every object) where they were. A failed
+    grasp shoves the neighbours it hit by a centimetre or two while the object it was
+    after stays put, and the next try meets them again: counting that as a new scene
+    would let the planner repeat the same failing call for ever."""
     if a.holding != b.holding or set(a.objects) != set(b.objects):
         return False
-    return all(math.dist(o.pose.position, b.objects[n].pose.position) <= UNCHANGED for n, o in a.objects.items())
+    check = a.objects if names is None else [n for n in names if n in a.objects]
+    return all(math.dist(a.objects[n].pose.position, b.objects[n].pose.position) <= UNCHANGED for n in check)
 
 
 def build_net(n_features: int, n_skills: int, embed: int, hidden: int):
@@ -137,7 +145,7 @@ class LearnedAffordance(Affordance):
         torch = self._torch
         with torch.inference_mode():
             p = torch.sigmoid(self.net(torch.from_numpy(x), torch.from_numpy(skill_index(self.skills, picked))))
-        retried = {c for c, seen in given.failed if same_scene(seen, given.scene)}
+        retried = Counter(c for c, seen in given.failed if same_scene(seen, given.scene, c.args))
         for i, v in zip(todo, p.tolist(), strict=True):
-            out[i] = float(v) * (self.options.retry_unchanged if calls[i] in retried else 1.0)
+            out[i] = float(v) * self.options.retry_unchanged ** retried[calls[i]]
         return out

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from robollm.commands.parser import Parser
+from robollm.errors import UserError
 
 SHIPPED_HELDOUT = "heldout-test.jsonl.gz"
 TARGETS = {"auroc": 0.95, "ece": 0.05, "ms_80": 5.0}
@@ -37,7 +38,11 @@ def read_heldout(data: str | None) -> list[dict[str, Any]]:
     from robollm.training.affordance import is_calibration
 
     if data is None:
-        with gzip.open(shipped_heldout(), "rt") as f:
+        path = shipped_heldout()
+        if not path.is_file():
+            raise UserError(f"{path}: the shipped held-out calls are missing; pass --data with a folder "
+                            "written by `robollm collect affordance`")
+        with gzip.open(path, "rt") as f:
             records = [json.loads(line) for line in f if line.strip()]
     else:
         records = load_dataset(data, need_train=False).heldout

@@ -151,11 +151,13 @@ def _plan_and_act(planner, session: Session, args) -> dict:
         asked = sum(s.llm is not None for s in step.candidates)
         print(f"\nstep {step.index}  (language model {step.lm_seconds:.2f} s, {len(step.candidates)} "
               f"candidates, {asked} possible ones scored)")
-        print(f"    {'candidate':<46} {'LM p':>7} {'afford':>7} {'combined':>9}")
+        print(f"    {'candidate':<46} {'LM p':>7} {'T=' + format(planner.temperature, '.2f'):>7} "
+              f"{'afford':>7} {'combined':>9}")
 
         def row(mark: str, s, note: str = "") -> None:
+            raw = "—" if s.llm_prob_raw is None else f"{s.llm_prob_raw:.3f}"
             lm = "—" if s.llm is None else f"{s.llm_prob:.3f}"
-            print(f"  {mark} {s.text:<46} {lm:>7} {s.affordance:7.2f} {s.combined:9.4f}{note}")
+            print(f"  {mark} {s.text:<46} {raw:>7} {lm:>7} {s.affordance:7.3f} {s.combined:9.4f}{note}")
 
         for s in step.candidates[:show]:
             row(">" if s is step.chosen else " ", s)
@@ -171,11 +173,13 @@ def _plan_and_act(planner, session: Session, args) -> dict:
         sys.stdout.flush()
 
     if not args.json:
-        print(f"instruction: {args.instruction}\nlanguage model: {planner.llm.name} | "
+        print(f"instruction: {args.instruction}\nlanguage model: {planner.llm.name} "
+              f"(usefulness: softmax of its scores, then at temperature {planner.temperature:.2f}) | "
               f"affordance: {planner.affordance.name} | prompt: {planner.prompt.source}")
     result = planner.run(session, args.instruction, on_step=None if args.json else print_step)
     report = plan_report(result, hands_of(session), show, result_examples(), echo=not args.json)
     report["evidence"] = session.memory.to_json()
+    report["lm_temperature"] = planner.temperature
     return report
 
 
@@ -207,6 +211,7 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
         "arm": None if s.outcome is None else s.outcome.arm, "lm_seconds": round(s.lm_seconds, 3),
         "evidence": None if s.evidence is None else s.evidence.to_json(),
         "candidates": [{"text": c.text, "lm": None if c.llm is None else round(c.llm, 4), "lm_prob": round(c.llm_prob, 4),
+                        "lm_prob_raw": None if c.llm_prob_raw is None else round(c.llm_prob_raw, 4),
                         "affordance": round(c.affordance, 3), "combined": round(c.combined, 5)}
                        for c in s.candidates[:show]],
     } for s in result.steps]

@@ -65,19 +65,11 @@ def make_samples(template: PromptTemplate, count: int, seed: int,
                  sensing: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines)."""
-    from robollm.training.synthetic import generate, hand_notes, step_lines, table_text
+    from robollm.training.synthetic import hand_notes, step_lines, table_text
 
-    banned = suite_instructions()
     # A prompt that describes the table brings the tasks that need it (and the rest of the
     # wider language of robollm.training.synthetic_language).
-    tasks = generate(count, seed, exclude=banned, language=template.uses_scene)
-    if sensing:
-        from robollm.training.sensing_tasks import generate_sensing
-
-        tasks += generate_sensing(sensing, seed, exclude=banned)
-    count = len(tasks)
-    random.Random(seed).shuffle(tasks)
-    n_valid = max(1, count * 3 // 100)
+    train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene)
 
     def pairs(ts: list) -> list[tuple[str, str]]:
         out = []
@@ -88,7 +80,24 @@ def make_samples(template: PromptTemplate, count: int, seed: int,
                 out.append((template.render(objects, t.instruction, lines, None, *table), f" {step}."))
         return out
 
-    return pairs(tasks[n_valid:]), pairs(tasks[:n_valid])
+    return pairs(train_tasks), pairs(valid_tasks)
+
+
+def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False) -> tuple[list, list]:
+    """(training tasks, validation tasks): 3% kept for validation. The split the adapter
+    was tuned on, so the language model's temperature is fitted on the same held-out
+    tasks (`robollm train lm-temperature`)."""
+    from robollm.training.synthetic import generate
+
+    banned = suite_instructions()
+    tasks = generate(count, seed, exclude=banned, language=language)
+    if sensing:
+        from robollm.training.sensing_tasks import generate_sensing
+
+        tasks += generate_sensing(sensing, seed, exclude=banned)
+    random.Random(seed).shuffle(tasks)
+    n_valid = max(1, len(tasks) * 3 // 100)
+    return tasks[n_valid:], tasks[:n_valid]
 
 
 def train_planner_lm(argv: list[str]) -> int:
@@ -176,8 +185,13 @@ def train_command(what: str, rest: list[str]) -> int:
         from robollm.commands.train_touch import train_touch
 
         return train_touch(rest)
+    if what == "lm-temperature":
+        from robollm.commands.train_lm_temperature import train_lm_temperature
+
+        return train_lm_temperature(rest)
     if what == "affordance":
         from robollm.commands.train_affordance import train_affordance
 
         return train_affordance(rest)
-    raise UserError(f"unknown training job {what!r}; expected planner-lm, perception, sound, touch or affordance")
+    raise UserError(f"unknown training job {what!r}; expected planner-lm, lm-temperature, perception, sound, "
+                    "touch or affordance")

@@ -7,7 +7,9 @@ The data folder is checked first (missing, empty, another skill-library version,
 malformed records: one line, exit 2, nothing trained); an output folder that holds
 anything is only written into with --force. It writes `learned-v0.pt` and
 `learned-v0.json` (data sizes, settings, losses, held-out metrics against the
-heuristic, time, machine, the command). Point `planner.affordance` at the file with
+heuristic, time, machine, the command) and `heldout-test.jsonl.gz`, the held-out calls
+used for neither training nor calibration, which `robollm bench affordance` reads when
+the weights ship. Point `planner.affordance` at the file with
 `{name: learned, options: {weights: my-affordance/learned-v0.pt}}`.
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 from robollm.commands.parser import Parser
 from robollm.errors import UserError
 
-WEIGHTS, RECORD = "learned-v0.pt", "learned-v0.json"
+WEIGHTS, RECORD, HELDOUT_TEST = "learned-v0.pt", "learned-v0.json", "heldout-test.jsonl.gz"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +48,21 @@ def _check_out(out: Path, force: bool) -> None:
                         "or pass --force (nothing was overwritten)")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} is a file")
+
+
+def write_heldout_test(path: Path, heldout: list[dict]) -> int:
+    """The reporting half of the held-out scenes, gzipped with no timestamp so the same
+    data gives the same bytes: small enough to ship beside the weights, so that
+    `robollm bench affordance` needs no collection to run."""
+    import gzip
+
+    from robollm.training.affordance import is_calibration
+
+    rows = [r for r in heldout if not is_calibration(r["scene_seed"])]
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+        for r in rows:
+            f.write((json.dumps(r, sort_keys=True) + "\n").encode())
+    return len(rows)
 
 
 def train_affordance(argv: list[str]) -> int:
@@ -95,8 +112,9 @@ def train_affordance(argv: list[str]) -> int:
     save_model(out / WEIGHTS, net, skills, reader.geometry,
                {"skill_library": LIBRARY_VERSION, "command": record["command"], "seed": args.seed})
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
+    write_heldout_test(out / HELDOUT_TEST, data.heldout)
     learned, rules = metrics["all"]["learned"], metrics["all"]["heuristic"]
     print(f"held-out test ({learned['n']} calls): learned AUROC {learned['auroc']} ECE {learned['ece']} "
           f"Brier {learned['brier']} | heuristic AUROC {rules['auroc']} ECE {rules['ece']} Brier {rules['brier']}")
-    print(f"written {out / WEIGHTS} and {out / RECORD} ({record['seconds']:.0f} s)")
+    print(f"written {out / WEIGHTS}, {out / RECORD} and {out / HELDOUT_TEST} ({record['seconds']:.0f} s)")
     return 0

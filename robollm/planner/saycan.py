@@ -23,6 +23,7 @@ from robollm.llm import (
 )
 from robollm.llm.options import HFOptions
 from robollm.llm.registry import llm_registry
+from robollm.llm.temperature import softmax_t
 from robollm.perception.evidence import Evidence
 from robollm.plan import SkillCall
 from robollm.planner.candidates import DONE, describe, enumerate_calls
@@ -41,9 +42,10 @@ class Scored:
     text: str
     llm: float | None  # the language model's score (log scale, after length handling and
     # calibration); None when it was not asked, because the affordance rules the call out
-    llm_prob: float  # softmax of `llm` over this step's scored candidates (0 if not scored)
+    llm_prob: float  # softmax of `llm` / temperature over this step's scored candidates (0 if not scored)
     affordance: float
     combined: float  # llm_prob x affordance
+    llm_prob_raw: float | None = None  # the same softmax before the temperature (None: not scored)
 
 
 @dataclass
@@ -104,12 +106,13 @@ class SayCanPlanner:
                  prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
                  beam_depth: int = 2, score_impossible: bool = False,
                  selector: ExampleSelector | None = None, neutral_without_task: bool = False,
-                 evidence_style: str = "beliefs") -> None:
+                 evidence_style: str = "beliefs", temperature: float = 1.0) -> None:
         self.llm, self.options, self.affordance, self.prompt = llm, options, affordance, prompt
         self.max_steps, self.beam_width, self.beam_depth = max_steps, beam_width, beam_depth
         self.score_impossible, self.selector = score_impossible, selector
         self.neutral_without_task = neutral_without_task
         self.evidence_style = evidence_style
+        self.temperature = temperature  # divides the model's scores before the softmax (robollm.llm.temperature)
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
         self._failed: list[tuple[SkillCall, SceneState]] = []  # this run's failed calls
         self._table = ("", "")  # {scene} and {hands} as the table was when the run began
@@ -129,13 +132,21 @@ class SayCanPlanner:
         registry = affordance_registry()
         affordance = (registry.make(pc.affordance.name, options=pc.affordance.options)
                       if pc.affordance.options is not None else registry.make(pc.affordance.name))
+        temperature = pc.scoring.temperature
+        if temperature is None:  # the one fitted for the adapter, if any (robollm train lm-temperature)
+            temperature = 1.0
+            if isinstance(pc.llm.options, HFOptions) and pc.llm.options.adapter is not None:
+                from robollm.llm.adapters import resolve_adapter
+                from robollm.llm.temperature import read_temperature
+
+                temperature = read_temperature(resolve_adapter(pc.llm.options.adapter))[0]
         selector = None
         if prompt.uses_examples and 0 < pc.num_examples < len(prompt.examples):
             selector = ExampleSelector(prompt.examples, pc.num_examples)
         return cls(llm, options, affordance, prompt, pc.max_steps, pc.beam_width,
                    pc.beam_depth, pc.score_impossible, selector=selector,
                    neutral_without_task=pc.scoring.neutral == "no_task",
-                   evidence_style=config.sensing.style)
+                   evidence_style=config.sensing.style, temperature=temperature)
 
     # -- one step -----------------------------------------------------------------------
     def score(self, session: Session, instruction: str, lines: list[str],
@@ -161,10 +172,11 @@ class SayCanPlanner:
         seconds = time.perf_counter() - started
         llm: list[float | None] = [None] * len(calls)
         probs = [0.0] * len(calls)
-        for i, v, p in zip(asked, values, softmax(values), strict=True):
-            llm[i], probs[i] = v, p
-        scored = [Scored(c, t, v, p, a, p * a)
-                  for c, t, v, p, a in zip(calls, texts, llm, probs, affordances, strict=True)]
+        raw: list[float | None] = [None] * len(calls)
+        for i, v, p, r in zip(asked, values, softmax_t(values, self.temperature), softmax(values), strict=True):
+            llm[i], probs[i], raw[i] = v, p, r
+        scored = [Scored(c, t, v, p, a, p * a, r)
+                  for c, t, v, p, a, r in zip(calls, texts, llm, probs, affordances, raw, strict=True)]
         scored.sort(key=lambda s: (-s.combined, -s.llm_prob))
         return scored, seconds
 

@@ -3,8 +3,8 @@
 The network learns only the calls the rules allow: the others are refused by the skill
 before it moves, so the model keeps 0 for them and needs no data about them. Scenes,
 never calls, are split: training scenes (a quarter of them kept for early stopping),
-and held-out scenes, half for calibration (Platt scaling of the logit) and half for the
-figures reported. Full-batch Adam on the CPU is deterministic under the seed.
+and held-out scenes, half for calibration (Platt scaling of the logit, fitted on these
+and the early-stopping scenes together) and half for the figures reported. Full-batch Adam on the CPU is deterministic under the seed.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ class Settings:
 def _subset(e: Encoded, mask: np.ndarray) -> Encoded:
     return Encoded(e.x[mask], [s for s, m in zip(e.skills, mask, strict=True) if m], e.y[mask],
                    e.heuristic[mask], e.scene_seeds[mask])
+
+
+def _concat(a: Encoded, b: Encoded) -> Encoded:
+    return Encoded(np.concatenate([a.x, b.x]), a.skills + b.skills, np.concatenate([a.y, b.y]),
+                   np.concatenate([a.heuristic, b.heuristic]), np.concatenate([a.scene_seeds, b.scene_seeds]))
 
 
 def split(train: Encoded, heldout: Encoded) -> dict[str, Encoded]:
@@ -96,7 +101,13 @@ def train_model(parts: dict[str, Encoded], skills: list[str], s: Settings,
                 progress(epoch, float(loss.detach()))
     net.load_state_dict(best_state)
     net.eval()
-    temp = calibrate(net, *tensors(parts["calibration"]))
+    # More calls make a steadier fit: the early-stopping scenes (never fitted on) join the
+    # calibration half. On two folds of the calibration half, that lowered the ECE of the
+    # other fold from 0.099 to 0.078 (174 scenes collected); the test half was not looked at.
+    both = parts["calibration"]
+    if len(parts["early_stop"].y):
+        both = _concat(parts["early_stop"], parts["calibration"])
+    temp = calibrate(net, *tensors(both))
     return net.cpu(), {"best_epoch": best_epoch, "early_stop_loss": round(best, 4), "curve": curve,
                        "calibration": temp}
 

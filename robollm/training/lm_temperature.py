@@ -1,0 +1,109 @@
+"""Held-out planning steps for fitting the language model's temperature.
+
+The steps come from the validation tasks of the synthetic plan generator (the 3% the
+adapter was never tuned on; `robollm.commands.train.split_tasks`), never from an
+evaluation suite. Each step is scored as the planner scores it: every call the skill
+library offers in the symbolic state reached so far, less those the rules refuse, with
+the expert's next step as the right answer. Objects start in the middle of the table,
+which both arms reach; a task whose expert step is not among the candidates from there
+(a hand-over between regions) is left out and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from robollm.affordance.base import AffordanceInput
+from robollm.affordance.heuristic import HeuristicAffordance
+from robollm.plan import SkillCall
+from robollm.planner.candidates import describe, enumerate_calls
+from robollm.world.symbolic import SymbolicState
+
+
+@dataclass
+class PlanStep:
+    prompt: str
+    candidates: list[str]  # the texts the planner scores, each " <phrase>."
+    target: int  # index of the expert's step
+
+
+def library_skills() -> dict[str, Any]:
+    """The default skill library by name, as a session holds it."""
+    from robollm.config import SkillsConfig
+    from robollm.registry import Registry, load_entry_point
+
+    registry: Registry = Registry("skill", plugins=False)
+    load_entry_point(SkillsConfig().library)(registry)
+    return {name: registry.make(name) for name in registry.names()}
+
+
+def start_state(objects: Sequence[str]) -> SymbolicState:
+    names = list(objects)
+    return SymbolicState({n: n.rsplit("_", 1)[1] for n in names}, {n: "middle" for n in names},
+                         {n: "at" for n in names})
+
+
+def _walk(task: Any) -> Iterator[tuple[list[str], str, bool]]:
+    """(lines so far, next step, whether the step then changes the state), as
+    `synthetic.step_lines` writes them: a failed attempt repeats the step."""
+    lines: list[str] = []
+    for i, step in enumerate(task.steps):
+        if i in task.failures:
+            yield list(lines), step, False
+            lines.append(f"{step}. It failed: {task.failures[i]}.")
+        yield list(lines), step, True
+        lines.append(f"{step}. {task.evidence[i]}" if i in task.evidence else f"{step}.")
+    yield list(lines), "done", False
+
+
+def task_steps(task: Any, template: Any, skills: dict[str, Any]) -> list[PlanStep] | None:
+    """The scored steps of one task; None when an expert step is not a candidate."""
+    rules = HeuristicAffordance()
+    state = start_state(task.objects)
+    objects = [o.replace("_", " ") for o in task.objects]
+    out = []
+    for lines, step, changes in _walk(task):
+        calls = enumerate_calls(skills, state)
+        allowed = rules.score(AffordanceInput(None, state, skills), calls)  # type: ignore[arg-type]
+        calls = [c for c, a in zip(calls, allowed, strict=True) if a > 0]
+        texts = [describe(skills, c) for c in calls]
+        if step not in texts:
+            return None
+        target = texts.index(step)
+        out.append(PlanStep(template.render(objects, task.instruction, lines), [f" {t}." for t in texts], target))
+        if changes:
+            call: SkillCall = calls[target]
+            skill = skills[call.skill]
+            skill.apply(state, **dict(zip([p.name for p in skill.params], call.args, strict=True)))
+    return out
+
+
+def heldout_steps(tasks: Sequence[Any], template: Any, limit: int | None = None) -> tuple[list[PlanStep], int]:
+    """(steps of the first tasks, up to `limit` steps; tasks left out)."""
+    skills = library_skills()
+    steps: list[PlanStep] = []
+    skipped = 0
+    for task in tasks:
+        got = task_steps(task, template, skills)
+        if got is None:
+            skipped += 1
+            continue
+        steps += got
+        if limit is not None and len(steps) >= limit:
+            return steps[:limit], skipped
+    return steps, skipped
+
+
+def score_steps(llm: Any, steps: Sequence[PlanStep], options: Any,
+                progress: Callable[[int], None] | None = None) -> list[tuple[list[float], int]]:
+    """The planner's combined scores for each step's candidates, with the right index."""
+    from robollm.llm import score_candidates
+
+    out = []
+    for i, s in enumerate(steps):
+        out.append((score_candidates(llm, s.prompt, s.candidates, options), s.target))
+        if progress:
+            progress(i)
+    return out
