@@ -69,7 +69,7 @@ def train_lm_temperature(argv: list[str]) -> int:
     started = time.time()
     template = load_prompt(pc.prompt)
     count, seed, sensing = int(meta.get("tasks", 6000)), int(meta.get("seed", 0)), int(meta.get("sensing_tasks", 0))
-    _, valid = split_tasks(count, seed, sensing)
+    _, valid = split_tasks(count, seed, sensing, language=template.uses_scene)
     steps, skipped = heldout_steps(valid, template, args.limit)
     print(f"{len(steps)} held-out planning steps from {len(valid)} validation tasks "
           f"({skipped} left out: an expert step outside the candidates)", flush=True)

@@ -39,13 +39,15 @@ def library_skills() -> dict[str, Any]:
     return {name: registry.make(name) for name in registry.names()}
 
 
-def start_state(objects: Sequence[str]) -> SymbolicState:
+def start_state(objects: Sequence[str], layout: dict[str, str] | None = None) -> SymbolicState:
+    from robollm.training.synthetic import _type
+
     names = list(objects)
-    return SymbolicState({n: n.rsplit("_", 1)[1] for n in names}, {n: "middle" for n in names},
+    return SymbolicState({n: _type(n) for n in names}, {n: (layout or {}).get(n, "middle") for n in names},
                          {n: "at" for n in names})
 
 
-def _walk(task: Any) -> Iterator[tuple[list[str], str, bool]]:
+def _walk(task: Any, notes: list[str] | None = None) -> Iterator[tuple[list[str], str, bool]]:
     """(lines so far, next step, whether the step then changes the state), as
     `synthetic.step_lines` writes them: a failed attempt repeats the step."""
     lines: list[str] = []
@@ -54,17 +56,22 @@ def _walk(task: Any) -> Iterator[tuple[list[str], str, bool]]:
             yield list(lines), step, False
             lines.append(f"{step}. It failed: {task.failures[i]}.")
         yield list(lines), step, True
-        lines.append(f"{step}. {task.evidence[i]}" if i in task.evidence else f"{step}.")
+        line = f"{step}." + (notes[i] if notes else "")
+        lines.append(f"{line} {task.evidence[i]}" if i in task.evidence else line)
     yield list(lines), "done", False
 
 
 def task_steps(task: Any, template: Any, skills: dict[str, Any]) -> list[PlanStep] | None:
     """The scored steps of one task; None when an expert step is not a candidate."""
+    from robollm.training.synthetic import hand_notes, table_text
+
     rules = HeuristicAffordance()
-    state = start_state(task.objects)
+    state = start_state(task.objects, getattr(task, "layout", None))
     objects = [o.replace("_", " ") for o in task.objects]
+    table = table_text(task) if getattr(template, "uses_scene", False) else ("", "")
+    notes = hand_notes(task) if getattr(template, "tells_hands", False) else None
     out = []
-    for lines, step, changes in _walk(task):
+    for lines, step, changes in _walk(task, notes):
         calls = enumerate_calls(skills, state)
         allowed = rules.score(AffordanceInput(None, state, skills), calls)  # type: ignore[arg-type]
         calls = [c for c, a in zip(calls, allowed, strict=True) if a > 0]
@@ -72,7 +79,8 @@ def task_steps(task: Any, template: Any, skills: dict[str, Any]) -> list[PlanSte
         if step not in texts:
             return None
         target = texts.index(step)
-        out.append(PlanStep(template.render(objects, task.instruction, lines), [f" {t}." for t in texts], target))
+        out.append(PlanStep(template.render(objects, task.instruction, lines, None, *table),
+                            [f" {t}." for t in texts], target))
         if changes:
             call: SkillCall = calls[target]
             skill = skills[call.skill]
