@@ -111,3 +111,34 @@ def test_eval_tidy_reports_every_method_per_split(fake_launch, capsys):
         assert set(methods) == {"summary", "summary (prior only)", "examples only", "common sense",
                                 "ground-truth summary"}
         assert methods["ground-truth summary"]["unseen"]["accuracy"] == 1.0
+
+
+def test_the_shipped_benchmark_is_what_its_generator_writes() -> None:
+    """sim/tidy/tidy.yaml comes from `python -m robollm.sim.tidy_benchmark`: regenerating it
+    gives the same scenarios, and none of them has examples that a strictly simpler rule
+    fits while sending an unseen object elsewhere."""
+    from robollm.planner.tidy.benchmark import builtin_benchmark
+    from robollm.sim.tidy_benchmark import build, simpler_reading
+
+    built = build()
+    shipped = yaml.safe_load(open(builtin_benchmark()))
+    assert built == shipped
+    assert all(simpler_reading(s) is None for s in built["scenarios"])
+
+
+def test_examples_that_show_a_simpler_rule_are_found() -> None:
+    from robollm.sim.tidy_benchmark import simpler_reading
+
+    confounded = {
+        "id": "warmth-x", "split": "test",
+        "receptacles": [{"type": "plate", "colour": "yellow", "size": 0.22}, {"type": "bowl", "colour": "white", "size": 0.2}],
+        "examples": ["the red block went on the plate", "the yellow block went on the plate",
+                     "the blue cup went in the bowl", "the green cup went in the bowl"],
+        "summary": [{"when": {"warmth": "warm"}, "to": "plate"}, {"when": {"warmth": "cool"}, "to": "bowl"}],
+        "objects": [{"name": "orange_cup", "type": "cup", "colour": "orange", "material": "wood", "size": 0.058,
+                     "goes": "plate"},
+                    {"name": "cyan_block", "type": "block", "colour": "cyan", "material": "wood", "size": 0.04,
+                     "goes": "bowl"}],
+    }
+    rule = simpler_reading(confounded)
+    assert rule is not None and ("Blocks" in rule.sentence() or "Cups" in rule.sentence())
