@@ -14,11 +14,11 @@ from robollm.planner.prompt import load_prompt
 from robollm.planner.scene_text import hands_text, near_pairs, perceived_scene_text, scene_text
 from robollm.registry import load_entry_point
 from robollm.skills.catalog import BUILTIN
-from robollm.training.synthetic import _colour, _type, generate, normalise, step_lines
-from robollm.training.synthetic_language import misspell
+from robollm.training.synthetic import _colour, _type, normalise, step_lines
+from robollm.training.synthetic_language import generate_language, misspell
 from robollm.world.symbolic import SymbolicState
 
-TASKS = generate(600, seed=5, language=True)
+TASKS = generate_language(600, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_a_region_task_never_asks_for_where_the_object_already_is() -> None:
 
 def test_no_held_out_instruction_is_generated_and_none_is_refused() -> None:
     banned = {normalise(b) for b in suite_instructions()}
-    tasks = generate(1500, seed=0, exclude=banned, language=True)
+    tasks = generate_language(1500, seed=0, exclude=banned)
     assert not {normalise(t.instruction) for t in tasks} & banned
     refused = [(t.instruction, g.reason) for t in tasks
                if (g := ground(t.instruction, {n: (_colour(n), _type(n)) for n in t.objects})).kind != "ok"]

@@ -371,55 +371,41 @@ def random_objects(rng: random.Random) -> list[str]:
     return names
 
 
-def sample_task(rng: random.Random, families: Iterable[str] | None = None, language: bool = False) -> Task:
-    """One task. With `language`, the families of robollm.training.synthetic_language join
-    (those that need to know where things are among them), every table gets a layout,
-    and some instructions are written as several sentences or with misspellings."""
-    table = dict(FAMILIES)
-    if language:
-        from robollm.training.synthetic_language import LANGUAGE_FAMILIES, SCENE_FAMILIES
+def add_retry(rng: random.Random, task: Task) -> Task:
+    """Now and then a pick that fails once and is retried, as the closed loop writes it."""
+    if rng.random() < 0.12:
+        picks = [i for i, s in enumerate(task.steps) if s.startswith("pick up")]
+        if picks:
+            task.failures[rng.choice(picks)] = rng.choice(PICK_FAILURES)
+    return task
 
-        table |= LANGUAGE_FAMILIES | SCENE_FAMILIES
-    chosen = list(families or table)
-    weights = [table[f][0] for f in chosen]
+
+def sample_task(rng: random.Random, families: Iterable[str] | None = None) -> Task:
+    chosen = list(families or FAMILIES)
+    weights = [FAMILIES[f][0] for f in chosen]
     while True:
         objs = random_objects(rng)
         family = rng.choices(chosen, weights)[0]
-        phrases = Phrases(rng, objs)
-        if language:
-            from robollm.training.synthetic_language import draw_layout
-
-            phrases.layout, phrases.near = draw_layout(rng, objs)
-        task = FAMILIES[family][1](phrases, objs) if family in FAMILIES else table[family][1](phrases, objs)
+        task = FAMILIES[family][1](Phrases(rng, objs), objs)
         if task is None:
             continue
         task.instruction = " ".join(task.instruction.split())
-        if language:
-            from robollm.training.synthetic_language import misspell, sentences
-
-            task.layout, task.near = phrases.layout, phrases.near
-            if rng.random() < 0.15:
-                task.instruction = sentences(rng, task.instruction)
-            if rng.random() < 0.08:
-                task.instruction = misspell(rng, task.instruction)
-        if rng.random() < 0.12:  # a pick that fails once and is retried
-            picks = [i for i, s in enumerate(task.steps) if s.startswith("pick up")]
-            if picks:
-                task.failures[rng.choice(picks)] = rng.choice(PICK_FAILURES)
-        return task
+        return add_retry(rng, task)
 
 
 def normalise(instruction: str) -> str:
     return " ".join(instruction.lower().strip().rstrip(".").split())
 
 
-def generate(count: int, seed: int, exclude: Iterable[str] = (), language: bool = False) -> list[Task]:
-    """`count` tasks; none whose instruction (normalised) is in `exclude`."""
+def generate(count: int, seed: int, exclude: Iterable[str] = (),
+             sampler: Callable[[random.Random], Task] | None = None) -> list[Task]:
+    """`count` tasks from `sampler` (default: `sample_task`); none whose instruction
+    (normalised) is in `exclude`."""
     rng = random.Random(seed)
     banned = {normalise(e) for e in exclude}
     tasks: list[Task] = []
     while len(tasks) < count:
-        task = sample_task(rng, language=language)
+        task = (sampler or sample_task)(rng)
         if normalise(task.instruction) not in banned:
             tasks.append(task)
     return tasks

@@ -15,8 +15,10 @@ it and is never read by it (instructions that match a suite's are dropped by
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 
 from robollm.training.synthetic import (
+    FAMILIES,
     GRASPABLE,
     HOLDERS,
     NOUNS,
@@ -25,7 +27,10 @@ from robollm.training.synthetic import (
     _colour,
     _targets_for,
     _type,
+    add_retry,
+    generate,
     move,
+    random_objects,
     say,
 )
 
@@ -291,3 +296,29 @@ def sentences(rng: random.Random, text: str) -> str:
     elif " and " in body and rng.random() < 0.3:
         body = body.replace(" and ", ". After that, ", 1)
     return f"{opener}{body}.{closer}"
+
+
+def sample_language_task(rng: random.Random) -> Task:
+    """One task from the six plain kinds and the families above, on a table with a layout;
+    some instructions are written as several sentences or with misspellings."""
+    table = FAMILIES | LANGUAGE_FAMILIES | SCENE_FAMILIES
+    names, weights = list(table), [w for w, _ in table.values()]
+    while True:
+        objs = random_objects(rng)
+        family = rng.choices(names, weights)[0]
+        phrases = Phrases(rng, objs, *draw_layout(rng, objs))
+        task = table[family][1](phrases, objs)
+        if task is None:
+            continue
+        task.instruction = " ".join(task.instruction.split())
+        task.layout, task.near = phrases.layout, phrases.near
+        if rng.random() < 0.15:
+            task.instruction = sentences(rng, task.instruction)
+        if rng.random() < 0.08:
+            task.instruction = misspell(rng, task.instruction)
+        return add_retry(rng, task)
+
+
+def generate_language(count: int, seed: int, exclude: Iterable[str] = ()) -> list[Task]:
+    """`synthetic.generate` with the wider language."""
+    return generate(count, seed, exclude, sampler=sample_language_task)

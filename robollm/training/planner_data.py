@@ -1,0 +1,38 @@
+"""The planner model's training tasks: generated, kept apart from every evaluation
+suite, and split into training and validation tasks the same way wherever they are
+needed (`robollm train planner-lm`, `robollm train lm-temperature`)."""
+
+from __future__ import annotations
+
+import random
+
+
+def suite_instructions() -> list[str]:
+    """Every instruction of the shipped and held-out suites: never trained on."""
+    from robollm.eval.suites import builtin_suites, heldout_suites, load_suite
+
+    names = [*builtin_suites(), *heldout_suites()]
+    return [ep.instruction for name in names for ep in load_suite(name).episodes]
+
+
+def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False) -> tuple[list, list]:
+    """(training tasks, validation tasks): 3% kept for validation. The split the adapter
+    was tuned on, so the language model's temperature is fitted on the same held-out
+    tasks (`robollm train lm-temperature`). `language` draws the wider language of
+    robollm.training.synthetic_language (for a prompt that describes the table)."""
+    from robollm.training.synthetic import generate
+
+    banned = suite_instructions()
+    if language:
+        from robollm.training.synthetic_language import generate_language
+
+        tasks = generate_language(count, seed, exclude=banned)
+    else:
+        tasks = generate(count, seed, exclude=banned)
+    if sensing:
+        from robollm.training.sensing_tasks import generate_sensing
+
+        tasks += generate_sensing(sensing, seed, exclude=banned)
+    random.Random(seed).shuffle(tasks)
+    n_valid = max(1, len(tasks) * 3 // 100)
+    return tasks[n_valid:], tasks[:n_valid]
