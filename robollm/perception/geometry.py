@@ -198,10 +198,13 @@ def merge_fragments(labels: np.ndarray, chroma: np.ndarray, small: int = 80, max
     flat = labels.ravel()
     order = np.argsort(flat, kind="stable")
     starts = np.searchsorted(flat[order], np.arange(n))
+    # Each region's own pixels, kept up to date as regions merge: a region that took in a
+    # fragment and is then merged itself must carry that fragment along, and nothing else.
+    members = [order[starts[lab]:starts[lab] + counts[lab]] for lab in range(n)]
     for lab in np.argsort(counts):
         if counts[lab] >= small or counts[lab] == 0:
             continue
-        idx = order[starts[lab]:starts[lab] + counts[lab]]
+        idx = members[lab]
         r, c = np.divmod(idx, w)
         nr = np.concatenate([r - 1, r + 1, r, r])
         nc = np.concatenate([c, c, c - 1, c + 1])
@@ -219,6 +222,8 @@ def merge_fragments(labels: np.ndarray, chroma: np.ndarray, small: int = 80, max
                 mean[other] = (mean[other] * counts[other] + mean[lab] * counts[lab]) / (counts[other] + counts[lab])
                 counts[other] += counts[lab]
                 counts[lab] = 0
+                members[other] = np.concatenate([members[other], idx])
+                members[lab] = idx[:0]
                 break
     _, relabelled = np.unique(labels, return_inverse=True)
     return relabelled.reshape(h, w) - (1 if (labels < 0).any() else 0)
