@@ -114,6 +114,25 @@ def test_a_fragment_merged_twice_takes_no_pixels_of_another_region():
     assert (speck == speck[0]).all() and speck[0] != body
 
 
+def test_black_fragments_do_not_join_a_white_region():
+    """Black, grey and white share one colour direction: the black sides of a block seen
+    under a white one stay apart (brightness tells them apart), while a shaded facet of
+    the white block joins it."""
+    labels = -np.ones((20, 30), dtype=np.int64)
+    labels[0:10, 0:10] = 0  # a white top face
+    labels[10:12, 0:10] = 1  # its shaded side, 20 px
+    labels[12:14, 0:10] = 2  # black sides of the block below, 20 px
+    rgb = np.zeros((20, 30, 3))
+    rgb[0:10] = 219.0
+    rgb[10:12] = 140.0
+    rgb[12:14] = 14.0
+    col = rgb + 8.0
+    chroma = col / np.linalg.norm(col, axis=-1, keepdims=True)
+    out = merge_fragments(labels, chroma, col.sum(axis=-1))
+    assert out[10, 0] == out[0, 0]
+    assert out[12, 0] != out[0, 0]
+
+
 def test_propose_drops_specks():
     frame = table_frame([(0.5, 0.0, 0.002, 0.05, (200, 30, 30))])
     seen = look(frame, (0.3, -0.25), (0.7, 0.25))
