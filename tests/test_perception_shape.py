@@ -6,7 +6,7 @@ import torch
 
 from robollm.perception.clip import Recogniser
 from robollm.perception.model import ClipModel
-from robollm.perception.shape import ruled_out
+from robollm.perception.shape import has_width, ruled_out
 from robollm.perception.vocabulary import TYPES
 
 BOWL = (0.057, 0.15)  # height, long side of the footprint (m)
@@ -36,6 +36,12 @@ def test_a_region_not_seen_down_to_the_table_rules_nothing_out():
 def test_a_type_without_a_rule_is_never_ruled_out():
     assert ruled_out(["plate", "saucer"], 0.06, 0.15, True) == [True, False]
     assert ruled_out(["plate"], 0.06, 0.15, True) == [False]  # nothing left: the shape is not trusted
+
+
+def test_a_line_of_pixels_along_an_edge_is_no_thing_but_a_strip_of_a_block_is():
+    assert not has_width((0.0, 0.337))  # a tray's wall seen edge-on
+    assert has_width((0.016, 0.032))  # the side of a block seen under another
+    assert has_width((0.045, 0.045))
 
 
 class OneLook(ClipModel):

@@ -26,7 +26,7 @@ from robollm.perception.base import Perception
 from robollm.perception.crops import crop, to_tensor
 from robollm.perception.model import ClipModel, OpenClipCheckpoint, load_project_model
 from robollm.perception.proposals import Hand, Look, Measured, look
-from robollm.perception.shape import ruled_out
+from robollm.perception.shape import has_width, ruled_out
 from robollm.perception.tracking import Detection, Gripper, Tracker
 from robollm.perception.vocabulary import (
     COLOUR_NAMES,
@@ -213,9 +213,10 @@ class ClipPerception(Perception):
         """Proposals, recognition and geometry of one frame, without tracking."""
         t = self.config.table
         seen = look(frame, tuple(t.low), tuple(t.high), hands)
-        # Nothing on a table floats: a region whose lowest part is high up is an arm.
+        # Nothing on a table floats: a region whose lowest part is high up is an arm. A
+        # region with no width seen from above is a wall seen edge-on, not a thing.
         props = [m for m in seen.proposals if m.pixels >= self.options.min_pixels
-                 and m.base_z - self._table_z < MAX_BASE]
+                 and m.base_z - self._table_z < MAX_BASE and has_width(m.extent)]
         crops = to_tensor([crop(frame.rgb, m.region.bbox) for m in props]) if props else torch.zeros(0)
         shapes = torch.tensor([ruled_out(self.options.types, m.height, m.extent[1], m.on_table)
                                for m in props], dtype=torch.bool).view(len(props), len(self.options.types))

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 PLATE_MAX_HEIGHT = 0.03  # m: a plate is a flat dish
+MIN_WIDTH = 0.005  # m: a footprint narrower than this is a line of pixels along an edge
 
 # height, long side of the footprint (m) -> whether a thing of that shape can be of the type
 SHAPE_RULES: dict[str, Callable[[float, float], bool]] = {
@@ -36,3 +37,10 @@ def ruled_out(types: list[str], height: float, long_side: float, on_table: bool)
         return [False] * len(types)
     out = [t in SHAPE_RULES and not SHAPE_RULES[t](height, long_side) for t in types]
     return [False] * len(types) if all(out) else out
+
+
+def has_width(extent: tuple[float, float]) -> bool:
+    """Whether a footprint (short, long side in m) is wide enough to be a thing: a wall of
+    a tray seen edge-on can come apart into a line of pixels with no width at all, and
+    every type of thing is centimetres wide."""
+    return extent[0] >= MIN_WIDTH
