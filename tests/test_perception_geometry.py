@@ -11,6 +11,7 @@ from robollm.geometry import Pose
 from robollm.perception.geometry import (
     deproject,
     fit_plane,
+    merge_fragments,
     min_area_rectangle,
     project,
     propose,
@@ -92,6 +93,44 @@ def test_a_hand_hides_what_is_under_it_and_no_depth_is_reported():
     empty = CameraFrame(frame.rgb, np.zeros_like(frame.depth), None, {}, INTRINSICS, CAMERA, 0.0)
     assert look(empty, (0.3, -0.25), (0.7, 0.25)).status == "no depth"
     assert look(table_frame([]), (0.3, -0.25), (0.7, 0.25)).proposals == []
+
+
+def test_a_fragment_merged_twice_takes_no_pixels_of_another_region():
+    """A small piece that joins a small neighbour, which then joins the body, must bring
+    only its own pixels along: a grey speck far away (a bit of an arm) stays apart, or the
+    body's footprint would stretch across the table to it."""
+    labels = -np.ones((20, 30), dtype=np.int64)
+    labels[0:10, 0:10] = 0  # the body
+    labels[11, 0:5] = 1  # a fragment touching only fragment 2
+    labels[10, 0:10] = 2  # a fragment touching the body
+    labels[15, 20:26] = 3  # a grey speck touching nothing
+    chroma = np.zeros((20, 30, 3))
+    chroma[..., 2] = 1.0
+    chroma[15, 20:26] = 1 / math.sqrt(3)
+    out = merge_fragments(labels, chroma)
+    body = out[0, 0]
+    assert (out[0:12][labels[0:12] >= 0] == body).all()  # both fragments joined the body
+    speck = out[15, 20:26]
+    assert (speck == speck[0]).all() and speck[0] != body
+
+
+def test_black_fragments_do_not_join_a_white_region():
+    """Black, grey and white share one colour direction: the black sides of a block seen
+    under a white one stay apart (brightness tells them apart), while a shaded facet of
+    the white block joins it."""
+    labels = -np.ones((20, 30), dtype=np.int64)
+    labels[0:10, 0:10] = 0  # a white top face
+    labels[10:12, 0:10] = 1  # its shaded side, 20 px
+    labels[12:14, 0:10] = 2  # black sides of the block below, 20 px
+    rgb = np.zeros((20, 30, 3))
+    rgb[0:10] = 219.0
+    rgb[10:12] = 140.0
+    rgb[12:14] = 14.0
+    col = rgb + 8.0
+    chroma = col / np.linalg.norm(col, axis=-1, keepdims=True)
+    out = merge_fragments(labels, chroma, col.sum(axis=-1))
+    assert out[10, 0] == out[0, 0]
+    assert out[12, 0] != out[0, 0]
 
 
 def test_propose_drops_specks():

@@ -136,3 +136,40 @@ def test_a_block_set_on_top_of_another_is_not_taken_for_the_one_below():
     t.update([det("pink", "block", 0.32, 0.345, z=0.09)])  # the orange block is hidden under it
     assert t.tracks["pink_block"].position == pytest.approx((0.32, 0.345, 0.09))
     assert t.tracks["orange_block"].position == pytest.approx((0.32, 0.34, 0.045))
+
+
+def test_strips_of_a_block_under_another_are_that_block_not_new_things():
+    """Under a white block, the camera sees only thin strips of the black block's sides,
+    off its centre and read as anything: the black block keeps its pose and size, and no
+    new object appears."""
+    t = Tracker()
+    t.update([det("black", "block", 0.55, -0.05), det("white", "block", 0.32, 0.48)])
+    t.update([det("white", "block", 0.55, -0.05, z=0.045),
+              Detection("block", "green", 0.9, 0.9, (0.572, -0.039), 0.0, 0.045, (0.016, 0.032), 0.0, 0.024),
+              Detection("block", "black", 0.9, 0.9, (0.559, -0.068), 0.0, 0.045, (0.009, 0.016), 0.0, 0.012)])
+    assert sorted(t.tracks) == ["black_block", "white_block"]
+    black = t.tracks["black_block"]
+    assert black.position == (0.55, -0.05, 0.0) and black.det.size == 0.045 and black.seen == t.looks
+    assert t.tracks["white_block"].position == (0.55, -0.05, 0.045)
+
+
+def test_a_small_block_beside_a_stack_is_not_taken_for_the_lower_blocks_side():
+    t = Tracker()
+    t.update([det("black", "block", 0.55, -0.05), det("white", "block", 0.55, -0.05, z=0.045)])
+    t.update([det("black", "block", 0.55, -0.05), det("white", "block", 0.55, -0.05, z=0.045),
+              det("red", "block", 0.62, -0.05, size=0.03)])
+    assert "red_block" in t.tracks
+
+
+def test_a_block_let_go_on_a_stack_and_seen_merged_with_the_one_below_keeps_its_name():
+    """A grey block set on a white one can be seen as one grey region with it (their sides
+    meet at one height, and their brightness differs little): the grey block, just let
+    go, is that region, not the white one that happens to stand there."""
+    t = Tracker()
+    t.update([det("white", "block", 0.55, -0.05, z=0.045), det("grey", "block", 0.32, 0.48)])
+    t.update_holds({"right": Gripper((0.32, 0.48, 0.04), 0.045, 0.08)})
+    t.update_holds({"right": Gripper((0.30, 0.30, 0.4), 0.08, 0.08)})  # set on the white one, let go
+    t.update([det("grey", "block", 0.55, -0.05, z=0.045)])
+    assert t.tracks["grey_block"].position[:2] == pytest.approx((0.55, -0.05))
+    assert not t.tracks["grey_block"].let_go
+    assert t.tracks["white_block"].position == pytest.approx((0.55, -0.05, 0.045))

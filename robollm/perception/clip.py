@@ -26,6 +26,7 @@ from robollm.perception.base import Perception
 from robollm.perception.crops import crop, to_tensor
 from robollm.perception.model import ClipModel, OpenClipCheckpoint, load_project_model
 from robollm.perception.proposals import Hand, Look, Measured, look
+from robollm.perception.shape import has_width, ruled_out
 from robollm.perception.tracking import Detection, Gripper, Tracker
 from robollm.perception.vocabulary import (
     COLOUR_NAMES,
@@ -111,7 +112,9 @@ class Recogniser:
         self.t_col = model.embed_texts([colour_prompt(c) for c in colours])
         self.t_typ = model.embed_texts([type_prompt(t) for t in self.types])
 
-    def classify(self, crops: torch.Tensor) -> list[tuple[str, str, float, float]]:
+    def classify(self, crops: torch.Tensor, ruled_out: torch.Tensor | None = None) -> list[tuple[str, str, float, float]]:
+        """`ruled_out` (N, types), optional: types a crop's measured shape cannot be
+        (`robollm.perception.shape`); the type scores are renormalised over the rest."""
         if len(crops) == 0:
             return []
         img = self.model.embed_images(crops)
@@ -121,6 +124,11 @@ class Recogniser:
         pair = pair.view(len(img), n_types, len(self.colours))
         col = torch.softmax(s * img @ self.t_col.T, dim=1)
         typ = torch.softmax(s * img @ self.t_typ.T, dim=1)
+        if ruled_out is not None:
+            keep = torch.cat([~ruled_out, torch.ones(len(img), 1, dtype=torch.bool)], dim=1)  # never rules out OTHER
+            typ = typ * keep
+            typ = typ / typ.sum(dim=1, keepdim=True).clamp_min(1e-12)
+            pair = pair.masked_fill(ruled_out[:, :, None], float("-inf"))
         joint = pair + col.log()[:, None, :] + typ[:, :n_types].log()[:, :, None]
         out = []
         for i in range(len(img)):
@@ -205,11 +213,14 @@ class ClipPerception(Perception):
         """Proposals, recognition and geometry of one frame, without tracking."""
         t = self.config.table
         seen = look(frame, tuple(t.low), tuple(t.high), hands)
-        # Nothing on a table floats: a region whose lowest part is high up is an arm.
+        # Nothing on a table floats: a region whose lowest part is high up is an arm. A
+        # region with no width seen from above is a wall seen edge-on, not a thing.
         props = [m for m in seen.proposals if m.pixels >= self.options.min_pixels
-                 and m.base_z - self._table_z < MAX_BASE]
+                 and m.base_z - self._table_z < MAX_BASE and has_width(m.extent)]
         crops = to_tensor([crop(frame.rgb, m.region.bbox) for m in props]) if props else torch.zeros(0)
-        labels = self.recogniser.classify(crops)
+        shapes = torch.tensor([ruled_out(self.options.types, m.height, m.extent[1], m.on_table)
+                               for m in props], dtype=torch.bool).view(len(props), len(self.options.types))
+        labels = self.recogniser.classify(crops, shapes)
         dets, unknown = [], []
         for m, (colour, kind, t_score, c_score) in zip(props, labels, strict=True):
             if kind == OTHER or t_score < self.options.min_type_score:

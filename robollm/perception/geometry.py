@@ -177,31 +177,42 @@ def _connected(mask: np.ndarray, heights: np.ndarray, rgb: np.ndarray, max_step:
     _, labels = np.unique(roots, return_inverse=True)
     out = -np.ones((h, w), dtype=np.int64)
     out.flat[idx] = labels
-    return merge_fragments(out, chroma)
+    return merge_fragments(out, chroma, bright, max_brightness=max_brightness)
 
 
-def merge_fragments(labels: np.ndarray, chroma: np.ndarray, small: int = 80, max_chroma: float = 0.2) -> np.ndarray:
+def merge_fragments(labels: np.ndarray, chroma: np.ndarray, bright: np.ndarray | None = None, small: int = 80,
+                    max_chroma: float = 0.2, max_brightness: float = 2.2) -> np.ndarray:
     """Fold small regions into the neighbour of like colour they touch most.
 
     A face seen edge-on (a box's end wall) changes height fast from pixel to pixel and
     so falls apart into strips; a shaded facet of a bowl can fall off its rim. Both are
-    small and touch the body they belong to.
+    small and touch the body they belong to. Black, grey and white share one colour
+    direction, so between achromatic regions the brightness (`bright`, per pixel) must
+    agree too, as it must between pixels: the black sides of a block peeking out under a
+    white one are another object, not a shaded facet of the white one.
     """
     n = int(labels.max()) + 1
     if n <= 1:
         return labels
-    counts = np.bincount(labels[labels >= 0], minlength=n)
+    inside = labels >= 0
+    counts = np.bincount(labels[inside], minlength=n)
     mean = np.zeros((n, 3))
-    np.add.at(mean, labels[labels >= 0], chroma[labels >= 0])
+    np.add.at(mean, labels[inside], chroma[inside])
     mean /= np.maximum(counts, 1)[:, None]
+    light = np.ones(n)
+    if bright is not None:
+        light = np.bincount(labels[inside], weights=bright[inside], minlength=n) / np.maximum(counts, 1)
     h, w = labels.shape
     flat = labels.ravel()
     order = np.argsort(flat, kind="stable")
     starts = np.searchsorted(flat[order], np.arange(n))
+    # Each region's own pixels, kept up to date as regions merge: a region that took in a
+    # fragment and is then merged itself must carry that fragment along, and nothing else.
+    members = [order[starts[lab]:starts[lab] + counts[lab]] for lab in range(n)]
     for lab in np.argsort(counts):
         if counts[lab] >= small or counts[lab] == 0:
             continue
-        idx = order[starts[lab]:starts[lab] + counts[lab]]
+        idx = members[lab]
         r, c = np.divmod(idx, w)
         nr = np.concatenate([r - 1, r + 1, r, r])
         nc = np.concatenate([c, c, c - 1, c + 1])
@@ -214,14 +225,26 @@ def merge_fragments(labels: np.ndarray, chroma: np.ndarray, small: int = 80, max
         for other in np.argsort(-votes):
             if votes[other] == 0:
                 break
-            if np.linalg.norm(mean[other] - mean[lab]) < max_chroma:
+            if np.linalg.norm(mean[other] - mean[lab]) < max_chroma and \
+                    _alike_brightness(mean[other], mean[lab], light[other] / light[lab], max_brightness):
                 labels[r, c] = other
-                mean[other] = (mean[other] * counts[other] + mean[lab] * counts[lab]) / (counts[other] + counts[lab])
+                total = counts[other] + counts[lab]
+                mean[other] = (mean[other] * counts[other] + mean[lab] * counts[lab]) / total
+                light[other] = (light[other] * counts[other] + light[lab] * counts[lab]) / total
                 counts[other] += counts[lab]
                 counts[lab] = 0
+                members[other] = np.concatenate([members[other], idx])
+                members[lab] = idx[:0]
                 break
     _, relabelled = np.unique(labels, return_inverse=True)
     return relabelled.reshape(h, w) - (1 if (labels < 0).any() else 0)
+
+
+def _alike_brightness(chroma_a: np.ndarray, chroma_b: np.ndarray, ratio: float, max_ratio: float) -> bool:
+    """On coloured regions brightness is shading; where either is achromatic it is the colour."""
+    grey_axis = 1 / math.sqrt(3)
+    grey = min(np.linalg.norm(chroma_a - grey_axis), np.linalg.norm(chroma_b - grey_axis)) < GREY_CHROMA
+    return not grey or 1.0 / max_ratio < ratio < max_ratio
 
 
 def propose(frame_rgb: np.ndarray, points: np.ndarray, plane: Plane, keep: np.ndarray,

@@ -45,6 +45,7 @@ class Measured:
     extent: tuple[float, float]  # short side, long side of the footprint
     yaw: float  # direction of the footprint's short side, in (-pi/2, pi/2]
     pixels: int
+    on_table: bool = True  # seen down to the table plane: its whole height is in view
 
 
 @dataclass
@@ -97,7 +98,7 @@ def measure(region: Region, plane: Plane) -> Measured:
     table_z = (plane.offset - n[0] * fp.centre[0] - n[1] * fp.centre[1]) / n[2]
     base_z = float(table_z + base)
     return Measured(region, fp.centre, base_z, max(top - base, 0.002), (min(a, b), max(a, b)), yaw,
-                    len(region.pixels))
+                    len(region.pixels), low < BASE_SNAP)
 
 
 def look(frame: CameraFrame, low: tuple[float, float], high: tuple[float, float],

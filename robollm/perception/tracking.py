@@ -3,11 +3,12 @@
 A detection joins the track of the same colour and type nearest to it (an object pushed
 across the table keeps its name), or any track within 2 cm and at its height, or of its
 colour and size whose footprint it lies on (the same object read differently, or seen
-in part); an object a hand let go is the thing of its colour seen next. New objects are named `<colour>_<type>`, with `_2`, `_3` for look-alikes.
-An object that is not seen (hidden behind another, or under a hand) keeps its last
-pose. What a hand holds comes from the arm's own state: fingers closed on something,
-over a known object, start a hold, and the held object then moves with the hand until
-the fingers open.
+in part); an object a hand let go is the thing of its colour seen next. New objects are
+named `<colour>_<type>`, with `_2`, `_3` for look-alikes. An object that is not seen
+(hidden behind another, or under a hand) keeps its last pose; so does one with another
+standing on it, of which only strips of its sides are seen. What a hand holds comes from
+the arm's own state: fingers closed on something, over a known object, start a hold,
+and the held object then moves with the hand until the fingers open.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ FINGER_PAD = 0.018  # m of an object's top a top-down grasp encloses (or half it
 BODY_GRIP = {"cup": 0.6}  # types grasped around the body: grasp height as a fraction of height
 OPEN_MARGIN = 0.005  # m below the widest opening at which fingers count as open
 EMPTY_WIDTH = 0.004  # m: fingers closed this far hold nothing
+STACK_STEP = 0.012  # m: a base this close to a track's top stands on it; heights this close agree
+LET_GO_MATCH = 0.04  # m: a let-go track's same-label match ranks as if this near
+SIDE_REACH = 0.01  # m outside a track's footprint that a strip of its side may be centred
 
 
 @dataclass
@@ -172,12 +176,21 @@ class Tracker:
         self.looks += 1
         self._drop_false_holds(detections)
         free = [t for t in self.tracks.values() if not t.grips and not t.rides_on]
+        sides = self._covered_sides(detections, free)
+        for name in set(sides.values()):  # seen, in part: where it is stays as it was
+            self.tracks[name].seen = self.looks
+        free = [t for t in free if t.name not in sides.values()]
         pairs = []
         for i, d in enumerate(detections):
+            if i in sides:
+                continue
             for t in free:
                 dist = math.dist(d.centre, t.position[:2])
                 if t.det.label == d.label:
-                    pairs.append((dist, i, t.name))
+                    # Let go and not seen since, its pose is where the hand was: what it
+                    # looks like, not how near it is, says it (before a look-alike of
+                    # another label that happens to stand under it).
+                    pairs.append((min(dist, LET_GO_MATCH) if t.let_go else dist, i, t.name))
                 elif (dist < SAME_OBJECT and abs(d.base_z - t.position[2]) < SAME_OBJECT) or _seen_in_part(d, t):
                     pairs.append((dist + 0.05, i, t.name))
                 elif t.let_go and t.det.colour == d.colour:
@@ -185,7 +198,7 @@ class Tracker:
                     # a thing of its colour is it, even read as another type on a stack.
                     pairs.append((dist + 1.0, i, t.name))
         pairs.sort()
-        used_d, used_t = set(), set()
+        used_d, used_t = set(sides), set()
         for _, i, name in pairs:
             if i in used_d or name in used_t:
                 continue
@@ -196,6 +209,30 @@ class Tracker:
             if i not in used_d:
                 name = self._new_name(d.label)
                 self.tracks[name] = Track(name, d, (*d.centre, d.base_z), d.yaw, self.looks)
+
+    def _covered_sides(self, detections: list[Detection], free: list[Track]) -> dict[int, str]:
+        """Detections that are the sides of an object with another standing on it.
+
+        A block under a block shows the camera only strips of its sides, each small, of
+        its height, on the edge of its footprint, and often read as another colour (a thin
+        dark strip looks like anything). They are that object seen in part, not new things,
+        and its pose stays what it was when it was seen whole.
+        """
+        sides: dict[int, str] = {}
+        for t in free:
+            top = t.position[2] + t.det.height
+            on_top = {i for i, d in enumerate(detections) if abs(d.base_z - top) < STACK_STEP
+                      and footprint_distance(d.centre[0], d.centre[1], t) < SIDE_REACH}
+            if not on_top:
+                continue
+            for i, d in enumerate(detections):
+                if i in on_top or i in sides:
+                    continue
+                if (footprint_distance(d.centre[0], d.centre[1], t) < SIDE_REACH
+                        and abs(d.base_z - t.position[2]) < STACK_STEP and abs(d.height - t.det.height) < STACK_STEP
+                        and d.size < SAME_SIZE * t.det.size):
+                    sides[i] = t.name
+        return sides
 
     def _drop_false_holds(self, detections: list[Detection]) -> None:
         """Fingers closed on an object that stayed down (too heavy, or caught by its edge):
