@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from robollm.commands.training_options import check_out, pick_device
 from robollm.errors import UserError
+from robollm.training.task_split import split_tasks
 
 if TYPE_CHECKING:
     from robollm.planner.prompt import PromptTemplate
@@ -53,14 +53,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def suite_instructions() -> list[str]:
-    """Every instruction of the shipped and held-out suites: never trained on."""
-    from robollm.eval.suites import builtin_suites, heldout_suites, load_suite
-
-    names = [*builtin_suites(), *heldout_suites()]
-    return [ep.instruction for name in names for ep in load_suite(name).episodes]
-
-
 def make_samples(template: PromptTemplate, count: int, seed: int,
                  sensing: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
@@ -78,23 +70,6 @@ def make_samples(template: PromptTemplate, count: int, seed: int,
         return out
 
     return pairs(train_tasks), pairs(valid_tasks)
-
-
-def split_tasks(count: int, seed: int, sensing: int = 0) -> tuple[list, list]:
-    """(training tasks, validation tasks): 3% kept for validation. The split the adapter
-    was tuned on, so the language model's temperature is fitted on the same held-out
-    tasks (`robollm train lm-temperature`)."""
-    from robollm.training.synthetic import generate
-
-    banned = suite_instructions()
-    tasks = generate(count, seed, exclude=banned)
-    if sensing:
-        from robollm.training.sensing_tasks import generate_sensing
-
-        tasks += generate_sensing(sensing, seed, exclude=banned)
-    random.Random(seed).shuffle(tasks)
-    n_valid = max(1, len(tasks) * 3 // 100)
-    return tasks[n_valid:], tasks[:n_valid]
 
 
 def train_planner_lm(argv: list[str]) -> int:

@@ -1,0 +1,36 @@
+"""Which synthetic planning tasks tune the planner model and which are held out.
+
+`robollm train planner-lm` trains on one part and reports its validation loss on the
+other; `robollm train lm-temperature` fits the model's temperature on that same held-out
+part, so both must draw the split the same way. No instruction of a shipped or held-out
+evaluation suite is ever generated.
+"""
+
+from __future__ import annotations
+
+import random
+
+
+def suite_instructions() -> list[str]:
+    """Every instruction of the shipped and held-out suites: never trained on."""
+    from robollm.eval.suites import builtin_suites, heldout_suites, load_suite
+
+    names = [*builtin_suites(), *heldout_suites()]
+    return [ep.instruction for name in names for ep in load_suite(name).episodes]
+
+
+def split_tasks(count: int, seed: int, sensing: int = 0) -> tuple[list, list]:
+    """(training tasks, validation tasks): 3% kept for validation. The split the adapter
+    was tuned on, so the language model's temperature is fitted on the same held-out
+    tasks (`robollm train lm-temperature`)."""
+    from robollm.training.synthetic import generate
+
+    banned = suite_instructions()
+    tasks = generate(count, seed, exclude=banned)
+    if sensing:
+        from robollm.training.sensing_tasks import generate_sensing
+
+        tasks += generate_sensing(sensing, seed, exclude=banned)
+    random.Random(seed).shuffle(tasks)
+    n_valid = max(1, len(tasks) * 3 // 100)
+    return tasks[n_valid:], tasks[:n_valid]
