@@ -100,7 +100,7 @@ def test_embedded_model_plans_a_pick_and_place(capsys):
     assert [s["chosen"] for s in out["steps"]] == [
         "pick up the red block", "place the red block in the green bowl", "done"]
     top = out["steps"][0]["candidates"][0]
-    assert set(top) == {"text", "lm", "lm_prob", "affordance", "combined"}
+    assert set(top) == {"text", "lm", "lm_prob", "lm_prob_raw", "affordance", "combined"}
 
 
 def test_summary_counts_goals_reached_by_moving_other_objects_apart():

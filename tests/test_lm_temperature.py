@@ -46,10 +46,10 @@ def test_temperature_file_is_read_and_checked(tmp_path):
 
 
 def test_heldout_steps_come_from_the_generator_and_hold_the_expert_step():
-    from robollm.commands.train import split_tasks, suite_instructions
     from robollm.planner.prompt import load_prompt
     from robollm.training.lm_temperature import heldout_steps
     from robollm.training.synthetic import normalise
+    from robollm.training.task_split import split_tasks, suite_instructions
 
     train, valid = split_tasks(300, 0)
     assert len(valid) == 9 and not {t.instruction for t in valid} & {t.instruction for t in train}

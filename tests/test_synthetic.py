@@ -6,12 +6,13 @@ from collections import Counter
 
 import pytest
 
-from robollm.commands.train import make_samples, suite_instructions
+from robollm.commands.train import make_samples
 from robollm.planner.candidates import describe, enumerate_calls
 from robollm.planner.prompt import load_prompt
 from robollm.registry import load_entry_point
 from robollm.skills.catalog import BUILTIN
 from robollm.training.synthetic import SIDES, generate, normalise, step_lines
+from robollm.training.task_split import suite_instructions
 from robollm.world.symbolic import SymbolicState
 
 TASKS = generate(400, seed=3)

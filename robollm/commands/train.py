@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from robollm.commands.training_options import check_out, pick_device
 from robollm.errors import UserError
-from robollm.training.planner_data import split_tasks, suite_instructions  # noqa: F401 (used by tests)
+from robollm.training.task_split import split_tasks, suite_instructions  # noqa: F401 (used by tests)
 
 if TYPE_CHECKING:
     from robollm.planner.prompt import PromptTemplate

@@ -64,7 +64,7 @@ def train_lm_temperature(argv: list[str]) -> int:
     from robollm.llm.registry import llm_registry
     from robollm.planner.prompt import load_prompt
     from robollm.training.lm_temperature import heldout_steps, score_steps
-    from robollm.training.planner_data import split_tasks
+    from robollm.training.task_split import split_tasks
 
     started = time.time()
     template = load_prompt(pc.prompt)

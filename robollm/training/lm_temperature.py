@@ -1,7 +1,7 @@
 """Held-out planning steps for fitting the language model's temperature.
 
 The steps come from the validation tasks of the synthetic plan generator (the 3% the
-adapter was never tuned on; `robollm.training.planner_data.split_tasks`), never from an
+adapter was never tuned on; `robollm.training.task_split.split_tasks`), never from an
 evaluation suite. Each step is scored as the planner scores it: every call the skill
 library offers in the symbolic state reached so far, less those the rules refuse, with
 the expert's next step as the right answer. Objects start in the middle of the table,

@@ -1,6 +1,10 @@
-"""The planner model's training tasks: generated, kept apart from every evaluation
-suite, and split into training and validation tasks the same way wherever they are
-needed (`robollm train planner-lm`, `robollm train lm-temperature`)."""
+"""Which synthetic planning tasks tune the planner model and which are held out.
+
+`robollm train planner-lm` trains on one part and reports its validation loss on the
+other; `robollm train lm-temperature` fits the model's temperature on that same held-out
+part, so both must draw the split the same way. No instruction of a shipped or held-out
+evaluation suite is ever generated.
+"""
 
 from __future__ import annotations
 
