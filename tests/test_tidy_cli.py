@@ -108,8 +108,8 @@ def test_eval_tidy_reports_every_method_per_split(fake_launch, capsys):
     out = json.loads(capsys.readouterr().out)
     for split in ("validation", "test"):
         methods = out["table"][split]["methods"]
-        assert set(methods) == {"summary", "summary (prior only)", "examples only", "common sense",
-                                "ground-truth summary"}
+        assert set(methods) == {"summary", "summary (prior only)", "summary (generated)", "examples only",
+                                "common sense", "ground-truth summary"}
         assert methods["ground-truth summary"]["unseen"]["accuracy"] == 1.0
 
 

@@ -6,6 +6,8 @@ Methods, run side by side on the same scenarios:
   simplicity prior, applied exactly; the model's common sense where no rule covers.
 - `summary (prior only)`: the same with the model's scores left out of the choice, which
   shows what the model adds.
+- `summary (generated)`: the model writes the summary itself (greedy, its first sentence)
+  and places each object with the examples and that sentence in its prompt (TidyBot's way).
 - `examples only`: the model asked where each object goes with the examples in the prompt.
 - `common sense`: the model asked with no examples.
 - `ground-truth summary`: the person's own rule, applied like the summary.
@@ -31,13 +33,15 @@ from robollm.planner.tidy.summarise import (
     Summary,
     SummaryOptions,
     decide,
+    generated_summary,
     place_by_lm,
     summarise,
 )
 from robollm.schema import read_yaml
 from robollm.world.scene import ObjectSpec, SceneSpec, validate_scene
 
-METHODS = ("summary", "summary (prior only)", "examples only", "common sense", "ground-truth summary")
+METHODS = ("summary", "summary (prior only)", "summary (generated)", "examples only", "common sense",
+           "ground-truth summary")
 SPLITS = ("validation", "test")
 SCENARIO_KEYS = {"id", "split", "receptacles", "examples", "summary", "objects"}
 
@@ -144,9 +148,18 @@ def run_methods(llm: LanguageModel, scenario: Scenario, options: SummaryOptions 
         return MethodResult([d.receptacle.words for d in decide(llm, summary, things, recs)],
                             summary.rule.sentence(), summary.rule)
 
+    def generated() -> MethodResult:
+        try:
+            text = generated_summary(llm, scenario.examples)
+        except NotImplementedError:  # a backend that only scores: no summary to add
+            text = ""
+        placed = [place_by_lm(llm, t, recs, scenario.examples, text).words for t in things]
+        return MethodResult(placed, text or "(the model cannot generate text)")
+
     runs: dict[str, Callable[[], MethodResult]] = {
         "summary": lambda: by_rule(summarise(llm, scenario.examples, options)),
         "summary (prior only)": lambda: by_rule(summarise(None, scenario.examples, options)),
+        "summary (generated)": lambda: generated(),
         "examples only": lambda: MethodResult([place_by_lm(llm, t, recs, scenario.examples).words for t in things]),
         "common sense": lambda: MethodResult([place_by_lm(llm, t, recs, None).words for t in things]),
         "ground-truth summary": lambda: by_rule(Summary(scenario.truth, examples=scenario.examples)),

@@ -100,21 +100,31 @@ def summarise(llm: LanguageModel | None, examples: Sequence[Example],
 
 
 def place_prompt(thing: Thing, receptacles: Sequence[Receptacle], examples: Sequence[Example] | None,
-                 rule: RuleSet | None = None) -> str:
+                 rule: RuleSet | str | None = None) -> str:
     """The question "where does this go?" with the examples (or none: common sense) and,
-    when a summary exists, its sentence."""
+    when a summary exists, its sentence (a rule set's, or a generated one as written)."""
     places = ", ".join(f"the {r.words}" for r in receptacles)
     if examples:
         text = HEADER + example_lines(examples)
     else:
         text = f"A person is tidying up a table. Things can go in these places: {places}.\n"
-    if rule is not None and (rule.clauses or rule.default):
+    if isinstance(rule, str) and rule.strip():
+        text += f"Their rule: {rule.strip()}\n"
+    elif isinstance(rule, RuleSet) and (rule.clauses or rule.default):
         text += f"Their rule: {rule.sentence()}\n"
     return text + f"- {thing.phrase()} went"
 
 
+def generated_summary(llm: LanguageModel, examples: Sequence[Example], max_tokens: int = 40) -> str:
+    """The model's own summary, generated greedily after the summary prompt (its first
+    sentence): TidyBot's way, measured against scoring the consistent rules."""
+    text = llm.generate(summary_prompt(examples), max_tokens=max_tokens).strip()
+    first = text.split("\n")[0]
+    return (first.split(". ")[0].rstrip(".") + ".") if first else ""
+
+
 def place_by_lm(llm: LanguageModel, thing: Thing, receptacles: Sequence[Receptacle],
-                examples: Sequence[Example] | None, rule: RuleSet | None = None) -> Receptacle:
+                examples: Sequence[Example] | None, rule: RuleSet | str | None = None) -> Receptacle:
     """The receptacle whose " in the box." continuation the model finds most likely."""
     continuations = [f" {r.where()}." for r in receptacles]
     scores = llm.score(place_prompt(thing, receptacles, examples, rule), continuations)
