@@ -34,19 +34,25 @@ def _start(task) -> SymbolicState:
     return SymbolicState({o: o.rsplit("_", 1)[1] for o in task.objects}, parent, {o: "at" for o in task.objects})
 
 
+def replay_expert_plan(task, state: SymbolicState, skills) -> None:
+    """Every step of `task`'s plan is a candidate's text in `state` and succeeds there
+    (a failed attempt is written, then tried again); `state` ends as the plan leaves it."""
+    for lines, step in step_lines(task):
+        calls = {describe(skills, c): c for c in enumerate_calls(skills, state)}
+        assert step in calls, f"{task.instruction!r}: {step!r} is not a candidate's text"
+        call = calls[step]
+        if call.skill == "done" or lines and lines[-1].startswith(step + ". It failed"):
+            continue
+        skill = skills[call.skill]
+        args = dict(zip([p.name for p in skill.params], call.args, strict=True))
+        outcome = skill.apply(state, **args)
+        assert outcome.success, f"{task.instruction!r}: {step!r} fails: {outcome.reason}"
+
+
 def test_every_expert_step_is_a_valid_call_in_the_skills_words(skills) -> None:
     for task in TASKS:
         state = _start(task)
-        for lines, step in step_lines(task):
-            calls = {describe(skills, c): c for c in enumerate_calls(skills, state)}
-            assert step in calls, f"{task.instruction!r}: {step!r} is not a candidate's text"
-            call = calls[step]
-            if call.skill == "done" or lines and lines[-1].startswith(step + ". It failed"):
-                continue
-            skill = skills[call.skill]
-            args = dict(zip([p.name for p in skill.params], call.args, strict=True))
-            outcome = skill.apply(state, **args)
-            assert outcome.success, f"{task.instruction!r}: {step!r} fails: {outcome.reason}"
+        replay_expert_plan(task, state, skills)
         holding = {o for o, r in state.relation.items() if r == "held"}
         picked_only = task.steps[-1].startswith(("pick up", "lift"))
         assert picked_only or not holding, f"{task.instruction!r} ends holding {holding}"

@@ -19,7 +19,7 @@ from robollm.affordance.base import AffordanceInput
 from robollm.affordance.heuristic import HeuristicAffordance
 from robollm.plan import SkillCall
 from robollm.planner.candidates import describe, enumerate_calls
-from robollm.world.symbolic import SymbolicState
+from robollm.training.synthetic import hand_notes, layout_state, library_skills, table_text
 
 
 @dataclass
@@ -27,24 +27,6 @@ class PlanStep:
     prompt: str
     candidates: list[str]  # the texts the planner scores, each " <phrase>."
     target: int  # index of the expert's step
-
-
-def library_skills() -> dict[str, Any]:
-    """The default skill library by name, as a session holds it."""
-    from robollm.config import SkillsConfig
-    from robollm.registry import Registry, load_entry_point
-
-    registry: Registry = Registry("skill", plugins=False)
-    load_entry_point(SkillsConfig().library)(registry)
-    return {name: registry.make(name) for name in registry.names()}
-
-
-def start_state(objects: Sequence[str], layout: dict[str, str] | None = None) -> SymbolicState:
-    from robollm.training.synthetic import _type
-
-    names = list(objects)
-    return SymbolicState({n: _type(n) for n in names}, {n: (layout or {}).get(n, "middle") for n in names},
-                         {n: "at" for n in names})
 
 
 def _walk(task: Any, notes: list[str] | None = None) -> Iterator[tuple[list[str], str, bool]]:
@@ -63,10 +45,8 @@ def _walk(task: Any, notes: list[str] | None = None) -> Iterator[tuple[list[str]
 
 def task_steps(task: Any, template: Any, skills: dict[str, Any]) -> list[PlanStep] | None:
     """The scored steps of one task; None when an expert step is not a candidate."""
-    from robollm.training.synthetic import hand_notes, table_text
-
     rules = HeuristicAffordance()
-    state = start_state(task.objects, getattr(task, "layout", None))
+    state = layout_state(task.objects, getattr(task, "layout", None))
     objects = [o.replace("_", " ") for o in task.objects]
     table = table_text(task) if getattr(template, "uses_scene", False) else ("", "")
     notes = hand_notes(task) if getattr(template, "tells_hands", False) else None

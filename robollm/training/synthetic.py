@@ -22,6 +22,7 @@ from robollm.config import SkillsConfig
 from robollm.registry import Registry, load_entry_point
 from robollm.skill import Skill
 from robollm.world.scene import COLOURS
+from robollm.world.symbolic import SymbolicState
 
 GRASPABLE = ("block", "cup")
 NOUNS = {"block": ("block", "block", "cube"), "bowl": ("bowl", "bowl", "dish"),
@@ -60,11 +61,23 @@ def _colour(name: str) -> str:
 
 
 @cache
-def _skill(name: str) -> Skill:
-    """A skill of the default library, whose phrases the plans are written in."""
+def library_skills() -> dict[str, Skill]:
+    """The default skill library by name, as a session holds it: the plans are written in
+    its phrases."""
     registry: Registry[Skill] = Registry("skill", plugins=False)
     load_entry_point(SkillsConfig().library)(registry)
-    return registry.make(name)
+    return {name: registry.make(name) for name in registry.names()}
+
+
+def _skill(name: str) -> Skill:
+    return library_skills()[name]
+
+
+def layout_state(objects: list[str], layout: dict[str, str] | None = None) -> SymbolicState:
+    """Every object standing on the table in its region (the middle where the layout is
+    silent): where a task's plan starts."""
+    return SymbolicState({o: _type(o) for o in objects}, {o: (layout or {}).get(o, "middle") for o in objects},
+                         {o: "at" for o in objects})
 
 
 def say(skill: str, **args: str) -> str:
@@ -415,10 +428,8 @@ def table_text(task: Task) -> tuple[str, str]:
     """{scene} and {hands} for a task's table, as the planner writes them
     (robollm.planner.scene_text): every object on the table in its region."""
     from robollm.planner.scene_text import hands_text, scene_text
-    from robollm.world.symbolic import SymbolicState
 
-    state = SymbolicState({o: _type(o) for o in task.objects}, {o: task.layout.get(o, "middle") for o in task.objects},
-                          {o: "at" for o in task.objects})
+    state = layout_state(task.objects, task.layout)
     return scene_text(state, task.objects, task.near), hands_text(state)
 
 
@@ -427,11 +438,9 @@ def hand_notes(task: Task) -> list[str]:
     holds the red block."), from the skills' effects on the task's layout."""
     from robollm.planner.candidates import describe, enumerate_calls
     from robollm.planner.scene_text import hands_note
-    from robollm.world.symbolic import SymbolicState
 
-    skills = {name: _skill(name) for name in _skill_names()}
-    state = SymbolicState({o: _type(o) for o in task.objects}, {o: task.layout.get(o, "middle") for o in task.objects},
-                          {o: "at" for o in task.objects})
+    skills = library_skills()
+    state = layout_state(task.objects, task.layout)
     notes = []
     for step in task.steps:
         calls = {describe(skills, c): c for c in enumerate_calls(skills, state)}
@@ -444,13 +453,6 @@ def hand_notes(task: Task) -> list[str]:
         skill.apply(state, **dict(zip([p.name for p in skill.params], call.args, strict=True)))
         notes.append(hands_note(before, state))
     return notes
-
-
-@cache
-def _skill_names() -> tuple[str, ...]:
-    registry: Registry[Skill] = Registry("skill", plugins=False)
-    load_entry_point(SkillsConfig().library)(registry)
-    return tuple(registry.names())
 
 
 def step_lines(task: Task, notes: list[str] | None = None) -> list[tuple[list[str], str]]:
