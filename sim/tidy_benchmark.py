@@ -69,21 +69,22 @@ def thing(rng: random.Random, colours, types=("block", "cup"), materials=MATERIA
                  rng.choice(list(sizes)))
 
 
+def _two_families(rng, first, second, attribute: str, names: tuple[str, str]):
+    """Colours of one family to one place, of the other to another (either type, any material)."""
+    a, b = rng.sample(first, 4), rng.sample(second, 4)
+    ex = [Item(thing(rng, [c]), 0) for c in a[:2]] + [Item(thing(rng, [c]), 1) for c in b[:2]]
+    table = [Item(thing(rng, [a[2]]), 0), Item(thing(rng, [b[2]]), 1),
+             Item(thing(rng, [a[3]]), 0), Item(thing(rng, [b[3]]), 1)]
+    return 2, ex, [{"when": {attribute: names[0]}, "to": 0}, {"when": {attribute: names[1]}, "to": 1}], table
+
+
 def family_warmth(rng):
-    """Warm colours to one place, cool to another (colours both of types and materials)."""
-    warm, cool = rng.sample(WARM, 4), rng.sample(COOL, 4)
-    ex = [Item(thing(rng, [c]), 0) for c in warm[:2]] + [Item(thing(rng, [c]), 1) for c in cool[:2]]
-    table = [Item(thing(rng, [warm[2]]), 0), Item(thing(rng, [cool[2]]), 1),
-             Item(thing(rng, [warm[3]]), 0), Item(thing(rng, [cool[3]]), 1)]
-    return 2, ex, [{"when": {"warmth": "warm"}, "to": 0}, {"when": {"warmth": "cool"}, "to": 1}], table
+    """Warm colours to one place, cool to another."""
+    return _two_families(rng, WARM, COOL, "warmth", ("warm", "cool"))
 
 
 def family_lightness(rng):
-    light, dark = rng.sample(LIGHT, 4), rng.sample(DARK, 4)
-    ex = [Item(thing(rng, [c]), 0) for c in light[:2]] + [Item(thing(rng, [c]), 1) for c in dark[:2]]
-    table = [Item(thing(rng, [light[2]]), 0), Item(thing(rng, [dark[2]]), 1),
-             Item(thing(rng, [light[3]]), 0), Item(thing(rng, [dark[3]]), 1)]
-    return 2, ex, [{"when": {"lightness": "light"}, "to": 0}, {"when": {"lightness": "dark"}, "to": 1}], table
+    return _two_families(rng, LIGHT, DARK, "lightness", ("light", "dark"))
 
 
 def family_type(rng):
