@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -188,6 +189,14 @@ def _join(prefix: str, path: str | None) -> str:
 
 def _under(prefix: str) -> str:
     return f" under '{prefix}'" if prefix else ""
+
+
+def check_keys(data: dict, allowed: Sequence[str], where: str) -> None:
+    """For mappings read by hand rather than into a dataclass: the first key not in
+    `allowed` fails, named with the keys that were expected (in the order given)."""
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r}; expected {', '.join(allowed)}")
 
 
 def read_yaml(path: str | Path) -> Any:

@@ -37,7 +37,7 @@ from robollm.planner.tidy.summarise import (
     place_by_lm,
     summarise,
 )
-from robollm.schema import read_yaml
+from robollm.schema import check_keys, read_yaml
 from robollm.world.scene import ObjectSpec, SceneSpec, validate_scene
 
 METHODS = ("summary", "summary (prior only)", "summary (generated)", "examples only", "common sense",
@@ -96,9 +96,7 @@ def load_benchmark(path: str | Path | None = None) -> list[Scenario]:
 def scenario_from_dict(data: Any, where: str) -> Scenario:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping")
-    for key in data:
-        if key not in SCENARIO_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}; expected {', '.join(sorted(SCENARIO_KEYS))}")
+    check_keys(data, sorted(SCENARIO_KEYS), where)
     if data.get("split") not in SPLITS:
         raise ConfigError(f"{where}.split: expected one of {', '.join(SPLITS)}")
     specs = data["receptacles"]

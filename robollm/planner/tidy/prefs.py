@@ -40,6 +40,7 @@ from robollm.planner.tidy.attributes import (
     known_values,
 )
 from robollm.planner.tidy.rules import Clause, Condition, Example, Receptacle, RuleSet
+from robollm.schema import check_keys, read_yaml
 from robollm.world.scene import COLOURS, canonical_colour
 
 MATERIAL_WORDS = {**{adj: m for m, adj in MATERIAL_ADJECTIVES.items()}, **{m: m for m in MATERIAL_ADJECTIVES}}
@@ -91,19 +92,13 @@ def load_preferences(path: str | Path) -> Preferences:
         raise UserError(f"preferences {str(path)!r} is a folder, expected a YAML file")
     if not p.is_file():
         raise UserError(f"preferences {str(path)!r}: no such file")
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    return preferences_from_dict(data, str(path))
+    return preferences_from_dict(read_yaml(p) or {}, str(path))
 
 
 def preferences_from_dict(data: Any, source: str) -> Preferences:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping with keys {', '.join(PREFS_KEYS)}")
-    for key in data:
-        if key not in PREFS_KEYS:
-            raise ConfigError(f"{source}: unknown key {key!r}; expected {', '.join(PREFS_KEYS)}")
+    check_keys(data, PREFS_KEYS, source)
     person = data.get("person") or ""
     if not isinstance(person, str):
         raise ConfigError(f"{source}: key 'person' should be text, got {person!r}")
