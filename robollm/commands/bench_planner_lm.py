@@ -57,7 +57,7 @@ def bench_planner_lm(argv: list[str]) -> int:
     from robollm.llm.hf_loading import load_pretrained
     from robollm.llm.model_files import ensure_converted, resolve_model
     from robollm.planner.prompt import load_prompt
-    from robollm.training.planner_lm import batches, pack
+    from robollm.training.planner_lm import batches, pack, unpack
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -70,7 +70,7 @@ def bench_planner_lm(argv: list[str]) -> int:
     model.train()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     packed = pack(tokenizer, train)
-    single = [(seq[:end], [(start, end)]) for seq, spans in packed for start, end in spans]
+    single = unpack(packed)
     _time(model, batches(packed, range(min(2, len(packed))), args.batch_size), pad)  # warm-up
     groups = batches(packed, range(len(packed)), args.batch_size)
     shared_s, steps, shared_loss = _time(model, groups, pad, share=True)

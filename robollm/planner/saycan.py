@@ -249,7 +249,8 @@ class SayCanPlanner:
                 return result
             if chosen.combined <= 0.0:
                 chosen = next(s for s in scored if s.call == DONE)
-            seen, before = session.scene, session.state.copy()
+            seen = session.scene
+            before = session.state.copy() if self.prompt.tells_hands else None
             record = None if chosen.call == DONE else session.execute(chosen.call)
             outcome = None if record is None else record.outcome
             evidence = None if record is None else record.evidence
@@ -264,7 +265,7 @@ class SayCanPlanner:
                 result.stop_reason = "chose done"
                 return result
             line = chosen.text + "."
-            if self.prompt.tells_hands and outcome is not None and outcome.success:
+            if before is not None and outcome is not None and outcome.success:
                 line += hands_note(before, session.state)
             lines.append(outcome_line(line, outcome, evidence, self.evidence_style))
         result.stop_reason = f"step limit ({self.max_steps}) reached"

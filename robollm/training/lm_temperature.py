@@ -19,7 +19,13 @@ from robollm.affordance.base import AffordanceInput
 from robollm.affordance.heuristic import HeuristicAffordance
 from robollm.plan import SkillCall
 from robollm.planner.candidates import describe, enumerate_calls
-from robollm.training.synthetic import hand_notes, layout_state, library_skills, table_text
+from robollm.training.synthetic import (
+    hand_notes,
+    layout_state,
+    library_skills,
+    step_lines,
+    table_text,
+)
 
 
 @dataclass
@@ -30,17 +36,12 @@ class PlanStep:
 
 
 def _walk(task: Any, notes: list[str] | None = None) -> Iterator[tuple[list[str], str, bool]]:
-    """(lines so far, next step, whether the step then changes the state), as
-    `synthetic.step_lines` writes them: a failed attempt repeats the step."""
-    lines: list[str] = []
-    for i, step in enumerate(task.steps):
-        if i in task.failures:
-            yield list(lines), step, False
-            lines.append(f"{step}. It failed: {task.failures[i]}.")
-        yield list(lines), step, True
-        line = f"{step}." + (notes[i] if notes else "")
-        lines.append(f"{line} {task.evidence[i]}" if i in task.evidence else line)
-    yield list(lines), "done", False
+    """(lines so far, next step, whether the step then changes the state): the pairs of
+    `synthetic.step_lines`, where a failed attempt is followed by the same step again."""
+    pairs = step_lines(task, notes)
+    for i, (lines, step) in enumerate(pairs):
+        failed = i + 1 < len(pairs) and pairs[i + 1][0][-1].startswith(f"{step}. It failed")
+        yield lines, step, step != "done" and not failed
 
 
 def task_steps(task: Any, template: Any, skills: dict[str, Any]) -> list[PlanStep] | None:

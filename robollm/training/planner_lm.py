@@ -66,6 +66,11 @@ def pack(tokenizer: Any, samples: Sequence[tuple[str, str]]) -> list[Row]:
     return rows
 
 
+def unpack(rows: Sequence[Row]) -> list[Row]:
+    """One row per step text again: each step's prompt and text alone."""
+    return [(seq[:end], [(start, end)]) for seq, spans in rows for start, end in spans]
+
+
 def _steps(row: Row) -> int:
     return len(row[1])
 
@@ -196,7 +201,7 @@ def train_lora(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     rows, vrows = pack(tokenizer, train), pack(tokenizer, valid)
     if not packed:  # each step its own row: the slower way, kept to measure the difference
-        rows = [(seq[: end], [(start, end)]) for seq, spans in rows for start, end in spans]
+        rows = unpack(rows)
 
     def valid_loss() -> float:
         model.eval()
