@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -66,6 +72,25 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
     _, result = train(Reach, small(total_steps=256), tmp_path, log=lines.append)
     assert lines[0].startswith("resumed from") and "at 128 steps" in lines[0]
     assert result.steps == 256 and result.updates == 4
+
+
+def test_ctrl_c_stops_the_environment_processes_and_keeps_the_checkpoint(tmp_path):
+    def interrupt_after_first_update() -> None:
+        while not (tmp_path / "checkpoint.pt").exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_after_first_update, daemon=True).start()
+    lines: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        train(Reach, small(total_steps=10_000_000, n_envs=2), tmp_path, log=lines.append)
+    assert time.monotonic() - started < 60
+    assert lines[-1] == f"interrupted; the same command resumes from {tmp_path / 'checkpoint.pt'}"
+    assert not multiprocessing.active_children()  # the environment processes are gone
+    lines.clear()
+    train(Reach, small(total_steps=128), tmp_path, log=lines.append)
+    assert lines[0].startswith(f"resumed from {tmp_path / 'checkpoint.pt'}")
 
 
 def test_exported_policy_reloads_with_the_same_actions(tmp_path):

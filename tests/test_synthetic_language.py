@@ -3,6 +3,9 @@ table described as the planner describes it, and no held-out instruction produce
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -116,3 +119,12 @@ def test_each_step_that_changes_the_hands_says_what_they_hold(session_factory) -
         session_factory(scene, executor="symbolic"), "put the red block in the green bowl")
     assert lm.prompts[-1].endswith("1. pick up the red block. Now the left hand holds the red block.\n"
                                    "2. place the red block in the green bowl. Now both hands are empty.\n3.")
+
+
+def test_the_same_seed_draws_the_same_tasks_whatever_the_string_hash_seed() -> None:
+    code = ("import hashlib, json; from robollm.training.synthetic_language import generate_language; "
+            "print(hashlib.sha256(json.dumps([(t.instruction, t.objects, t.steps, t.layout) for t in "
+            "generate_language(1000, 0)], default=str).encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(digests) == 1

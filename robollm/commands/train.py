@@ -116,11 +116,16 @@ def train_planner_lm(argv: list[str]) -> int:
     model, tokenizer = load_pretrained(ensure_converted(source), torch.float32)
     print(f"base model {source.label}; training on {device}")
     bar = tqdm(total=1, desc="training", unit="batch", file=sys.stderr, disable=None)
+    trained_from = time.time()
 
     def progress(step: int, total: int, loss: float) -> None:
         bar.total = total
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}")
+        if bar.disable and (step == 1 or step % max(1, total // 50) == 0 or step == total):
+            spent = time.time() - trained_from  # no terminal (a log file): a line every 2%
+            print(f"training: batch {step}/{total}, loss {loss:.3f}, {spent / 60:.1f} min, "
+                  f"about {spent / step * (total - step) / 60:.0f} min left", flush=True)
 
     peft_model, losses = train_lora(model, tokenizer, train, valid, rank=args.rank, alpha=2.0 * args.rank,
                                     lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,

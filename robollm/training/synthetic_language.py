@@ -207,8 +207,8 @@ def by_region(p: Phrases, objs: list[str]) -> Task | None:
 
 def by_neighbour(p: Phrases, objs: list[str]) -> Task | None:
     """An object picked out by what stands next to it."""
-    pairs = [(a, b) for pair in p.near for a, b in (tuple(pair), tuple(pair)[::-1])
-             if _type(a) in GRASPABLE]
+    pairs = [(a, b) for pair in sorted(sorted(pair) for pair in p.near) for a, b in (pair, pair[::-1])
+             if _type(a) in GRASPABLE]  # sorted: a set's order follows the string hash seed
     if not pairs:
         return None
     obj, neighbour = p.rng.choice(pairs)

@@ -11,7 +11,9 @@ since the core never imports the simulator.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import platform
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -67,6 +69,9 @@ class _EnvFactory:
         self.task, self.scene, self.config, self.reward_code = task, scene, config, reward_code
 
     def __call__(self):
+        if multiprocessing.parent_process() is not None:
+            # A worker leaves Ctrl-C to the trainer, which closes it (no trace from each worker).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         return make_env(self.task, self.scene, self.config, self.reward_code)
 
 

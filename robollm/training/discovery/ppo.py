@@ -118,6 +118,7 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
     torch.manual_seed(options.seed)
     np.random.seed(options.seed)
     envs = make_vector_env(make_env, options.n_envs)
+    interrupted = False
     try:
         obs_size = envs.single_observation_space.shape[0]
         act_size = envs.single_action_space.shape[0]
@@ -133,8 +134,17 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
             torch.set_rng_state(saved["torch_rng"])
             log(f"resumed from {ckpt_path} at {state['steps']} steps ({state['updates']} updates)")
         result = _loop(envs, policy, opt, options, state, ckpt_path, log, deadline)
+    except KeyboardInterrupt:
+        # Ctrl-C: the environment processes stop now (a pending step is not waited for);
+        # the last checkpoint stays, and the same command resumes from it.
+        interrupted = True
+        log(f"interrupted; the same command resumes from {ckpt_path}" if ckpt_path.exists() else "interrupted")
+        raise
     finally:
-        envs.close()
+        if interrupted and isinstance(envs, gym.vector.AsyncVectorEnv):
+            envs.close(terminate=True)
+        else:
+            envs.close()
     return policy, result
 
 
