@@ -56,6 +56,28 @@ def test_batched_equals_naive(tiny: HFCausalLM) -> None:
     assert len({round(s.logprob, 3) for s in batched}) == len(CANDIDATES)
 
 
+@pytest.fixture(scope="module")
+def tiny_gemma(tiny: HFCausalLM) -> HFCausalLM:
+    """A tiny random Gemma 3: sliding-window layers (window 8) beside full-attention ones."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    config = Gemma3TextConfig(vocab_size=len(tiny.tokenizer), hidden_size=64, intermediate_size=128,
+                              num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                              sliding_window=8, layer_types=["sliding_attention", "full_attention"],
+                              max_position_embeddings=1024, initializer_range=0.3)
+    torch.manual_seed(0)
+    return HFCausalLM(Gemma3ForCausalLM(config), tiny.tokenizer)
+
+
+def test_a_sliding_window_model_scores_as_its_naive_pass(tiny_gemma: HFCausalLM) -> None:
+    assert tiny_gemma._window == 8
+    _assert_close(tiny_gemma.score(PROMPT, CANDIDATES), tiny_gemma.score_naive(PROMPT, CANDIDATES))
+    longer = PROMPT + " pick up the red block."  # reuses the first prompt's keys and values
+    _assert_close(tiny_gemma.score(longer, CANDIDATES), tiny_gemma.score_naive(longer, CANDIDATES))
+    candidates = saycan_candidates()[:12]
+    _assert_close(tiny_gemma.score(saycan_prompt(), candidates), tiny_gemma.score_naive(saycan_prompt(), candidates))
+
+
 def test_the_equality_check_has_teeth(tiny: HFCausalLM, monkeypatch: pytest.MonkeyPatch) -> None:
     """If candidates could see each other, scores would move far beyond the tolerance."""
     naive = tiny.score_naive(PROMPT, CANDIDATES)

@@ -37,13 +37,28 @@ def _cache_tensors(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 
 def _fresh_cache(tensors: list[tuple[torch.Tensor, torch.Tensor]], config: Any) -> Any:
-    """A new cache holding the prompt, so each chunk of candidates starts from it unchanged."""
+    """A new cache holding the prompt, so each chunk of candidates starts from it unchanged.
+
+    With ``config=None`` every layer keeps all its keys, also a sliding-window layer's:
+    the masks then limit what such a layer sees (see :func:`sliding_window`)."""
     from transformers import DynamicCache
 
     try:
         return DynamicCache(tensors, config=config)
     except TypeError:  # transformers < 4.56
         return DynamicCache.from_legacy_cache(tuple(tensors))
+
+
+def sliding_window(config: Any) -> int | None:
+    """The window of a model whose layers include sliding-window attention (Gemma 3), else None.
+
+    Such a model's own cache keeps only a window of keys in those layers, which breaks
+    reusing a prompt's prefix and the candidates' tree mask over the whole prompt. So for
+    these models the caches keep every key and each layer type gets its own mask."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    if "sliding_attention" in (getattr(text, "layer_types", None) or ()):
+        return getattr(text, "sliding_window", None)
+    return None
 
 
 ANSWER_CACHE = 32  # steps whose whole answers are kept (none when prompt_cache is 0)
@@ -86,6 +101,8 @@ class HFCausalLM(LanguageModel):
         # transformers renamed `past_key_values` to `cache` (argument and output field);
         # the old name still works there but warns on every call.
         self._cache_name = "cache" if "cache" in accepted else "past_key_values"
+        self._window = sliding_window(model.config)
+        self._cache_config = None if self._window else model.config
 
     @classmethod
     def load(
@@ -222,7 +239,9 @@ class HFCausalLM(LanguageModel):
         extra: dict[str, Any] = {}
         if past is not None:
             trimmed = [(k[:, :, :reuse], v[:, :, :reuse]) for k, v in past]
-            extra[self._cache_name] = _fresh_cache(trimmed, self.model.config)
+            extra[self._cache_name] = _fresh_cache(trimmed, self._cache_config)
+        elif self._window:
+            extra[self._cache_name] = _fresh_cache([], None)
         out = self.model(
             input_ids=torch.tensor([ids[reuse:]], device=self.model.device),
             use_cache=True,
@@ -252,12 +271,16 @@ class HFCausalLM(LanguageModel):
         device = self.model.device
         tree = build_tree([encoded[i] for i in chunk])
         positions = torch.tensor([[prompt_len + d for d in tree.depths]], device=device)
+        mask: Any = tree_mask(tree, prompt_len, self.model.dtype).to(device)
+        if self._window:
+            mask = {"full_attention": mask,
+                    "sliding_attention": tree_mask(tree, prompt_len, self.model.dtype, self._window).to(device)}
         logits = self.model(
             input_ids=torch.tensor([tree.tokens], device=device),
-            attention_mask=tree_mask(tree, prompt_len, self.model.dtype).to(device),
+            attention_mask=mask,
             position_ids=positions,
             use_cache=True,
-            **{self._cache_name: _fresh_cache(prompt_kv, self.model.config)},
+            **{self._cache_name: _fresh_cache(prompt_kv, self._cache_config)},
         ).logits[0]
         logz = torch.logsumexp(logits.float(), dim=-1)
         nodes = torch.tensor([n for path in tree.paths for n in path], device=device)

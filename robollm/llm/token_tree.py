@@ -50,11 +50,13 @@ def build_tree(sequences: list[list[int]]) -> TokenTree:
     return tree
 
 
-def tree_mask(tree: TokenTree, prompt_len: int, dtype: torch.dtype) -> torch.Tensor:
+def tree_mask(tree: TokenTree, prompt_len: int, dtype: torch.dtype, window: int | None = None) -> torch.Tensor:
     """Additive attention mask ``[1, 1, nodes, prompt_len + nodes]`` for the tree's row.
 
     Additive rather than boolean so it means the same to every attention implementation
-    (sdpa takes it as a bias, eager adds it).
+    (sdpa takes it as a bias, eager adds it). With ``window`` (a sliding-window layer's),
+    a node at position p sees only the keys at positions above p - window, as in its
+    model's own sliding mask.
     """
     n = len(tree)
     own = torch.zeros((n, n), dtype=torch.bool)
@@ -62,7 +64,12 @@ def tree_mask(tree: TokenTree, prompt_len: int, dtype: torch.dtype) -> torch.Ten
         if parent >= 0:
             own[node] = own[parent]
         own[node, node] = True
-    allowed = torch.cat([torch.ones((n, prompt_len), dtype=torch.bool), own], dim=1)
+    seen = torch.ones((n, prompt_len), dtype=torch.bool)
+    if window is not None:
+        depth = torch.tensor(tree.depths)[:, None]
+        seen = torch.arange(prompt_len)[None, :] > prompt_len + depth - window
+        own &= (depth - depth.T) < window  # ancestors further back than the window
+    allowed = torch.cat([seen, own], dim=1)
     mask = torch.zeros(allowed.shape, dtype=dtype)
     mask.masked_fill_(~allowed, torch.finfo(dtype).min)
     return mask[None, None]
