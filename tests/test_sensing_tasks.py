@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from robollm.training.sensing_tasks import generate_sensing, load_bank
-from robollm.training.synthetic import normalise, step_lines
+from robollm.training.synthetic import normalise
 from robollm.training.task_split import suite_instructions
+from robollm.training.task_text import step_lines
 
 TASKS = generate_sensing(300, seed=5)
 

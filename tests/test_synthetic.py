@@ -11,8 +11,9 @@ from robollm.planner.candidates import describe, enumerate_calls
 from robollm.planner.prompt import load_prompt
 from robollm.registry import load_entry_point
 from robollm.skills.catalog import BUILTIN
-from robollm.training.synthetic import SIDES, generate, normalise, step_lines
+from robollm.training.synthetic import SIDES, generate, normalise
 from robollm.training.task_split import suite_instructions
+from robollm.training.task_text import step_lines
 from robollm.world.symbolic import SymbolicState
 
 TASKS = generate(400, seed=3)

@@ -57,7 +57,7 @@ def make_samples(template: PromptTemplate, count: int, seed: int,
                  sensing: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines)."""
-    from robollm.training.synthetic import hand_notes, step_lines, table_text
+    from robollm.training.task_text import hand_notes, step_lines, table_text
 
     # A prompt that describes the table brings the tasks that need it (and the rest of the
     # wider language of robollm.training.synthetic_language).

@@ -19,13 +19,8 @@ from robollm.affordance.base import AffordanceInput
 from robollm.affordance.heuristic import HeuristicAffordance
 from robollm.plan import SkillCall
 from robollm.planner.candidates import describe, enumerate_calls
-from robollm.training.synthetic import (
-    hand_notes,
-    layout_state,
-    library_skills,
-    step_lines,
-    table_text,
-)
+from robollm.training.synthetic import layout_state, library_skills
+from robollm.training.task_text import hand_notes, step_lines, table_text
 
 
 @dataclass
@@ -37,7 +32,7 @@ class PlanStep:
 
 def _walk(task: Any, notes: list[str] | None = None) -> Iterator[tuple[list[str], str, bool]]:
     """(lines so far, next step, whether the step then changes the state): the pairs of
-    `synthetic.step_lines`, where a failed attempt is followed by the same step again."""
+    `task_text.step_lines`, where a failed attempt is followed by the same step again."""
     pairs = step_lines(task, notes)
     for i, (lines, step) in enumerate(pairs):
         failed = i + 1 < len(pairs) and pairs[i + 1][0][-1].startswith(f"{step}. It failed")
