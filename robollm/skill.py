@@ -16,17 +16,20 @@ from typing import Any, ClassVar
 from robollm.robot.motion import Motion
 from robollm.world.scene import CONTAINER_TYPES, SUPPORT_TYPES
 from robollm.world.state import SceneState
-from robollm.world.symbolic import SymbolicState
+from robollm.world.symbolic import ARMS, SymbolicState
 
 
 @dataclass(frozen=True)
 class Param:
     name: str
-    # object, graspable, container, support, region, direction, two_handed, or "type:<object
-    # type>" for exactly one type (a learned skill accepts what it was trained on)
+    # object, graspable, container, support, region, direction, two_handed, arm (left or
+    # right: an arm, not the region of that name), or "type:<object type>" for exactly one
+    # type (a learned skill accepts what it was trained on)
     kinds: tuple[str, ...]
 
     def accepts(self, value: str, state: SymbolicState) -> bool:
+        if "arm" in self.kinds:
+            return value in ARMS
         if value in state.region_names:
             return "region" in self.kinds
         if value in DIRECTIONS:

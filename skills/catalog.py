@@ -34,6 +34,21 @@ def register_builtin(registry: Registry) -> None:
     register_discovered(registry)
 
 
+# Skills that name the hand (skills/hands.py): opt-in, since a planner model must be
+# tuned with them to use them (`skills.library: robollm.skills.catalog:register_with_hands`).
+WITH_HANDS = {
+    "pick_with-v0": "robollm.skills.hands:PickWith",
+    "pick_both-v0": "robollm.skills.hands:PickBoth",
+}
+
+
+def register_with_hands(registry: Registry) -> None:
+    """The built-in library plus the skills that let the planner choose the arm."""
+    register_builtin(registry)
+    for skill_id, entry_point in WITH_HANDS.items():
+        registry.register(skill_id, entry_point)
+
+
 def register_hand_written(registry: Registry) -> None:
     """The library without discovered skills: what discovery first proposes against."""
     for skill_id, entry_point in BUILTIN.items():

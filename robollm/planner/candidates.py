@@ -6,13 +6,14 @@ import itertools
 
 from robollm.plan import SkillCall
 from robollm.skill import DIRECTIONS, Skill
-from robollm.world.symbolic import SymbolicState
+from robollm.world.symbolic import ARMS, SymbolicState
 
 DONE = SkillCall("done", ())
 
 
 def enumerate_calls(skills: dict[str, Skill], state: SymbolicState) -> list[SkillCall]:
-    vocabulary = sorted(state.objects()) + sorted(state.regions()) + list(DIRECTIONS)
+    regions = sorted(state.regions())
+    vocabulary = sorted(state.objects()) + regions + list(DIRECTIONS) + [a for a in ARMS if a not in regions]
     calls = []
     for name, skill in skills.items():
         choices = [[v for v in vocabulary if p.accepts(v, state)] for p in skill.params]
