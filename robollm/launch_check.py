@@ -170,7 +170,7 @@ def _check_language_model(config: LaunchConfig, prompt) -> tuple[str | None, str
     except ConfigError as e:
         raise _in(config, "planner.llm.adapter", e) from None
     try:
-        check_adapter_prompt(options.adapter, prompt)
+        check_adapter_prompt(options.adapter, prompt, config.skills.library)
     except ConfigError as e:  # its message names both keys
         raise ConfigError(f"{config.source}: {e}") from None
     return model, str(adapter)

@@ -128,3 +128,23 @@ def test_the_same_seed_draws_the_same_tasks_whatever_the_string_hash_seed() -> N
     digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(digests) == 1
+
+
+def test_requests_that_name_the_hand_are_planned_with_the_hand_skills() -> None:
+    from robollm.training.synthetic import WITH_HANDS, library_skills, names_hands
+
+    assert names_hands(WITH_HANDS) and not names_hands(None)
+    hands = library_skills(WITH_HANDS)
+    tasks = generate_language(400, seed=7, hands=True)
+    named = [t for t in tasks if t.family == "hands"]
+    assert len(named) >= 20
+    for task in named:
+        state = layout_state(task.objects, task.layout)
+        replay_expert_plan(task, state, hands)
+        for arm in ("left", "right"):  # the hand the request names ends up holding the object
+            if f"{arm} " in task.instruction and " and " not in task.instruction and task.family == "hands" \
+                    and not task.steps[-1].startswith("place"):
+                assert state.holding(arm) is not None, task.instruction
+    both = [t for t in named if " and the " in t.steps[0]]
+    assert both and all(t.steps[0].endswith("with the right hand") for t in both)
+    assert all(t.family != "hands" for t in generate_language(400, seed=7))  # only when asked

@@ -119,6 +119,7 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     (["--device", "tpu"], "expected cpu, cuda or auto"),
     (["--model", "/no/such/model"], "does not exist"),
     (["--prompt", "/no/such/prompt.txt"], "no such file"),
+    (["--skills", "no.such.module:register"], "--skills 'no.such.module:register': expected a skill library"),
 ])
 def test_train_command_rejects_bad_options(tmp_path: Path, capsys, flags, message) -> None:
     assert main(["train", "planner-lm", "--out", str(tmp_path / "a"), *flags]) == 2
@@ -229,3 +230,25 @@ def test_the_shared_opening_runs_once_and_gives_the_same_loss(tiny_folder: Path)
     torch.testing.assert_close(loss_shared, loss, atol=1e-4, rtol=1e-5)
     loss_shared.backward()  # gradients flow through the opening's keys and values
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_run_refuses_an_adapter_tuned_for_another_skill_library(tmp_path: Path, capsys) -> None:
+    import shutil
+
+    import yaml
+
+    from robollm.config import launch_dir
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(launch_dir() / "adapters" / "saycan-smollm2", adapter)
+    record = json.loads((adapter / "robollm-adapter.json").read_text())
+    (adapter / "robollm-adapter.json").write_text(json.dumps(
+        {**record, "skill_library": "robollm.skills.catalog:register_with_hands"}))
+    data = yaml.safe_load((launch_dir() / "sim_bimanual.yaml").read_text())
+    data["planner"]["llm"]["adapter"] = str(adapter)
+    path = tmp_path / "launch.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["run", "put the red block in the green bowl", "--config", str(path), "--executor", "symbolic"]) == 2
+    err = capsys.readouterr().err
+    assert "was trained with the skill library robollm.skills.catalog:register_with_hands" in err
+    assert "Traceback" not in err

@@ -42,6 +42,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sensing-tasks", type=int, default=0,
                    help="extra tasks that sense before acting, with evidence lines from the real "
                         "interpreters (robollm/training/data/sensing_evidence.json); default: 0")
+    p.add_argument("--skills", metavar="LIBRARY",
+                   help="skill library the planner will run with, as in a launch file's skills.library "
+                        "(default: the built-in one); with robollm.skills.catalog:register_with_hands the "
+                        "tasks include requests that name the hand")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--rank", type=int, default=8, help="LoRA rank (default: 8)")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -53,22 +57,26 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_samples(template: PromptTemplate, count: int, seed: int,
-                 sensing: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int = 0,
+                 library: str | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
-    `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines)."""
+    `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines).
+    `library` is the skill library the planner runs with (default: the built-in one)."""
+    from robollm.training.synthetic import library_skills, names_hands
     from robollm.training.task_text import hand_notes, step_lines, table_text
 
+    skills = library_skills(library)
     # A prompt that describes the table brings the tasks that need it (and the rest of the
     # wider language of robollm.training.synthetic_language).
-    train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene)
+    train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene,
+                                           hands=template.uses_scene and names_hands(library))
 
     def pairs(ts: list) -> list[tuple[str, str]]:
         out = []
         for t in ts:
             objects = [o.replace("_", " ") for o in t.objects]
             table = table_text(t) if template.uses_scene else ("", "")
-            for lines, step in step_lines(t, hand_notes(t) if template.tells_hands else None):
+            for lines, step in step_lines(t, hand_notes(t, skills) if template.tells_hands else None):
                 out.append((template.render(objects, t.instruction, lines, None, *table), f" {step}."))
         return out
 
@@ -87,8 +95,17 @@ def train_planner_lm(argv: list[str]) -> int:
     from robollm.llm.model_files import ensure_converted, resolve_model
     from robollm.planner.prompt import load_prompt
 
-    source = resolve_model(args.model)  # a missing model or prompt fails before any work
+    source = resolve_model(args.model)  # a missing model, prompt or library fails before any work
     template = load_prompt(args.prompt)
+    from robollm.config import SkillsConfig
+    from robollm.training.synthetic import names_hands
+
+    library = args.skills or SkillsConfig().library
+    try:
+        names_hands(library)
+    except (ValueError, ImportError, AttributeError) as error:
+        raise UserError(f"--skills {library!r}: expected a skill library such as "
+                        f"robollm.skills.catalog:register_with_hands ({error})") from None
     check_out(out)
 
     import torch
@@ -103,7 +120,7 @@ def train_planner_lm(argv: list[str]) -> int:
     started = time.time()
     if args.sensing_tasks < 0:
         raise UserError(f"--sensing-tasks must be 0 or more, got {args.sensing_tasks}")
-    train, valid = make_samples(template, args.tasks, args.seed, args.sensing_tasks)
+    train, valid = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library)
     print(f"{args.tasks} synthetic tasks: {len(train)} training steps, {len(valid)} validation steps; "
           f"prompt {template.source}")
     if args.dump:
@@ -135,7 +152,8 @@ def train_planner_lm(argv: list[str]) -> int:
         "base_model": Path(source.label).name,
         "prompt": Path(template.source).name,
         "prompt_sha256": text_digest(template.text),
-        "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "seed": args.seed, "epochs": args.epochs, "rank": args.rank,
+        "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "skill_library": library,
+        "seed": args.seed, "epochs": args.epochs, "rank": args.rank,
         "lr": args.lr, "batch_size": args.batch_size, "device": device,
         "train_steps": len(train), "valid_steps": len(valid),
         "pairs_sha256": text_digest(json.dumps(train)),

@@ -89,11 +89,16 @@ def check_instruction(text: str) -> str:
     return cleaned
 
 
-def check_adapter_prompt(adapter: str, prompt: PromptTemplate) -> None:
-    """A tuned model scores well only after the prompt it was trained with."""
+def check_adapter_prompt(adapter: str, prompt: PromptTemplate, library: str | None = None) -> None:
+    """A tuned model scores well only after the prompt it was trained with, and over the
+    candidates of the skill library it was trained with (when its record names one)."""
     from robollm.llm.adapters import read_meta, resolve_adapter, text_digest
 
     meta = read_meta(resolve_adapter(adapter))
+    if library and meta.get("skill_library") and meta["skill_library"] != library:
+        raise ConfigError(f"planner.llm.adapter {adapter!r} was trained with the skill library "
+                          f"{meta['skill_library']}, but skills.library is {library}; use that library or "
+                          "retrain the adapter with `robollm train planner-lm --skills ...`")
     if meta.get("prompt_sha256") and meta["prompt_sha256"] != text_digest(prompt.text):
         raise ConfigError(f"planner.llm.adapter {adapter!r} was trained with the prompt "
                           f"{meta.get('prompt', '?')}, but planner.prompt is {prompt.source} (or that file "
@@ -123,7 +128,7 @@ class SayCanPlanner:
         prompt = load_prompt(pc.prompt)
         if llm is None:
             if isinstance(pc.llm.options, HFOptions) and pc.llm.options.adapter is not None:
-                check_adapter_prompt(pc.llm.options.adapter, prompt)  # fails before the model loads
+                check_adapter_prompt(pc.llm.options.adapter, prompt, config.skills.library)  # before the model loads
             registry = llm_registry()
             llm = (registry.make(pc.llm.name, options=pc.llm.options) if pc.llm.options is not None
                    else registry.make(pc.llm.name))

@@ -45,7 +45,7 @@ def task_steps(task: Any, template: Any, skills: dict[str, Any]) -> list[PlanSte
     state = layout_state(task.objects, getattr(task, "layout", None))
     objects = [o.replace("_", " ") for o in task.objects]
     table = table_text(task) if getattr(template, "uses_scene", False) else ("", "")
-    notes = hand_notes(task) if getattr(template, "tells_hands", False) else None
+    notes = hand_notes(task, skills) if getattr(template, "tells_hands", False) else None
     out = []
     for lines, step, changes in _walk(task, notes):
         calls = enumerate_calls(skills, state)
@@ -64,9 +64,11 @@ def task_steps(task: Any, template: Any, skills: dict[str, Any]) -> list[PlanSte
     return out
 
 
-def heldout_steps(tasks: Sequence[Any], template: Any, limit: int | None = None) -> tuple[list[PlanStep], int]:
-    """(steps of the first tasks, up to `limit` steps; tasks left out)."""
-    skills = library_skills()
+def heldout_steps(tasks: Sequence[Any], template: Any, limit: int | None = None,
+                  library: str | None = None) -> tuple[list[PlanStep], int]:
+    """(steps of the first tasks, up to `limit` steps; tasks left out), over the candidates
+    of the skill `library` (default: the built-in one)."""
+    skills = library_skills(library)
     steps: list[PlanStep] = []
     skipped = 0
     for task in tasks:

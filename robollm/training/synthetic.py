@@ -60,17 +60,25 @@ def _colour(name: str) -> str:
     return _base(name).rsplit("_", 1)[0]
 
 
+WITH_HANDS = "robollm.skills.catalog:register_with_hands"  # the library whose skills name the hand
+
+
 @cache
-def library_skills() -> dict[str, Skill]:
-    """The default skill library by name, as a session holds it: the plans are written in
-    its phrases."""
+def library_skills(library: str | None = None) -> dict[str, Skill]:
+    """A skill library (default: the launch default's) by name, as a session holds it:
+    the plans are written in its phrases."""
     registry: Registry[Skill] = Registry("skill", plugins=False)
-    load_entry_point(SkillsConfig().library)(registry)
+    load_entry_point(library or SkillsConfig().library)(registry)
     return {name: registry.make(name) for name in registry.names()}
 
 
+def names_hands(library: str | None) -> bool:
+    """Whether a skill library lets the planner name the hand (skills/hands.py)."""
+    return "pick_with" in library_skills(library)
+
+
 def _skill(name: str) -> Skill:
-    return library_skills()[name]
+    return library_skills(WITH_HANDS)[name]  # every built-in phrase, those naming a hand too
 
 
 def layout_state(objects: list[str], layout: dict[str, str] | None = None) -> SymbolicState:

@@ -33,6 +33,7 @@ from robollm.training.synthetic import (
     random_objects,
     say,
 )
+from robollm.world.symbolic import REACH
 
 REGION_WORDS = {"left": ("on the left", "on the left side", "on the left-hand side"),
                 "right": ("on the right", "on the right side", "on the right-hand side"),
@@ -264,6 +265,70 @@ def colour_of_thing(p: Phrases, objs: list[str]) -> Task | None:
     return Task("colour_knowledge", objs, p.wrap(text), move(obj, target))
 
 
+# -- which hand (with the library whose skills name it: synthetic.WITH_HANDS) ----------------------
+def _other(arm: str) -> str:
+    return "right" if arm == "left" else "left"
+
+
+def one_hand(p: Phrases, objs: list[str]) -> Task | None:
+    """A hand named for an object: that hand picks it where it reaches, else the other
+    hand picks it and passes it over; sometimes the object then goes somewhere."""
+    movable = _movable(objs)
+    if not movable:
+        return None
+    obj, arm = p.rng.choice(movable), p.rng.choice(("left", "right"))
+    hand = p.rng.choice(("{a} hand", "{a} hand", "{a} arm", "{a} gripper")).format(a=arm)
+    reaches = p.layout[obj] in REACH[arm]
+    targets = _targets_for(obj, objs)
+    if reaches and targets and p.rng.random() < 0.5:
+        target = p.rng.choice(targets)
+        core = p.rng.choice(("put {o} {prep} {t} with your {h}", "use your {h} to put {o} {prep} {t}",
+                             "with the {h}, move {o} {prep} {t}", "{o} goes {prep} {t}; do it with the {h}"))
+        text = core.format(o=p.ref(obj), prep=p.prep(target), t=p.ref(target), h=hand)
+        return Task("hands", objs, p.wrap(text), [say("pick_with", obj=obj, arm=arm),
+                                                  say("place", obj=obj, target=target)])
+    core = p.rng.choice(("pick up {o} with your {h}", "use the {h} to pick up {o}", "grab {o} with the {h}",
+                         "take {o} in your {h}", "hold {o} in the {h}", "I want {o} in your {h}"))
+    steps = ([say("pick_with", obj=obj, arm=arm)] if reaches
+             else [say("pick_with", obj=obj, arm=_other(arm)), say("hand_over", obj=obj)])
+    return Task("hands", objs, p.wrap(core.format(o=p.ref(obj), h=hand)), steps)
+
+
+def each_hand(p: Phrases, objs: list[str]) -> Task | None:
+    """Two objects at once, one in each hand (both arms at their own pace): the left hand
+    takes the one it reaches; both in the middle, the first named, unless the request says."""
+    movable = _movable(objs)
+    if len(movable) < 2:
+        return None
+    a, b = p.rng.sample(movable, 2)
+    if p.layout[a] in REACH["left"] and p.layout[b] in REACH["right"]:
+        left, right = a, b
+    elif p.layout[b] in REACH["left"] and p.layout[a] in REACH["right"]:
+        left, right = b, a
+    else:
+        return None
+    ra, rb = p.ref(a), p.ref(b)
+    if p.layout[a] == p.layout[b] == "middle" and p.rng.random() < 0.5:
+        left, right = p.rng.choice(((a, b), (b, a)))
+        text = p.rng.choice(("take {l} in your left hand and {r} in your right, at the same time",
+                             "at once: {r} in the right hand, {l} in the left")).format(
+            l=ra if left == a else rb, r=rb if right == b else ra)
+    else:
+        text = p.rng.choice(("pick up {a} and {b} at the same time, one in each hand",
+                             "grab {a} and {b} together, a hand for each", "lift {a} and {b} at once, one per hand",
+                             "use both hands at once to pick up {a} and {b}")).format(a=ra, b=rb)
+    steps = [say("pick_both", obj=left, target=right)]
+    holders = [t for t in _holders(objs) if t not in (a, b)]
+    if holders and p.rng.random() < 0.4:
+        target = p.rng.choice(holders)
+        text += f", then put them both {p.prep(target)} {p.ref(target)}"
+        first, second = (right, left) if p.layout[target] == "right" else (left, right)  # the hand that reaches it
+        steps += [say("place", obj=first, target=target), say("place", obj=second, target=target)]
+    return Task("hands", objs, p.wrap(text), steps)
+
+
+HAND_FAMILIES = {"one_hand": (0.8, one_hand), "each_hand": (0.6, each_hand)}
+
 LANGUAGE_FAMILIES = {
     "except_one": (0.8, except_one), "leave_alone": (0.6, leave_alone), "under": (0.7, under),
     "long_tower": (0.6, long_tower), "three_pairs": (0.5, three_pairs), "tray_move": (1.5, tray_move),
@@ -298,10 +363,11 @@ def sentences(rng: random.Random, text: str) -> str:
     return f"{opener}{body}.{closer}"
 
 
-def sample_language_task(rng: random.Random) -> Task:
-    """One task from the six plain kinds and the families above, on a table with a layout;
-    some instructions are written as several sentences or with misspellings."""
-    table = FAMILIES | LANGUAGE_FAMILIES | SCENE_FAMILIES
+def sample_language_task(rng: random.Random, hands: bool = False) -> Task:
+    """One task from the six plain kinds and the families above (with `hands`, those that
+    name the hand too), on a table with a layout; some instructions are written as several
+    sentences or with misspellings."""
+    table = FAMILIES | LANGUAGE_FAMILIES | SCENE_FAMILIES | (HAND_FAMILIES if hands else {})
     names, weights = list(table), [w for w, _ in table.values()]
     while True:
         objs = random_objects(rng)
@@ -319,6 +385,7 @@ def sample_language_task(rng: random.Random) -> Task:
         return add_retry(rng, task)
 
 
-def generate_language(count: int, seed: int, exclude: Iterable[str] = ()) -> list[Task]:
-    """`synthetic.generate` with the wider language."""
-    return generate(count, seed, exclude, sampler=sample_language_task)
+def generate_language(count: int, seed: int, exclude: Iterable[str] = (), hands: bool = False) -> list[Task]:
+    """`synthetic.generate` with the wider language (with `hands`: requests naming the hand,
+    planned with the skills of synthetic.WITH_HANDS)."""
+    return generate(count, seed, exclude, sampler=lambda rng: sample_language_task(rng, hands))

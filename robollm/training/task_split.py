@@ -19,18 +19,20 @@ def suite_instructions() -> list[str]:
     return [ep.instruction for name in names for ep in load_suite(name).episodes]
 
 
-def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False) -> tuple[list, list]:
+def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
+                hands: bool = False) -> tuple[list, list]:
     """(training tasks, validation tasks): 3% kept for validation. The split the adapter
     was tuned on, so the language model's temperature is fitted on the same held-out
     tasks (`robollm train lm-temperature`). `language` draws the wider language of
-    robollm.training.synthetic_language (for a prompt that describes the table)."""
+    robollm.training.synthetic_language (for a prompt that describes the table); `hands`
+    adds its requests that name the hand (for the library synthetic.WITH_HANDS)."""
     from robollm.training.synthetic import generate
 
     banned = suite_instructions()
     if language:
         from robollm.training.synthetic_language import generate_language
 
-        tasks = generate_language(count, seed, exclude=banned)
+        tasks = generate_language(count, seed, exclude=banned, hands=hands)
     else:
         tasks = generate(count, seed, exclude=banned)
     if sensing:

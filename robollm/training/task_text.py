@@ -8,6 +8,7 @@ planner writes at run time (robollm.planner.scene_text).
 
 from __future__ import annotations
 
+from robollm.skill import Skill
 from robollm.training.synthetic import Task, layout_state, library_skills
 
 
@@ -20,13 +21,14 @@ def table_text(task: Task) -> tuple[str, str]:
     return scene_text(state, task.objects, task.near), hands_text(state)
 
 
-def hand_notes(task: Task) -> list[str]:
+def hand_notes(task: Task, skills: dict[str, Skill] | None = None) -> list[str]:
     """Per step, what the planner adds after it with a {hands} prompt ("Now the left hand
-    holds the red block."), from the skills' effects on the task's layout."""
+    holds the red block."), from the effects of the skills (default: the built-in library's)
+    on the task's layout."""
     from robollm.planner.candidates import describe, enumerate_calls
     from robollm.planner.scene_text import hands_note
 
-    skills = library_skills()
+    skills = skills if skills is not None else library_skills()
     state = layout_state(task.objects, task.layout)
     notes = []
     for step in task.steps:
