@@ -126,7 +126,10 @@ def _achieve(expr: Expr, session: Session, state: SymbolicState) -> SymbolicStat
                 return None
         return state
     assert isinstance(expr, Atom)
-    return _run(_steps(expr, state.types), session, state)
+    after = _run(_steps(expr, state.types), session, state)
+    if after is not None and expr.relation == "holding" and after.holder(expr.args[1]) != expr.args[0]:
+        after = _run([f"hand_over {expr.args[1]}"], session, after)  # picked by the other hand
+    return after
 
 
 def _run(steps: list[str], session: Session, state: SymbolicState) -> SymbolicState | None:
