@@ -101,7 +101,10 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     assert meta["base_model"] == tiny_folder.name and meta["tasks"] == 4 and meta["prompt"] == "saycan_tuned.txt"
     pairs = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
     assert pairs and all(p["continuation"].startswith(" ") and p["continuation"].endswith(".") for p in pairs)
-    assert "validation loss" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "validation loss" in printed
+    assert "training: batch 1/" in printed  # no terminal: progress as plain lines
+    assert meta["skill_library"] == "robollm.skills.catalog:register_builtin"
     # an existing adapter is never overwritten
     before = (out / "adapter_model.safetensors").read_bytes()
     assert main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "4"]) == 2
