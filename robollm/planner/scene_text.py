@@ -28,16 +28,17 @@ def words(name: str) -> str:
     return name.replace("_", " ")
 
 
-def near_pairs(scene: SceneState, gap: float = NEAR_GAP) -> set[frozenset[str]]:
-    """Objects on the table whose footprints come within `gap` of each other."""
+def near_pairs(scene: SceneState, gap: float = NEAR_GAP) -> dict[frozenset[str], float]:
+    """Objects on the table whose footprints come within `gap` of each other, with the
+    distance between their centres."""
     loose = [o for o in scene.objects.values() if scene.holder(o.name) is None]
-    out: set[frozenset[str]] = set()
+    out: dict[frozenset[str], float] = {}
     for i, a in enumerate(loose):
         for b in loose[i + 1:]:
             (ax, ay), (bx, by) = a.pose.position[:2], b.pose.position[:2]
-            edge = math.hypot(ax - bx, ay - by) - (max(a.footprint) + max(b.footprint)) / 2
-            if edge < gap:
-                out.add(frozenset((a.name, b.name)))
+            centres = math.hypot(ax - bx, ay - by)
+            if centres - (max(a.footprint) + max(b.footprint)) / 2 < gap:
+                out[frozenset((a.name, b.name))] = centres
     return out
 
 
@@ -92,8 +93,4 @@ def hands_note(before: SymbolicState, after: SymbolicState) -> str:
 def perceived_scene_text(scene: SceneState, state: SymbolicState) -> str:
     """`scene_text` for a perceived scene: near pairs and distances from its geometry."""
     pairs = near_pairs(scene)
-    dist = {}
-    for pair in pairs:
-        a, b = (scene.objects[n].pose.position[:2] for n in pair)
-        dist[pair] = math.hypot(a[0] - b[0], a[1] - b[1])
-    return scene_text(state, scene.objects, pairs, dist)
+    return scene_text(state, scene.objects, pairs, pairs)
