@@ -68,7 +68,7 @@ def test_the_named_hand_picks_in_physics_as_the_effect_says(config, call):
 
 
 def test_the_trace_names_the_arm_or_the_pattern():
-    from robollm.commands.run import hands
+    from robollm.commands.run import arm_label as hands
     from robollm.skill import Outcome
 
     assert hands(Outcome(True, arm="left")) == "left"

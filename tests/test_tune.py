@@ -77,25 +77,32 @@ def test_adapter_errors_name_the_problem(tiny_folder: Path, trained: Path, tmp_p
         HFCausalLM.load(tiny_folder, adapter=str(other))
 
 
-def test_shipped_adapter_is_found_by_name_and_records_its_training() -> None:
-    where = resolve_adapter("saycan-smollm2")
+@pytest.mark.parametrize("name, prompt", [("saycan-scene-smollm2", "saycan_scene.txt"),
+                                          ("saycan-smollm2", "saycan_tuned.txt")])
+def test_shipped_adapter_is_found_by_name_and_records_its_training(name: str, prompt: str) -> None:
+    from robollm.llm.adapters import text_digest
+
+    where = resolve_adapter(name)
     meta = read_meta(where)
     assert meta["base_model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
-    assert meta["prompt"] == "saycan_tuned.txt"
+    assert meta["prompt"] == prompt
     assert meta["command"].startswith("robollm train planner-lm")
     assert meta["valid_nll_after"] < meta["valid_nll_before"]
-    # the same command with the recorded settings builds exactly as many training pairs
+    # the same command with the recorded settings builds the same training pairs
     from robollm.commands.train import make_samples
     from robollm.planner.prompt import load_prompt
 
-    train, valid = make_samples(load_prompt(meta["prompt"].removesuffix(".txt")), meta["tasks"], meta["seed"])
+    train, valid = make_samples(load_prompt(meta["prompt"].removesuffix(".txt")), meta["tasks"], meta["seed"],
+                                meta.get("sensing_tasks", 0))
     assert (len(train), len(valid)) == (meta["train_steps"], meta["valid_steps"])
+    if "pairs_sha256" in meta:
+        assert text_digest(json.dumps(train)) == meta["pairs_sha256"]
 
 
 def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "adapter"
     code = main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "4",
-                 "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--dump", str(tmp_path / "pairs.jsonl")])
+                 "--sensing-tasks", "1", "--prompt", "saycan_tuned", "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--dump", str(tmp_path / "pairs.jsonl")])
     assert code == 0
     meta = read_meta(out)
     assert meta["base_model"] == tiny_folder.name and meta["tasks"] == 4 and meta["prompt"] == "saycan_tuned.txt"
@@ -131,7 +138,7 @@ def test_train_command_rejects_bad_options(tmp_path: Path, capsys, flags, messag
 
 
 @pytest.mark.parametrize("planner, fragment", [
-    ({"prompt": "saycan"}, "was trained with the prompt saycan_tuned.txt"),
+    ({"prompt": "saycan"}, "was trained with the prompt saycan_scene.txt"),
     ({"llm": {"backend": "hf", "adapter": "/no/such/adapter"}}, "no such folder"),
 ])
 def test_run_refuses_a_mismatched_or_missing_adapter(tmp_path: Path, capsys, planner, fragment) -> None:

@@ -17,8 +17,7 @@ from typing import Any
 
 from robollm.errors import UserError
 
-DEFAULT_TASKS = 6000  # robollm train planner-lm's defaults, for the projection
-DEFAULT_EPOCHS = 2
+DEFAULT_TASKS, DEFAULT_SENSING, DEFAULT_EPOCHS = 3500, 700, 1  # robollm train planner-lm's defaults
 
 
 def _time(model: Any, groups: list[list], pad: int, share: bool = False) -> tuple[float, int, float]:
@@ -62,7 +61,7 @@ def bench_planner_lm(argv: list[str]) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     template = load_prompt(DEFAULT_PROMPT)
-    train, _ = make_samples(template, args.tasks, args.seed)
+    train, _ = make_samples(template, args.tasks, args.seed, args.tasks * DEFAULT_SENSING // DEFAULT_TASKS)
     model, tokenizer = load_pretrained(ensure_converted(resolve_model(None)), torch.float32)
     config = LoraConfig(r=8, lora_alpha=16.0, lora_dropout=0.0, target_modules=list(TARGETS),
                         bias="none", task_type="CAUSAL_LM")
@@ -77,7 +76,7 @@ def bench_planner_lm(argv: list[str]) -> int:
     packed_s, _, packed_loss = _time(model, groups, pad)
     single_s, single_steps, single_loss = _time(model, batches(single, range(len(single)), args.batch_size), pad)
     per_task = steps / max(1, len(packed))
-    projected = DEFAULT_TASKS * 0.97 * per_task * DEFAULT_EPOCHS * shared_s / steps
+    projected = (DEFAULT_TASKS + DEFAULT_SENSING) * 0.97 * per_task * DEFAULT_EPOCHS * shared_s / steps
     result = {
         "tasks": len(packed), "step_texts": steps,
         "tokens_per_step_row": sum(len(s) for s, _ in single), "tokens_packed": sum(len(s) for s, _ in packed),
@@ -99,6 +98,6 @@ def bench_planner_lm(argv: list[str]) -> int:
         print(f"  ... and the prompt's opening once a batch: {result['packed_shared_s_per_step']:.3f} s per step text, "
               f"{result['speedup']:.2f}x")
         print(f"  same loss all three ways: {'yes' if result['same_loss'] else 'NO'}")
-        print(f"  the default training run ({DEFAULT_TASKS} tasks, {DEFAULT_EPOCHS} epochs) at this speed: "
+        print(f"  the default training run ({DEFAULT_TASKS} + {DEFAULT_SENSING} tasks, {DEFAULT_EPOCHS} epoch) at this speed: "
               f"{result['projected_default_training_h']:.1f} h")
     return 0 if result["same_loss"] else 1

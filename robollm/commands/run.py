@@ -113,7 +113,7 @@ def record_camera(sensors: dict, driver: str):
     return cameras.get("front_camera") or cameras[sorted(cameras)[0]]
 
 
-def hands(outcome) -> str:
+def arm_label(outcome) -> str:
     """Which arm acted, or how both did: both_sync (one object in both hands) or
     both_async (each hand its own object)."""
     if outcome.data.get("pattern"):
@@ -127,14 +127,14 @@ def _scripted(plan, session: Session, args) -> dict:
         out = record.outcome
         if not args.json:
             status = "ok" if out.success else f"FAILED: {out.reason}"
-            arm = f"[{hands(out)}]" if hands(out) else ""
+            arm = f"[{arm_label(out)}]" if arm_label(out) else ""
             print(f"  step {i}  {str(call):<34} {record.text:<42} {arm:<8} {status}")
             if record.evidence is not None:
                 print(f"          evidence: {evidence_text(record.evidence, session.config.sensing.style)}")
         if not out.success:
             break
     steps = [{"step": str(r.call), "text": r.text, "success": r.outcome.success, "reason": r.outcome.reason,
-              "arm": r.outcome.arm, "hands": hands(r.outcome), "sim_time": round(r.sim_time, 3),
+              "arm": r.outcome.arm, "acted_with": arm_label(r.outcome), "sim_time": round(r.sim_time, 3),
               "evidence": None if r.evidence is None else r.evidence.to_json()} for r in session.history]
     return {"mode": "plan", "steps": steps, "completed": all(s["success"] for s in steps),
             "evidence": session.memory.to_json()}
@@ -175,7 +175,7 @@ def _plan_and_act(planner, session: Session, args) -> dict:
             print("  chose: done")
         else:
             status = "ok" if step.outcome.success else f"FAILED: {step.outcome.reason}"
-            print(f"  chose: {step.chosen.text}  ->  {status}" + (f" [{hands(step.outcome)}]" if hands(step.outcome) else ""))
+            print(f"  chose: {step.chosen.text}  ->  {status}" + (f" [{arm_label(step.outcome)}]" if arm_label(step.outcome) else ""))
         if step.evidence is not None:
             print(f"  evidence: {evidence_text(step.evidence, session.config.sensing.style)}")
         sys.stdout.flush()
@@ -217,7 +217,7 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
         "success": None if s.outcome is None else s.outcome.success,
         "reason": "" if s.outcome is None else s.outcome.reason,
         "arm": None if s.outcome is None else s.outcome.arm,
-        "hands": None if s.outcome is None else hands(s.outcome), "lm_seconds": round(s.lm_seconds, 3),
+        "acted_with": None if s.outcome is None else arm_label(s.outcome), "lm_seconds": round(s.lm_seconds, 3),
         "evidence": None if s.evidence is None else s.evidence.to_json(),
         "candidates": [{"text": c.text, "lm": None if c.llm is None else round(c.llm, 4), "lm_prob": round(c.llm_prob, 4),
                         "lm_prob_raw": None if c.llm_prob_raw is None else round(c.llm_prob_raw, 4),
