@@ -80,11 +80,16 @@ def test_ctrl_c_stops_the_environment_processes_and_keeps_the_checkpoint(tmp_pat
             time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)
 
+    # Ctrl-C raises KeyboardInterrupt here even where the runner started us with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=interrupt_after_first_update, daemon=True).start()
     lines: list[str] = []
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        train(Reach, small(total_steps=10_000_000, n_envs=2), tmp_path, log=lines.append)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(Reach, small(total_steps=10_000_000, n_envs=2), tmp_path, log=lines.append)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < 60
     assert lines[-1] == f"interrupted; the same command resumes from {tmp_path / 'checkpoint.pt'}"
     assert not multiprocessing.active_children()  # the environment processes are gone
