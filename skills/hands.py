@@ -11,12 +11,13 @@ library through `skills.library: robollm.skills.catalog:register_with_hands`.
 from __future__ import annotations
 
 from robollm.geometry import Pose, top_down
-from robollm.skill import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
+from robollm.skill import Outcome, Param, Skill, SkillContext
 from robollm.skills.manipulation import (
     APPROACH,
     CARRY_HEIGHT,
     EMPTY_WIDTH,
     RISE_FRACTION,
+    cannot_pick,
     clear_grasp_yaw,
     grasp_height,
     hand_full,
@@ -33,15 +34,9 @@ def _words(name: str) -> str:
 def take(state: SymbolicState, obj: str, arm: str) -> Outcome:
     """`arm` picks `obj` in the symbolic scene, if it can: the preconditions of pick, with
     the arm given rather than chosen."""
-    kind = state.types.get(obj)
-    if kind is None:
-        return Outcome.fail("object not found")
-    if state.holder(obj):
-        return hand_full(state, state.holder(obj))
-    if kind not in GRASPABLE_TYPES:
-        return Outcome.fail(f"a {kind} cannot be picked with one hand")
-    if state.stacked_on(obj):
-        return Outcome.fail(f"something is on the {_words(obj)}")
+    refused = cannot_pick(state, obj)
+    if refused:
+        return refused
     if not state.reaches(arm, state.region_of(obj)):
         return Outcome.fail(f"the {_words(obj)} is out of the {arm} arm's reach", arm)
     if state.holding(arm) is not None:

@@ -13,6 +13,7 @@ from robollm.geometry import Pose, top_down
 from robollm.skill import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
 from robollm.world.state import ObjectInfo, SceneState
 from robollm.world.symbolic import SymbolicState
+from robollm.world.symbolic import other_arm as other
 
 APPROACH = 0.12  # m above the grasp or release point to start straight-line moves
 CARRY_HEIGHT = 0.22  # m above the table while carrying
@@ -51,10 +52,6 @@ def grasp_height(obj: ObjectInfo) -> float:
     if obj.type == "cup":
         return base + obj.height * 0.6
     return base + obj.height - min(0.018, obj.height / 2)
-
-
-def other(arm: str) -> str:
-    return "right" if arm == "left" else "left"
 
 
 def hand_full(state: SymbolicState, arm: str) -> Outcome:
@@ -187,20 +184,28 @@ def hand_over_via_table(ctx: SkillContext, giver: str, obj_name: str) -> Outcome
     return out
 
 
+def cannot_pick(state: SymbolicState, obj: str) -> Outcome | None:
+    """Why no hand can pick `obj` up, whichever arm would: a failed outcome, or None."""
+    if state.types.get(obj) is None:
+        return Outcome.fail("object not found")
+    if state.holder(obj):
+        return hand_full(state, state.holder(obj))
+    if state.types[obj] not in GRASPABLE_TYPES:
+        return Outcome.fail(f"a {state.types[obj]} cannot be picked with one hand")
+    if state.stacked_on(obj):
+        return Outcome.fail(f"something is on the {obj.replace('_', ' ')}")
+    return None
+
+
 class Pick(Skill):
     name = "pick"
     template = "pick up the {obj}"
     params = (Param("obj", ("graspable",)),)
 
     def apply(self, state: SymbolicState, obj: str) -> Outcome:
-        if state.types.get(obj) is None:
-            return Outcome.fail("object not found")
-        if state.holder(obj):
-            return hand_full(state, state.holder(obj))
-        if state.types[obj] not in GRASPABLE_TYPES:
-            return Outcome.fail(f"a {state.types[obj]} cannot be picked with one hand")
-        if state.stacked_on(obj):
-            return Outcome.fail(f"something is on the {obj.replace('_', ' ')}")
+        refused = cannot_pick(state, obj)
+        if refused:
+            return refused
         arm = state.choose_arm(obj)
         if arm is None:
             return Outcome.fail("target out of reach")

@@ -33,7 +33,7 @@ from robollm.training.synthetic import (
     random_objects,
     say,
 )
-from robollm.world.symbolic import REACH
+from robollm.world.symbolic import REACH, other_arm
 
 REGION_WORDS = {"left": ("on the left", "on the left side", "on the left-hand side"),
                 "right": ("on the right", "on the right side", "on the right-hand side"),
@@ -78,25 +78,35 @@ def _holders(objs: list[str]) -> list[str]:
     return [o for o in objs if _type(o) in HOLDERS]
 
 
+def _several_of_a_kind(p: Phrases, objs: list[str], least: int) -> list[str]:
+    """The objects of the first graspable kind, in a random order of kinds, with at least
+    `least` of them on the table; none when there is no holder to put them in."""
+    kinds = p.rng.sample(GRASPABLE, 2)
+    if not _holders(objs):
+        return []
+    for kind in kinds:
+        items = [o for o in objs if _type(o) == kind]
+        if len(items) >= least:
+            return items
+    return []
+
+
 # -- negation and exceptions ----------------------------------------------------------------
 def except_one(p: Phrases, objs: list[str]) -> Task | None:
     """All of a kind but one into a holder; the one left out is named by colour."""
-    for kind in p.rng.sample(GRASPABLE, 2):
-        items = [o for o in objs if _type(o) == kind]
-        holders = _holders(objs)
-        if len(items) < 3 or not holders:
-            continue
-        target, left_out = p.rng.choice(holders), p.rng.choice(items)
-        noun = _noun(p, left_out)
-        core = p.rng.choice((
-            "put all the {n}s except the {c} one {prep} {t}", "every {n} but the {c} one goes {prep} {t}",
-            "move the {n}s {prep} {t}, all of them apart from the {c} one",
-            "put the {n}s {prep} {t} but keep the {c} {n} where it is",
-            "apart from the {c} {n}, put every {n} {prep} {t}",
-        ))
-        text = core.format(n=noun, c=_colour(left_out), prep=p.prep(target), t=p.ref(target))
-        return Task("negation", objs, p.wrap(text), [s for o in items if o != left_out for s in move(o, target)])
-    return None
+    items, holders = _several_of_a_kind(p, objs, 3), _holders(objs)
+    if not items:
+        return None
+    target, left_out = p.rng.choice(holders), p.rng.choice(items)
+    noun = _noun(p, left_out)
+    core = p.rng.choice((
+        "put all the {n}s except the {c} one {prep} {t}", "every {n} but the {c} one goes {prep} {t}",
+        "move the {n}s {prep} {t}, all of them apart from the {c} one",
+        "put the {n}s {prep} {t} but keep the {c} {n} where it is",
+        "apart from the {c} {n}, put every {n} {prep} {t}",
+    ))
+    text = core.format(n=noun, c=_colour(left_out), prep=p.prep(target), t=p.ref(target))
+    return Task("negation", objs, p.wrap(text), [s for o in items if o != left_out for s in move(o, target)])
 
 
 def leave_alone(p: Phrases, objs: list[str]) -> Task | None:
@@ -229,20 +239,17 @@ def by_neighbour(p: Phrases, objs: list[str]) -> Task | None:
 # -- count words -----------------------------------------------------------------------------------
 def some_of(p: Phrases, objs: list[str]) -> Task | None:
     """'two of the blocks', 'one cup': the expert moves the first ones the prompt lists."""
-    for kind in p.rng.sample(GRASPABLE, 2):
-        items = [o for o in objs if _type(o) == kind]
-        holders = _holders(objs)
-        if len(items) < 2 or not holders:
-            continue
-        n = p.rng.choice(range(1, len(items)))
-        target = p.rng.choice(holders)
-        count = ("one", "two", "three", "four")[n - 1]
-        noun = _noun(p, items[0]) + ("s" if n > 1 else "")
-        core = p.rng.choice(("put {c} of the {n}s {prep} {t}", "move any {c} {w} {prep} {t}",
-                             "just {c} {w} {prep} {t}, please"))
-        text = core.format(c=count, n=_noun(p, items[0]), w=noun, prep=p.prep(target), t=p.ref(target))
-        return Task("count", objs, text, [s for o in items[:n] for s in move(o, target)])
-    return None
+    items, holders = _several_of_a_kind(p, objs, 2), _holders(objs)
+    if not items:
+        return None
+    n = p.rng.choice(range(1, len(items)))
+    target = p.rng.choice(holders)
+    count = ("one", "two", "three", "four")[n - 1]
+    noun = _noun(p, items[0]) + ("s" if n > 1 else "")
+    core = p.rng.choice(("put {c} of the {n}s {prep} {t}", "move any {c} {w} {prep} {t}",
+                         "just {c} {w} {prep} {t}, please"))
+    text = core.format(c=count, n=_noun(p, items[0]), w=noun, prep=p.prep(target), t=p.ref(target))
+    return Task("count", objs, text, [s for o in items[:n] for s in move(o, target)])
 
 
 # -- colours named by things ----------------------------------------------------------------------
@@ -266,10 +273,6 @@ def colour_of_thing(p: Phrases, objs: list[str]) -> Task | None:
 
 
 # -- which hand (with the library whose skills name it: synthetic.WITH_HANDS) ----------------------
-def _other(arm: str) -> str:
-    return "right" if arm == "left" else "left"
-
-
 def one_hand(p: Phrases, objs: list[str]) -> Task | None:
     """A hand named for an object: that hand picks it where it reaches, else the other
     hand picks it and passes it over; sometimes the object then goes somewhere."""
@@ -290,7 +293,7 @@ def one_hand(p: Phrases, objs: list[str]) -> Task | None:
     core = p.rng.choice(("pick up {o} with your {h}", "use the {h} to pick up {o}", "grab {o} with the {h}",
                          "take {o} in your {h}", "hold {o} in the {h}", "I want {o} in your {h}"))
     steps = ([say("pick_with", obj=obj, arm=arm)] if reaches
-             else [say("pick_with", obj=obj, arm=_other(arm)), say("hand_over", obj=obj)])
+             else [say("pick_with", obj=obj, arm=other_arm(arm)), say("hand_over", obj=obj)])
     return Task("hands", objs, p.wrap(core.format(o=p.ref(obj), h=hand)), steps)
 
 

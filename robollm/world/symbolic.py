@@ -17,6 +17,10 @@ ARMS = ("left", "right")
 REACH = {"left": ("left", "middle"), "right": ("right", "middle")}
 
 
+def other_arm(arm: str) -> str:
+    return "right" if arm == "left" else "left"
+
+
 @dataclass
 class SymbolicState:
     types: dict[str, str]
