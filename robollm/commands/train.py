@@ -64,14 +64,13 @@ def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int =
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines).
     `library` is the skill library the planner runs with (default: the built-in one)."""
-    from robollm.training.synthetic import library_skills, names_hands
+    from robollm.training.synthetic import library_skills
     from robollm.training.task_text import hand_notes, step_lines, table_text
 
     skills = library_skills(library)
     # A prompt that describes the table brings the tasks that need it (and the rest of the
     # wider language of robollm.training.synthetic_language).
-    train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene,
-                                           hands=template.uses_scene and names_hands(library))
+    train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene, library=library)
 
     def pairs(ts: list) -> list[tuple[str, str]]:
         out = []

@@ -64,15 +64,13 @@ def train_lm_temperature(argv: list[str]) -> int:
     from robollm.llm.registry import llm_registry
     from robollm.planner.prompt import load_prompt
     from robollm.training.lm_temperature import heldout_steps, score_steps
-    from robollm.training.synthetic import names_hands
     from robollm.training.task_split import split_tasks
 
     started = time.time()
     template = load_prompt(pc.prompt)
     count, seed, sensing = int(meta.get("tasks", 6000)), int(meta.get("seed", 0)), int(meta.get("sensing_tasks", 0))
     library = config.skills.library
-    _, valid = split_tasks(count, seed, sensing, language=template.uses_scene,
-                           hands=template.uses_scene and names_hands(library))
+    _, valid = split_tasks(count, seed, sensing, language=template.uses_scene, library=library)
     steps, skipped = heldout_steps(valid, template, args.limit, library)
     print(f"{len(steps)} held-out planning steps from {len(valid)} validation tasks "
           f"({skipped} left out: an expert step outside the candidates)", flush=True)

@@ -20,19 +20,19 @@ def suite_instructions() -> list[str]:
 
 
 def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
-                hands: bool = False) -> tuple[list, list]:
+                library: str | None = None) -> tuple[list, list]:
     """(training tasks, validation tasks): 3% kept for validation. The split the adapter
     was tuned on, so the language model's temperature is fitted on the same held-out
     tasks (`robollm train lm-temperature`). `language` draws the wider language of
-    robollm.training.synthetic_language (for a prompt that describes the table); `hands`
-    adds its requests that name the hand (for the library synthetic.WITH_HANDS)."""
-    from robollm.training.synthetic import generate
+    robollm.training.synthetic_language (for a prompt that describes the table), with its
+    requests that name the hand when the skill `library` has the skills for them."""
+    from robollm.training.synthetic import generate, names_hands
 
     banned = suite_instructions()
     if language:
         from robollm.training.synthetic_language import generate_language
 
-        tasks = generate_language(count, seed, exclude=banned, hands=hands)
+        tasks = generate_language(count, seed, exclude=banned, hands=names_hands(library))
     else:
         tasks = generate(count, seed, exclude=banned)
     if sensing:
