@@ -127,8 +127,8 @@ def _scripted(plan, session: Session, args) -> dict:
         out = record.outcome
         if not args.json:
             status = "ok" if out.success else f"FAILED: {out.reason}"
-            arm = f"[{arm_label(out)}]" if arm_label(out) else ""
-            print(f"  step {i}  {str(call):<34} {record.text:<42} {arm:<8} {status}")
+            label = arm_label(out)
+            print(f"  step {i}  {str(call):<34} {record.text:<42} {f'[{label}]' if label else '':<8} {status}")
             if record.evidence is not None:
                 print(f"          evidence: {evidence_text(record.evidence, session.config.sensing.style)}")
         if not out.success:
@@ -175,7 +175,8 @@ def _plan_and_act(planner, session: Session, args) -> dict:
             print("  chose: done")
         else:
             status = "ok" if step.outcome.success else f"FAILED: {step.outcome.reason}"
-            print(f"  chose: {step.chosen.text}  ->  {status}" + (f" [{arm_label(step.outcome)}]" if arm_label(step.outcome) else ""))
+            label = arm_label(step.outcome)
+            print(f"  chose: {step.chosen.text}  ->  {status}" + (f" [{label}]" if label else ""))
         if step.evidence is not None:
             print(f"  evidence: {evidence_text(step.evidence, session.config.sensing.style)}")
         sys.stdout.flush()
