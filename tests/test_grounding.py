@@ -88,7 +88,8 @@ def test_plural_quantified_or_narrowed_references_are_not_ambiguous(text):
 
 
 @pytest.mark.parametrize("text", ["do not touch anything", "leave everything as it is", "don't move", "nothing",
-                                  "Do nothing, please.", "leave the blue block where it is"])
+                                  "Do nothing, please.", "leave the blue block where it is",
+                                  "Hello robot. Leave the blocks alone. Thanks!"])
 def test_an_instruction_that_asks_for_nothing(text):
     g = ground(text, OBJECTS)
     assert g.kind == "nothing" and not g.refused
@@ -97,6 +98,9 @@ def test_an_instruction_that_asks_for_nothing(text):
 def test_a_clause_that_leaves_something_is_part_of_a_request():
     assert ground("move the red block to the right side but leave the blue block where it is", OBJECTS).kind == "ok"
     assert ground("don't forget to put the red block in the bowl", OBJECTS).kind == "ok"
+    # a second sentence that asks for something
+    assert ground("Don't do anything with the blue block. Just put the red block in the bowl.", OBJECTS).kind == "ok"
+    assert ground("leave the blue block alone. Put the red block on the yellow cube", OBJECTS).kind == "ok"
 
 
 def _suite_episodes():

@@ -83,7 +83,7 @@ NOTHING_PATTERNS = [re.compile(_PLEASE + p + _THANKS) for p in (
     r"(?:do not|don't|dont|never) (?:touch|move|disturb|change|do|grab|pick up|pick|take|handle|"
     r"push|knock|lift|shift|put|place|stack|drop|carry|bring|get|knock over)(?: .*)?",
     r"(?:leave|keep) .*(?:as it is|as they are|as is|alone|where it is|where they are|untouched|"
-    r"in place|in peace|be)",
+    r"in place|in peace| be)",
     r"(?:stay|keep|remain|hold) (?:still|put)",
     r"no action|never mind|nevermind|stop|wait",
 )]
@@ -146,12 +146,25 @@ def _list(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
+_COURTESY = frozenset("hello hi hey there robot thanks thank you please ok okay cheers that's thats all listen "
+                      "next job great good".split())
+
+
 def asks_for_nothing(instruction: str) -> bool:
-    """'do not touch anything', 'leave everything as it is', 'nothing': no action asked."""
-    if _CLAUSES.search(re.sub(r",?\s*\bplease\b,?", " ", instruction.lower())):
-        return False
-    text = " ".join(_words(instruction))
-    return any(p.fullmatch(text) for p in NOTHING_PATTERNS)
+    """'do not touch anything', 'leave everything as it is', 'nothing': no action asked.
+    Every sentence must ask for nothing, or be a greeting or a thank-you ("Leave the
+    blocks alone. Thanks."); "Leave the red block. Just move the cup." asks for something."""
+    asked = False
+    for sentence in re.split(r"[.!?]+", instruction):
+        words = _words(sentence)
+        if not words or set(words) <= _COURTESY:
+            continue
+        if _CLAUSES.search(re.sub(r",?\s*\bplease\b,?", " ", sentence.lower())):
+            return False
+        if not any(p.fullmatch(" ".join(words)) for p in NOTHING_PATTERNS):
+            return False
+        asked = True
+    return asked
 
 
 def missing_objects(instruction: str, objects: Mapping[str, tuple[str, str]]) -> list[str]:
