@@ -20,7 +20,9 @@ CARRY_HEIGHT = 0.22  # m above the table while carrying
 EMPTY_WIDTH = 0.004  # m: fingers closed this far hold nothing
 GENTLE_FORCE = 10.0  # N: first contact, and the hold for soft objects
 RISE_FRACTION = 0.6  # of the hand's rise the object must follow for a lift to count as held
-SOFT_YIELD = 0.0015  # m the fingers may sink when the squeeze doubles before an object counts as soft
+SOFT_YIELD = 0.0015  # m the fingers may sink at one squeeze step before an object counts as soft
+CUP_FORCE = 30.0  # N: the most a cup's thin wall is squeezed with
+SQUEEZE_STEPS = (2.0, 3.0)  # x GENTLE_FORCE: the steps between the gentle close and the full grasp force
 
 
 def grasp_yaw(obj: ObjectInfo) -> float:
@@ -60,19 +62,27 @@ def hand_full(state: SymbolicState, arm: str) -> Outcome:
     return Outcome.fail(f"the {arm} hand already holds the {str(held).replace('_', ' ')}", arm)
 
 
-def squeeze(m, arm: str) -> float:
-    """Close gently, feel how much the object gives, and only then squeeze firmly.
+def squeeze(m, arm: str, obj: ObjectInfo) -> float:
+    """Close gently, then squeeze harder step by step up to the arm's grasp force (a cup:
+    at most CUP_FORCE).
 
-    A soft object (foam) that yields under a light extra squeeze is held at the gentle
-    force: the full grasp force would crush the fingers through it.
+    An object that gives under a step (foam) is held at the force before it: the full
+    grasp force would crush the fingers through it. A thin cup wall may give no sign
+    before it is pierced (a foam cup at 40 N), hence the cup's lower limit, which still
+    holds a metal cup many times over.
     """
     width = m.close_gripper(arm, force=GENTLE_FORCE)
     if width < EMPTY_WIDTH:
         return width
-    firmer = m.close_gripper(arm, force=2 * GENTLE_FORCE)
-    if width - firmer > SOFT_YIELD:
-        return m.close_gripper(arm, force=GENTLE_FORCE)
-    return m.close_gripper(arm)
+    full, held = m.grasp_force(arm), GENTLE_FORCE
+    if obj.type == "cup":
+        full = min(full, CUP_FORCE)
+    for force in [k * GENTLE_FORCE for k in SQUEEZE_STEPS if k * GENTLE_FORCE < full] + [full]:
+        firmer = m.close_gripper(arm, force=force)
+        if firmer < EMPTY_WIDTH or width - firmer > SOFT_YIELD:
+            return firmer if firmer < EMPTY_WIDTH else m.close_gripper(arm, force=held)
+        width, held = firmer, force
+    return width
 
 
 def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
@@ -85,7 +95,7 @@ def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
         res = m.move({arm: target})
         if not res.ok:
             return Outcome.fail(res.reason, arm)
-    width = squeeze(m, arm)
+    width = squeeze(m, arm, obj)
     if width < EMPTY_WIDTH:
         m.open_gripper(arm, wait=0.2)
         m.move({arm: Pose((x, y, z + APPROACH), orn)})
