@@ -177,3 +177,34 @@ def test_skills_reach_sensors_only_through_motion() -> None:
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not any(m and (m.startswith("robollm.sim") or m.startswith("pybullet")) for m in modules)
+
+
+def test_the_planner_tells_which_of_the_weighed_is_heaviest(session: Session) -> None:
+    from robollm.affordance.heuristic import HeuristicAffordance
+    from robollm.llm import ScoringOptions
+    from robollm.planner.prompt import load_prompt
+    from robollm.planner.saycan import SayCanPlanner
+    from tests.test_planner import ScriptedLM
+
+    lm = ScriptedLM(["weigh the block c.", "weigh the block a.", "done."])
+    SayCanPlanner(lm, ScoringOptions(length="sum"), HeuristicAffordance(), load_prompt("saycan_scene")).run(
+        session, "put the heaviest block in the bowl")
+    first, second = lm.prompts[-1].split("\n")[-3:-1]
+    assert first.startswith("1. weigh the block c. It weighs ") and "Of the" not in first
+    assert second.startswith("2. weigh the block a. It weighs ")
+    assert second.endswith(" Of the 2 weighed, the heaviest is the block c and the lightest is the block a.")
+
+
+@pytest.mark.parametrize("material", ["foam", "metal"])
+def test_a_cup_between_look_alikes_is_picked_without_crushing_it(session_factory, material) -> None:
+    # The full grasp force pierced a foam cup's thin wall ("the fingers closed on nothing").
+    scene = scene_from_dict({"objects": [
+        {"type": "cup", "colour": "grey", "material": "plastic", "size": 0.065, "name": "cup_a"},
+        {"type": "cup", "colour": "grey", "material": material, "size": 0.065, "name": "cup_b"},
+        {"type": "cup", "colour": "grey", "material": "ceramic", "size": 0.065, "name": "cup_c"},
+        {"type": "plate", "colour": "white"}]}, "three cups")
+    s = session_factory(scene)
+    for call in parse_plan("pick cup_b; place cup_b white_plate"):
+        outcome = s.execute(call).outcome
+        assert outcome.success, f"{call}: {outcome.reason}"
+    assert s.observe().holder("cup_b") is None

@@ -18,7 +18,8 @@ def bank_lines(style: str = "beliefs") -> set[str]:
 
 def test_every_evidence_line_came_from_the_interpreters():
     known = bank_lines()
-    lines = [line for t in TASKS for line in t.evidence.values()]
+    # a weighing's line may end with the comparison of the weights so far (robollm.perception.weight)
+    lines = [line.split(" Of the ")[0] for t in TASKS for line in t.evidence.values()]
     assert len(lines) > len(TASKS) and set(lines) <= known
     assert len(set(lines)) > 30  # many readings, not a few fixed strings
 
@@ -50,3 +51,17 @@ def test_no_suite_instruction_and_deterministic():
     tasks = generate_sensing(300, seed=5, exclude=suite_instructions())
     assert not {normalise(t.instruction) for t in tasks} & banned
     assert [t.instruction for t in tasks[:20]] == [t.instruction for t in generate_sensing(20, seed=5, exclude=suite_instructions())]
+
+
+def test_weighings_after_the_first_say_which_is_heaviest_and_lightest_so_far():
+    from robollm.perception.weight import comparison
+
+    assert comparison([("block_a", 90.0)]) == ""
+    assert comparison([("block_a", 90.0), ("block_b", 700.0), ("block_c", 300.0)]) == (
+        "Of the 3 weighed, the heaviest is the block b and the lightest is the block a.")
+    for t in TASKS:
+        if "heaviest" in t.instruction or "lightest" in t.instruction:
+            last = t.evidence[max(t.evidence)]
+            chosen = next(s for s in t.steps if s.startswith("pick up")).removeprefix("pick up ")
+            word = "heaviest" if "heaviest" in t.instruction else "lightest"
+            assert f"the {word} is {chosen}" in last, (t.instruction, last)

@@ -32,6 +32,20 @@ def about(grams: float) -> str:
     return f"{grams:.1f} g"
 
 
+def comparison(weighed: list[tuple[str, float]]) -> str:
+    """After two weighings or more in one run, which object weighed most and which least,
+    in the words of the object names: "Of the 3 weighed, the heaviest is the grey block 2
+    and the lightest is the grey block." The planner adds it to the line of each weighing
+    after the first, so choosing the heaviest needs no arithmetic of the language model."""
+    last = {name: grams for name, grams in weighed}  # an object weighed twice: its last weight
+    if len(last) < 2:
+        return ""
+    heaviest, lightest = max(last, key=last.__getitem__), min(last, key=last.__getitem__)
+    words = lambda n: n.replace("_", " ")  # noqa: E731
+    return (f"Of the {len(last)} weighed, the heaviest is the {words(heaviest)} and the lightest is the "
+            f"{words(lightest)}.")
+
+
 def _vertical(readings: list[ForceTorque]) -> tuple[float, float, int]:
     z = np.array([r.force[2] for r in readings], dtype=float)
     return float(np.mean(z)), float(np.std(z)), len(z)

@@ -25,6 +25,7 @@ from robollm.llm.options import HFOptions
 from robollm.llm.registry import llm_registry
 from robollm.llm.temperature import softmax_t
 from robollm.perception.evidence import Evidence
+from robollm.perception.weight import comparison
 from robollm.plan import SkillCall
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import Grounding, ground
@@ -239,6 +240,7 @@ class SayCanPlanner:
         if self.prompt.uses_scene:  # told once, as the run begins: the steps say what changed
             self._table = (perceived_scene_text(session.scene, session.state), hands_text(session.state))
         lines: list[str] = []
+        weighed: list[tuple[str, float]] = []  # (object, grams) of this run's weighings
         for index in range(1, self.max_steps + 1):
             state = session.state
             try:
@@ -272,7 +274,11 @@ class SayCanPlanner:
             line = chosen.text + "."
             if before is not None and outcome is not None and outcome.success:
                 line += hands_note(before, session.state)
-            lines.append(outcome_line(line, outcome, evidence, self.evidence_style))
+            line = outcome_line(line, outcome, evidence, self.evidence_style)
+            if evidence is not None and evidence.ok and evidence.cue == "weight" and chosen.call.args:
+                weighed.append((chosen.call.args[0], evidence.values["grams"]))
+                line = f"{line} {comparison(weighed)}".rstrip()
+            lines.append(line)
         result.stop_reason = f"step limit ({self.max_steps}) reached"
         return result
 

@@ -4,7 +4,9 @@ Two or three grey blocks (or cups) of one size stand beside a holder; the instru
 names a property eyes cannot see: a material, the heaviest or lightest, the soft or the
 hard one. The expert senses before it acts: it knocks (for a material) or touches (for
 soft or hard) one object after another until the evidence points at the one asked for,
-and it weighs every look-alike before choosing the heaviest or lightest. When a knock
+and it weighs every look-alike before choosing the heaviest or lightest (each weighing
+after the first also says which of those weighed so far is heaviest and lightest, as the
+planner's prompt does). When a knock
 gives no reading or leaves the material in doubt, it touches the same object: another
 cue. Every evidence line was produced by the real interpreters on simulated objects of
 that material and shape (`robollm.sim.evidence_bank`, cached in
@@ -19,6 +21,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+from robollm.perception.weight import comparison
 from robollm.training.synthetic import Task, move, normalise, say
 
 BANK = Path(__file__).resolve().parent / "data" / "sensing_evidence.json"
@@ -75,10 +78,16 @@ def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None =
     steps: list[str] = []
     evidence: dict[int, str] = {}
 
+    weighed: list[tuple[str, float]] = []
+
     def sense(skill: str, cue: str, i: int) -> dict:
         entry = _draw(rng, bank, cue, mats[i], shape)
         steps.append(say(skill, obj=names[i]))
-        evidence[len(steps) - 1] = entry[style] if entry["ok"] else "No reading."
+        line = entry[style] if entry["ok"] else "No reading."
+        if cue == "weight" and entry["ok"]:  # as the planner tells it (robollm.perception.weight)
+            weighed.append((names[i], entry["grams"]))
+            line = f"{line} {comparison(weighed)}".rstrip()
+        evidence[len(steps) - 1] = line
         return entry
 
     order = list(range(n))
