@@ -148,3 +148,31 @@ def test_requests_that_name_the_hand_are_planned_with_the_hand_skills() -> None:
     both = [t for t in named if " and the " in t.steps[0]]
     assert both and all(t.steps[0].endswith("with the right hand") for t in both)
     assert all(t.family != "hands" for t in generate_language(400, seed=7))  # only when asked
+
+
+def test_references_by_place_name_the_only_object_of_its_kind_there() -> None:
+    import random
+
+    from robollm.training.synthetic import Phrases, random_objects
+    from robollm.training.synthetic_language import draw_layout, not_that_one, region_all, region_ref
+
+    rng, seen = random.Random(3), Counter()
+    while min(seen.values(), default=0) < 30 or len(seen) < 3:
+        objs = random_objects(rng)
+        p = Phrases(rng, objs, *draw_layout(rng, objs))
+        family = rng.choice((region_ref, region_all, not_that_one))
+        task = family(p, objs)
+        if task is None:
+            continue
+        seen[family.__name__] += 1
+        moved = [s.removeprefix("pick up the ").replace(" ", "_") for s in task.steps if s.startswith("pick up ")]
+        if family is region_ref:  # "the block on the left": no other block stands there
+            (obj,) = moved
+            assert [o for o in objs if _type(o) == _type(obj) and p.layout[o] == p.layout[obj]] == [obj]
+        elif family is region_all:  # every one of the kind in that region, no other
+            region = p.layout[moved[0]]
+            assert set(moved) == {o for o in objs if _type(o) == _type(moved[0]) and p.layout[o] == region}
+        else:  # the holder of the kind that the request does not rule out
+            target = task.steps[-1].rsplit(" the ", 1)[1].replace(" ", "_")
+            (banned,) = [o for o in objs if _type(o) == _type(target) and o != target]
+            assert _colour(banned) in task.instruction

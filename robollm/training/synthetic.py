@@ -31,6 +31,13 @@ SIDES = {"left": ("the left side", "the left side of the table", "the left-hand 
          "right": ("the right side", "the right side of the table", "the right-hand side", "the right"),
          "middle": ("the middle", "the middle of the table", "the centre", "the centre of the table")}
 HOLDERS = ("bowl", "plate", "tray")  # what several objects can be put in or on
+# The first words of a command, which a polite frame ("could you ...") may go around.
+COMMAND_VERBS = frozenset((
+    "put", "move", "place", "set", "stack", "pick", "take", "grab", "lift", "carry", "bring", "get", "shift",
+    "slide", "build", "make", "match", "sort", "pair", "use", "hold", "leave", "keep", "do", "don't", "stand",
+    "drop", "give", "hand", "knock", "weigh", "touch", "find", "fill", "empty", "tidy", "clear", "raise",
+    "start", "first", "ignore", "sit", "load", "transfer", "pop", "stick", "rest", "line", "arrange", "lay",
+    "just", "with"))
 PICK_FAILURES = ("grasp slipped", "grasp missed: the fingers closed on nothing", "no contact with the object")
 
 
@@ -129,13 +136,17 @@ class Phrases:
         return self.rng.choice(SIDES[region])
 
     def wrap(self, core: str) -> str:
+        """Sometimes a polite or casual frame; "could you ..." only around a command."""
         r = self.rng.random()
         if r < 0.55:
             return core
-        return self.rng.choice((
-            "please {}", "{} please", "{}, please", "could you {}", "can you {}", "would you {}",
-            "{} for me", "I'd like you to {}", "go ahead and {}", "now {}",
-        )).format(core)
+        if core.split(" ", 1)[0].lower() in COMMAND_VERBS:
+            forms = ("please {}", "{} please", "{}, please", "could you {}", "can you {}", "would you {}",
+                     "{} for me", "I'd like you to {}", "go ahead and {}", "now {}")
+        else:  # "the blue block goes ...", "not the red bowl: ..."
+            forms = ("please: {}", "{} please", "{}, please", "{}, thanks", "{}, if you can",
+                     "{}, thank you", "here is the job: {}", "ok: {}", "right, {}", "now: {}")
+        return self.rng.choice(forms).format(core)
 
 
 def _place_one(p: Phrases, obj: str, target: str) -> str:

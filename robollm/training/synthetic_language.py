@@ -93,20 +93,59 @@ def _several_of_a_kind(p: Phrases, objs: list[str], least: int) -> list[str]:
 
 # -- negation and exceptions ----------------------------------------------------------------
 def except_one(p: Phrases, objs: list[str]) -> Task | None:
-    """All of a kind but one into a holder; the one left out is named by colour."""
+    """All of a kind but one or two into a holder; those left out are named by colour, or
+    by where they stand when that tells them apart."""
     items, holders = _several_of_a_kind(p, objs, 3), _holders(objs)
     if not items:
         return None
-    target, left_out = p.rng.choice(holders), p.rng.choice(items)
-    noun = _noun(p, left_out)
+    target = p.rng.choice(holders)
+    noun = _noun(p, items[0])
+    two = len(items) >= 4 and p.rng.random() < 0.25
+    left_out = p.rng.sample(items, 2 if two else 1)
+    if two:
+        c1, c2 = (_colour(o) for o in left_out)
+        core = p.rng.choice((
+            "put all the {n}s {prep} {t} except the {c1} and the {c2} ones",
+            "every {n} {prep} {t} apart from the {c1} one and the {c2} one",
+            "move the {n}s {prep} {t} but leave the {c1} and {c2} {n}s where they are",
+            "all the {n}s other than {c1} and {c2} go {prep} {t}",
+        ))
+        text = core.format(n=noun, c1=c1, c2=c2, prep=p.prep(target), t=p.ref(target))
+    else:
+        one = left_out[0]
+        alone_there = [o for o in items if p.layout.get(o) == p.layout.get(one)] == [one]
+        which = (f"the one {p.rng.choice(REGION_WORDS[p.layout[one]])}" if alone_there and p.rng.random() < 0.3
+                 else f"the {_colour(one)} one")
+        core = p.rng.choice((
+            "put all the {n}s except {w} {prep} {t}", "every {n} but {w} goes {prep} {t}",
+            "move the {n}s {prep} {t}, all of them apart from {w}",
+            "put the {n}s {prep} {t} but not {w}", "all the {n}s {prep} {t}, except for {w}",
+            "apart from {w}, put every {n} {prep} {t}", "put every {n} other than {w} {prep} {t}",
+            "the {n}s go {prep} {t}; skip {w}", "put all {n}s {prep} {t} except {w}, which stays",
+        ))
+        text = core.format(n=noun, w=which, prep=p.prep(target), t=p.ref(target))
+        if which.endswith(" one") and p.rng.random() < 0.3:
+            text = text.replace(which, f"the {_colour(one)} {noun}")
+    return Task("negation", objs, p.wrap(text), [s for o in items if o not in left_out for s in move(o, target)])
+
+
+def not_that_one(p: Phrases, objs: list[str]) -> Task | None:
+    """A destination ruled out: of two holders of a kind, the one not named."""
+    movable = _movable(objs)
+    kinds = [k for k in ("bowl", "plate") if sum(_type(o) == k for o in objs) == 2]
+    if not movable or not kinds:
+        return None
+    kind = p.rng.choice(kinds)
+    banned, target = p.rng.sample([o for o in objs if _type(o) == kind], 2)
+    obj = p.rng.choice(movable)
+    noun = _noun(p, banned)
     core = p.rng.choice((
-        "put all the {n}s except the {c} one {prep} {t}", "every {n} but the {c} one goes {prep} {t}",
-        "move the {n}s {prep} {t}, all of them apart from the {c} one",
-        "put the {n}s {prep} {t} but keep the {c} {n} where it is",
-        "apart from the {c} {n}, put every {n} {prep} {t}",
+        "put {o} {prep} a {n}, but not {b}", "put {o} {prep} the {n} that is not {c}",
+        "{o} goes {prep} the other {n}, not {b}", "not {b}: put {o} {prep} the other {n}",
+        "put {o} {prep} any {n} except {b}", "don't put {o} {prep} {b}; use the other {n}",
     ))
-    text = core.format(n=noun, c=_colour(left_out), prep=p.prep(target), t=p.ref(target))
-    return Task("negation", objs, p.wrap(text), [s for o in items if o != left_out for s in move(o, target)])
+    text = core.format(o=p.ref(obj), prep=p.prep(target), n=noun, b=p.ref(banned), c=_colour(banned))
+    return Task("negation", objs, p.wrap(text), move(obj, target))
 
 
 def leave_alone(p: Phrases, objs: list[str]) -> Task | None:
@@ -120,9 +159,11 @@ def leave_alone(p: Phrases, objs: list[str]) -> Task | None:
         return None
     target = p.rng.choice(targets)
     first = p.rng.choice(("leave {k} alone", "do not touch {k}", "don't move {k}", "keep your hands off {k}",
-                          "{k} stays where it is")).format(k=p.ref(keep))
+                          "{k} stays where it is", "ignore {k}", "leave {k} where it is", "{k} must not move",
+                          "never mind {k}", "don't do anything with {k}")).format(k=p.ref(keep))
     second = f"put {p.ref(obj)} {p.prep(target)} {p.ref(target)}"
-    text = p.rng.choice(("{a} and {b}", "{a}, but {b}", "{a}; {b}", "{b}, and {a}", "{b} but {a}")).format(a=first, b=second)
+    text = p.rng.choice(("{a} and {b}", "{a}, but {b}", "{a}; {b}", "{b}, and {a}", "{b} but {a}",
+                         "{a}. Just {b}", "{b} without touching {k}")).format(a=first, b=second, k=p.ref(keep))
     return Task("negation", objs, p.wrap(text), move(obj, target))
 
 
@@ -214,6 +255,59 @@ def by_region(p: Phrases, objs: list[str]) -> Task | None:
     text = p.rng.choice(("put {r} {prep} {t}", "{r} goes {prep} {t}", "move {r} {prep} {t}")).format(
         r=ref, prep=p.prep(target), t=p.ref(target))
     return Task("spatial", objs, p.wrap(text), move(chosen, target))
+
+
+def _by_place(p: Phrases, name: str, objs: list[str]) -> str | None:
+    """'the block on the left', 'the leftmost block', 'the bowl in the middle': a name by
+    its region, when no other object of its kind stands there; None otherwise."""
+    region = p.layout.get(name)
+    if region is None or [o for o in objs if _type(o) == _type(name) and p.layout.get(o) == region] != [name]:
+        return None
+    noun = _noun(p, name)
+    forms = [f"the {noun} {p.rng.choice(REGION_WORDS[region])}", f"the {region} {noun}"]
+    if region in ("left", "right"):
+        forms += [f"the {region}most {noun}", f"the {noun} furthest to the {region}"]
+    else:
+        forms += [f"the {noun} in the centre"]
+    return p.rng.choice(forms)
+
+
+def region_ref(p: Phrases, objs: list[str]) -> Task | None:
+    """An object, and sometimes its destination, named by where it stands and not by colour."""
+    choices = [o for o in _movable(objs) if sum(_type(x) == _type(o) for x in objs) >= 2]
+    p.rng.shuffle(choices)
+    for obj in choices:
+        ref = _by_place(p, obj, objs)
+        targets = _targets_for(obj, objs)
+        if ref is None or not targets:
+            continue
+        target = p.rng.choice(targets)
+        tref = (_by_place(p, target, objs) if sum(_type(x) == _type(target) for x in objs) >= 2
+                and p.rng.random() < 0.5 else None) or p.ref(target)
+        core = p.rng.choice(("put {r} {prep} {t}", "move {r} {prep} {t}", "{r} goes {prep} {t}",
+                             "take {r} and put it {prep} {t}", "pick up {r} and place it {prep} {t}"))
+        return Task("spatial", objs, p.wrap(core.format(r=ref, prep=p.prep(target), t=tref)), move(obj, target))
+    return None
+
+
+def region_all(p: Phrases, objs: list[str]) -> Task | None:
+    """Every object of a kind in one region into a holder, the same kind elsewhere stays."""
+    holders = _holders(objs)
+    for kind in p.rng.sample(GRASPABLE, len(GRASPABLE)):
+        items = [o for o in objs if _type(o) == kind]
+        regions = sorted({p.layout[o] for o in items})
+        if len(items) < 2 or len(regions) < 2 or not holders:
+            continue
+        region = p.rng.choice(regions)
+        chosen = [o for o in items if p.layout[o] == region]
+        target = p.rng.choice(holders)
+        noun = _noun(p, items[0])
+        core = p.rng.choice(("put all the {n}s {w} {prep} {t}", "the {n}s {w} go {prep} {t}",
+                             "move every {n} {w} {prep} {t}", "put whatever {n}s are {w} {prep} {t}",
+                             "take the {n}s that are {w} and put them {prep} {t}"))
+        text = core.format(n=noun, w=p.rng.choice(REGION_WORDS[region]), prep=p.prep(target), t=p.ref(target))
+        return Task("spatial", objs, p.wrap(text), [s for o in chosen for s in move(o, target)])
+    return None
 
 
 def by_neighbour(p: Phrases, objs: list[str]) -> Task | None:
@@ -333,11 +427,13 @@ def each_hand(p: Phrases, objs: list[str]) -> Task | None:
 HAND_FAMILIES = {"one_hand": (0.8, one_hand), "each_hand": (0.6, each_hand)}
 
 LANGUAGE_FAMILIES = {
-    "except_one": (0.8, except_one), "leave_alone": (0.6, leave_alone), "under": (0.7, under),
+    "except_one": (1.2, except_one), "leave_alone": (0.8, leave_alone), "not_that_one": (0.4, not_that_one),
+    "under": (0.7, under),
     "long_tower": (0.6, long_tower), "three_pairs": (0.5, three_pairs), "tray_move": (1.5, tray_move),
     "some_of": (0.6, some_of), "colour_of_thing": (0.5, colour_of_thing),
 }
-SCENE_FAMILIES = {"by_region": (0.8, by_region), "by_neighbour": (0.6, by_neighbour)}
+SCENE_FAMILIES = {"by_region": (0.8, by_region), "by_neighbour": (0.6, by_neighbour),
+                  "region_ref": (0.8, region_ref), "region_all": (0.5, region_all)}
 
 
 # -- whole-sentence variation ---------------------------------------------------------------------
