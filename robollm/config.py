@@ -176,7 +176,7 @@ def default_config_path() -> Path:
 def load_config(path: str | Path | None = None, perception: str | None = None) -> LaunchConfig:
     """A launch file, strictly checked. Relative paths in it (`sim.scene`, `planner.prompt`,
     `planner.llm.model`, `planner.llm.adapter`) are read from the file's folder; names of
-    things that ship with robollm (`default`, `saycan_scene`, `saycan-scene-smollm2`) stay names.
+    things that ship with robollm (`default`, `saycan_scene`, `saycan-hands-smollm2`) stay names.
 
     `perception` names a perception that replaces the file's (`--perception`).
 

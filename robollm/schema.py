@@ -225,7 +225,7 @@ def looks_like_path(value: str, base: Path) -> bool:
 
 def relative_to(value: str | None, file: str | Path) -> str | None:
     """`value` from the file `file`: a relative path is read from that file's folder; a name
-    (`default`, `saycan_scene`, `saycan-scene-smollm2`) and an absolute path stay as they are."""
+    (`default`, `saycan_scene`, `saycan-hands-smollm2`) and an absolute path stay as they are."""
     if not isinstance(value, str) or not value:
         return value
     base = Path(file).parent

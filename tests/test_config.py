@@ -225,7 +225,7 @@ def test_relative_paths_are_read_from_the_launch_files_folder(tmp_path, monkeypa
     # names of shipped things stay names
     cfg = load_config()
     assert (cfg.sim.scene, cfg.planner.prompt, cfg.planner.llm.options.adapter) == \
-        ("default", "saycan_scene", "saycan-scene-smollm2")
+        ("default", "saycan_scene", "saycan-hands-smollm2")
     # a missing relative file is reported with the launch file and the key
     data["sim"]["scene"] = "scenes/three.yaml"
     with pytest.raises(ConfigError, match=rf"^{p}: key 'sim\.scene': scene '{folder}/scenes/three\.yaml': no such file"):
@@ -244,7 +244,7 @@ def test_the_model_path_is_relative_to_the_launch_file_but_a_server_model_name_i
 def test_check_config_says_what_it_checked(capsys):
     assert main(["check-config", str(default_config_path())]) == 0
     out = capsys.readouterr().out
-    assert "ok" in out and "saycan_scene.txt" in out and "saycan-scene-smollm2" in out and "default.yaml" in out
+    assert "ok" in out and "saycan_scene.txt" in out and "saycan-hands-smollm2" in out and "default.yaml" in out
 
 
 def test_check_config_refuses_ground_truth_on_a_driver_without_it(capsys, tmp_path):

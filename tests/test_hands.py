@@ -27,9 +27,11 @@ def config():
         base.skills, library="robollm.skills.catalog:register_with_hands"))
 
 
-def test_the_library_with_hands_adds_two_skills_and_the_default_does_not(config):
-    assert set(skill_registry(config).names()) - set(skill_registry(load_config()).names()) == {
-        "pick_with", "pick_both"}
+def test_the_library_with_hands_adds_two_skills_and_is_the_default(config):
+    builtin = dataclasses.replace(config, skills=dataclasses.replace(
+        config.skills, library="robollm.skills.catalog:register_builtin"))
+    assert set(skill_registry(config).names()) - set(skill_registry(builtin).names()) == {"pick_with", "pick_both"}
+    assert load_config().skills.library == config.skills.library  # the default adapter is tuned with them
 
 
 def test_candidates_name_the_hand_and_the_rules_keep_what_an_arm_can_do(config):

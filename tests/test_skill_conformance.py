@@ -37,6 +37,11 @@ SCENARIOS = {
     "knock": (BLOCKS, [], SkillCall("knock", ("red_block",)), SkillCall("knock", ("left",))),
     "touch": (BLOCKS, [], SkillCall("touch", ("blue_block",)), SkillCall("touch", ("right",))),
     "weigh": (BLOCKS, [], SkillCall("weigh", ("red_block",)), SkillCall("weigh", ("green_bowl",))),
+    # the skills that name the hand (the default library's): the left arm does not reach the blue block
+    "pick_with": (BLOCKS, [], SkillCall("pick_with", ("red_block", "left")),
+                  SkillCall("pick_with", ("blue_block", "left"))),
+    "pick_both": (BLOCKS, [], SkillCall("pick_both", ("red_block", "blue_block")),
+                  SkillCall("pick_both", ("blue_block", "red_block"))),
 }
 SEEDS = range(5)
 

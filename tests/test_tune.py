@@ -77,7 +77,7 @@ def test_adapter_errors_name_the_problem(tiny_folder: Path, trained: Path, tmp_p
         HFCausalLM.load(tiny_folder, adapter=str(other))
 
 
-@pytest.mark.parametrize("name, prompt", [("saycan-scene-smollm2", "saycan_scene.txt"),
+@pytest.mark.parametrize("name, prompt", [("saycan-hands-smollm2", "saycan_scene.txt"),
                                           ("saycan-smollm2", "saycan_tuned.txt")])
 def test_shipped_adapter_is_found_by_name_and_records_its_training(name: str, prompt: str) -> None:
     from robollm.llm.adapters import text_digest
@@ -93,7 +93,7 @@ def test_shipped_adapter_is_found_by_name_and_records_its_training(name: str, pr
     from robollm.planner.prompt import load_prompt
 
     train, valid = make_samples(load_prompt(meta["prompt"].removesuffix(".txt")), meta["tasks"], meta["seed"],
-                                meta.get("sensing_tasks", 0))
+                                meta.get("sensing_tasks", 0), meta.get("skill_library"))
     assert (len(train), len(valid)) == (meta["train_steps"], meta["valid_steps"])
     if "pairs_sha256" in meta:
         assert text_digest(json.dumps(train)) == meta["pairs_sha256"]
@@ -111,7 +111,7 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     printed = capsys.readouterr().out
     assert "validation loss" in printed
     assert "training: batch 1/" in printed  # no terminal: progress as plain lines
-    assert meta["skill_library"] == "robollm.skills.catalog:register_builtin"
+    assert meta["skill_library"] == "robollm.skills.catalog:register_with_hands"  # the default launch file's
     # an existing adapter is never overwritten
     before = (out / "adapter_model.safetensors").read_bytes()
     assert main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "4"]) == 2
@@ -253,12 +253,12 @@ def test_run_refuses_an_adapter_tuned_for_another_skill_library(tmp_path: Path, 
     shutil.copytree(launch_dir() / "adapters" / "saycan-smollm2", adapter)
     record = json.loads((adapter / "robollm-adapter.json").read_text())
     (adapter / "robollm-adapter.json").write_text(json.dumps(
-        {**record, "skill_library": "robollm.skills.catalog:register_with_hands"}))
-    data = yaml.safe_load((launch_dir() / "sim_bimanual.yaml").read_text())
+        {**record, "skill_library": "robollm.skills.catalog:register_builtin"}))
+    data = yaml.safe_load((launch_dir() / "sim_bimanual.yaml").read_text())  # with the hand skills
     data["planner"]["llm"]["adapter"] = str(adapter)
     path = tmp_path / "launch.yaml"
     path.write_text(yaml.safe_dump(data))
     assert main(["run", "put the red block in the green bowl", "--config", str(path), "--executor", "symbolic"]) == 2
     err = capsys.readouterr().err
-    assert "was trained with the skill library robollm.skills.catalog:register_with_hands" in err
+    assert "was trained with the skill library robollm.skills.catalog:register_builtin" in err
     assert "Traceback" not in err

@@ -1,6 +1,6 @@
 """`robollm train planner-lm`: tune the planner's language model on synthetic expert plans.
 
-    robollm train planner-lm --out my-adapter                 # 77 min on the 2-core CPU machine
+    robollm train planner-lm --out my-adapter                 # 72 min on the 2-core CPU machine
     robollm train planner-lm --out my-adapter --tasks 300 --sensing-tasks 60   # a small run
 
 It generates tasks (robollm.training.synthetic), none of whose instructions appears in a
@@ -8,8 +8,8 @@ shipped or held-out evaluation suite, renders every step of every expert plan wi
 prompt the planner will use, fine-tunes LoRA adapters on the base model (default: the
 embedded SmolLM2-135M-Instruct) and writes an adapter folder. Point
 ``planner.llm.adapter`` at that folder to plan with it. The default adapter,
-``launch/adapters/saycan-scene-smollm2``, was made by this command with its defaults on the
-2-core CPU machine; the earlier ``saycan-smollm2`` (prompt saycan_tuned, 6000 tasks, two
+``launch/adapters/saycan-hands-smollm2``, was made by this command with its defaults on the
+2-core CPU machine (72 min); the earlier ``saycan-smollm2`` (prompt saycan_tuned, 6000 tasks, two
 epochs, on a GPU) ships beside it for comparison.
 """
 
@@ -46,8 +46,8 @@ def parser() -> argparse.ArgumentParser:
                         "interpreters (robollm/training/data/sensing_evidence.json); default: 700")
     p.add_argument("--skills", metavar="LIBRARY",
                    help="skill library the planner will run with, as in a launch file's skills.library "
-                        "(default: the built-in one); with robollm.skills.catalog:register_with_hands the "
-                        "tasks include requests that name the hand")
+                        "(default: the default launch file's, robollm.skills.catalog:register_with_hands; with "
+                        "it the tasks include requests that name the hand)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--rank", type=int, default=8, help="LoRA rank (default: 8)")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -98,10 +98,10 @@ def train_planner_lm(argv: list[str]) -> int:
 
     source = resolve_model(args.model)  # a missing model, prompt or library fails before any work
     template = load_prompt(args.prompt)
-    from robollm.config import SkillsConfig
+    from robollm.config import load_config
     from robollm.training.synthetic import names_hands
 
-    library = args.skills or SkillsConfig().library
+    library = args.skills or load_config(None).skills.library  # the default launch file's
     try:
         names_hands(library)
     except (ValueError, ImportError, AttributeError) as error:
