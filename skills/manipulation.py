@@ -85,11 +85,44 @@ def squeeze(m, arm: str, obj: ObjectInfo) -> float:
     return width
 
 
+def _frame_axes(obj: ObjectInfo) -> list[tuple[float, float, float]]:
+    """The object frame's x, y and z axes in the world."""
+    qx, qy, qz, qw = obj.pose.orientation
+    return [(1 - 2 * (qy * qy + qz * qz), 2 * (qx * qy + qw * qz), 2 * (qx * qz - qw * qy)),
+            (2 * (qx * qy - qw * qz), 1 - 2 * (qx * qx + qz * qz), 2 * (qy * qz + qw * qx)),
+            (2 * (qx * qz + qw * qy), 2 * (qy * qz - qw * qx), 1 - 2 * (qx * qx + qy * qy))]
+
+
+def lying_middle(obj: ObjectInfo) -> tuple[float, float, float] | None:
+    """The middle of a block knocked onto a side (None for anything upright): its frame's
+    origin, the bottom face's centre, is then on a side face, half its height from the
+    middle along the frame's z axis."""
+    up = _frame_axes(obj)[2]
+    if obj.type != "block" or up[2] > 0.9:
+        return None
+    x, y, z = (p + a * obj.height / 2 for p, a in zip(obj.pose.position, up, strict=True))
+    return x, y, z
+
+
+def base_height(obj: ObjectInfo) -> float:
+    """The height of the object's underside."""
+    middle = lying_middle(obj)
+    return obj.pose.position[2] if middle is None else middle[2] - obj.height / 2
+
+
 def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
     m = ctx.motion
-    x, y, _ = obj.pose.position
-    orn = top_down(clear_grasp_yaw(ctx.scene, obj))
-    z = grasp_height(obj)
+    middle = lying_middle(obj)
+    if middle is None:
+        x, y, _ = obj.pose.position
+        orn = top_down(clear_grasp_yaw(ctx.scene, obj))
+        z = grasp_height(obj)
+    else:  # a cube on its side: top-down across the two faces that now stand
+        x, y, zm = middle
+        across = min(_frame_axes(obj), key=lambda a: abs(a[2]))  # the most nearly level axis
+        q = math.pi / 2
+        orn = top_down((math.atan2(-across[0], across[1]) + q / 2) % q - q / 2)
+        z = zm + obj.height / 2 - min(0.018, obj.height / 2)
     m.open_gripper(arm, wait=0.3)
     for target in (Pose((x, y, z + APPROACH), orn), Pose((x, y, z), orn)):
         res = m.move({arm: target})
@@ -161,7 +194,7 @@ def set_down(ctx: SkillContext, arm: str, obj: ObjectInfo, point: tuple[float, f
     m = ctx.motion
     ee = m.ee_pose(arm)
     # Keep the grasp as it is: the offset between the grasp point and the object's base.
-    offset = ee.position[2] - obj.pose.position[2]
+    offset = ee.position[2] - base_height(obj)
     x, y, zb = point
     z = zb + offset + 0.008
     orn = ee.orientation

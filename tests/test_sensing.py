@@ -208,3 +208,22 @@ def test_a_cup_between_look_alikes_is_picked_without_crushing_it(session_factory
         outcome = s.execute(call).outcome
         assert outcome.success, f"{call}: {outcome.reason}"
     assert s.observe().holder("cup_b") is None
+
+
+def test_a_block_that_a_touch_tipped_over_is_still_picked_and_placed(session_factory) -> None:
+    # A 2.7 g foam block falls onto its side under the fingertips; its frame's origin is
+    # then on a side face, and a grasp aimed by it closed above the block.
+    from robollm.skills.manipulation import lying_middle
+
+    scene = scene_from_dict({"objects": [
+        {"type": "block", "colour": "grey", "material": "glass", "size": 0.045, "name": "block_a"},
+        {"type": "block", "colour": "grey", "material": "wood", "size": 0.045, "name": "block_b"},
+        {"type": "block", "colour": "grey", "material": "foam", "size": 0.045, "name": "block_c"},
+        {"type": "bowl", "colour": "white", "size": 0.18}]}, "three blocks")
+    s = session_factory(scene)
+    run(s, "touch", "block_c")
+    assert lying_middle(s.observe().objects["block_c"]) is not None, "the touch no longer tips the foam block over"
+    for call in parse_plan("pick block_c; place block_c white_bowl"):
+        outcome = s.execute(call).outcome
+        assert outcome.success, f"{call}: {outcome.reason}"
+    assert s.facts().holds("in", ("block_c", "white_bowl"))
