@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from robollm.geometry import Pose, top_down
+from robollm.geometry import Pose, rotation_matrix, top_down
 from robollm.skill import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
 from robollm.world.state import ObjectInfo, SceneState
 from robollm.world.symbolic import SymbolicState
@@ -25,10 +25,14 @@ CUP_FORCE = 30.0  # N: the most a cup's thin wall is squeezed with
 SQUEEZE_STEPS = (2.0, 3.0)  # x GENTLE_FORCE: the steps between the gentle close and the full grasp force
 
 
-def grasp_yaw(obj: ObjectInfo) -> float:
-    """The object's yaw folded into [-pi/4, pi/4]: a square block looks the same every 90 degrees."""
+def fold_square(yaw: float) -> float:
+    """A yaw folded into [-pi/4, pi/4]: a square block looks the same every 90 degrees."""
     q = math.pi / 2
-    return (obj.yaw + q / 2) % q - q / 2
+    return (yaw + q / 2) % q - q / 2
+
+
+def grasp_yaw(obj: ObjectInfo) -> float:
+    return fold_square(obj.yaw)
 
 
 def clear_grasp_yaw(scene: SceneState, obj: ObjectInfo) -> float:
@@ -50,7 +54,7 @@ def clear_grasp_yaw(scene: SceneState, obj: ObjectInfo) -> float:
 
 
 def grasp_height(obj: ObjectInfo) -> float:
-    base = obj.pose.position[2]
+    base = base_height(obj)
     if obj.type == "cup":
         return base + obj.height * 0.6
     return base + obj.height - min(0.018, obj.height / 2)
@@ -85,22 +89,14 @@ def squeeze(m, arm: str, obj: ObjectInfo) -> float:
     return width
 
 
-def _frame_axes(obj: ObjectInfo) -> list[tuple[float, float, float]]:
-    """The object frame's x, y and z axes in the world."""
-    qx, qy, qz, qw = obj.pose.orientation
-    return [(1 - 2 * (qy * qy + qz * qz), 2 * (qx * qy + qw * qz), 2 * (qx * qz - qw * qy)),
-            (2 * (qx * qy - qw * qz), 1 - 2 * (qx * qx + qz * qz), 2 * (qy * qz + qw * qx)),
-            (2 * (qx * qz + qw * qy), 2 * (qy * qz - qw * qx), 1 - 2 * (qx * qx + qy * qy))]
-
-
 def lying_middle(obj: ObjectInfo) -> tuple[float, float, float] | None:
     """The middle of a block knocked onto a side (None for anything upright): its frame's
     origin, the bottom face's centre, is then on a side face, half its height from the
     middle along the frame's z axis."""
-    up = _frame_axes(obj)[2]
+    up = rotation_matrix(obj.pose.orientation)[:, 2]
     if obj.type != "block" or up[2] > 0.9:
         return None
-    x, y, z = (p + a * obj.height / 2 for p, a in zip(obj.pose.position, up, strict=True))
+    x, y, z = (float(p + a * obj.height / 2) for p, a in zip(obj.pose.position, up, strict=True))
     return x, y, z
 
 
@@ -112,17 +108,14 @@ def base_height(obj: ObjectInfo) -> float:
 
 def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
     m = ctx.motion
-    middle = lying_middle(obj)
+    middle, z = lying_middle(obj), grasp_height(obj)
     if middle is None:
         x, y, _ = obj.pose.position
         orn = top_down(clear_grasp_yaw(ctx.scene, obj))
-        z = grasp_height(obj)
     else:  # a cube on its side: top-down across the two faces that now stand
-        x, y, zm = middle
-        across = min(_frame_axes(obj), key=lambda a: abs(a[2]))  # the most nearly level axis
-        q = math.pi / 2
-        orn = top_down((math.atan2(-across[0], across[1]) + q / 2) % q - q / 2)
-        z = zm + obj.height / 2 - min(0.018, obj.height / 2)
+        x, y, _ = middle
+        across = min(rotation_matrix(obj.pose.orientation).T, key=lambda a: abs(a[2]))  # the most level axis
+        orn = top_down(fold_square(math.atan2(-across[0], across[1])))
     m.open_gripper(arm, wait=0.3)
     for target in (Pose((x, y, z + APPROACH), orn), Pose((x, y, z), orn)):
         res = m.move({arm: target})

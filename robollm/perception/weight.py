@@ -40,10 +40,14 @@ def comparison(weighed: list[tuple[str, float]]) -> str:
     last = {name: grams for name, grams in weighed}  # an object weighed twice: its last weight
     if len(last) < 2:
         return ""
-    heaviest, lightest = max(last, key=last.__getitem__), min(last, key=last.__getitem__)
-    words = lambda n: n.replace("_", " ")  # noqa: E731
-    return (f"Of the {len(last)} weighed, the heaviest is the {words(heaviest)} and the lightest is the "
-            f"{words(lightest)}.")
+    heaviest, lightest = (f(last, key=last.__getitem__).replace("_", " ") for f in (max, min))
+    return f"Of the {len(last)} weighed, the heaviest is the {heaviest} and the lightest is the {lightest}."
+
+
+def with_comparison(line: str, weighed: list[tuple[str, float]], name: str, grams: float) -> str:
+    """A weighing's line, with `name`'s weight added to `weighed` and the comparison after it."""
+    weighed.append((name, grams))
+    return f"{line} {comparison(weighed)}".rstrip()
 
 
 def _vertical(readings: list[ForceTorque]) -> tuple[float, float, int]:

@@ -25,7 +25,7 @@ from robollm.llm.options import HFOptions
 from robollm.llm.registry import llm_registry
 from robollm.llm.temperature import softmax_t
 from robollm.perception.evidence import Evidence
-from robollm.perception.weight import comparison
+from robollm.perception.weight import with_comparison
 from robollm.plan import SkillCall
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import Grounding, ground
@@ -276,8 +276,7 @@ class SayCanPlanner:
                 line += hands_note(before, session.state)
             line = outcome_line(line, outcome, evidence, self.evidence_style)
             if evidence is not None and evidence.ok and evidence.cue == "weight" and chosen.call.args:
-                weighed.append((chosen.call.args[0], evidence.values["grams"]))
-                line = f"{line} {comparison(weighed)}".rstrip()
+                line = with_comparison(line, weighed, chosen.call.args[0], evidence.values["grams"])
             lines.append(line)
         result.stop_reason = f"step limit ({self.max_steps}) reached"
         return result

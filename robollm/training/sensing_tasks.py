@@ -21,7 +21,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from robollm.perception.weight import comparison
+from robollm.perception.weight import with_comparison
 from robollm.training.synthetic import Task, move, normalise, say
 
 BANK = Path(__file__).resolve().parent / "data" / "sensing_evidence.json"
@@ -85,8 +85,7 @@ def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None =
         steps.append(say(skill, obj=names[i]))
         line = entry[style] if entry["ok"] else "No reading."
         if cue == "weight" and entry["ok"]:  # as the planner tells it (robollm.perception.weight)
-            weighed.append((names[i], entry["grams"]))
-            line = f"{line} {comparison(weighed)}".rstrip()
+            line = with_comparison(line, weighed, names[i], entry["grams"])
         evidence[len(steps) - 1] = line
         return entry
 
