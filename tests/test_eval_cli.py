@@ -114,3 +114,15 @@ def test_summary_counts_goals_reached_by_moving_other_objects_apart():
     s = summarise([row(True, True, []), row(False, True, ["blue_block"]), row(False, False, [])])
     assert s["overall"]["plan_success"] == pytest.approx(1 / 3)
     assert s["overall"]["goal_but_disturbed"] == pytest.approx(1 / 3)
+
+
+def test_summary_reports_sensing_steps_per_run():
+    from robollm.eval.summary import format_summary, summarise
+
+    rows = [{"id": f"e{i}", "seed": 0, "family": "property", "executor": "physics", "success": True,
+             "goal_reached": True, "disturbed": [], "steps": 5, "lm_seconds_per_step": 0.5,
+             "sensing_steps": n} for i, n in enumerate((1, 2, 3))]
+    s = summarise(rows)
+    assert s["families"]["property"]["average_sensing_steps"] == pytest.approx(2.0)
+    header, prop = format_summary(s).splitlines()[:2]
+    assert "sensing" in header and prop.split()[-2] == "2.00"

@@ -97,7 +97,7 @@ def test_episode_results_round_trip_through_json():
     assert EpisodeResult.from_json(r.to_json()) == r
     assert set(json.loads(r.to_json())) == {
         "id", "family", "seed", "executor", "instruction", "success", "goal_reached", "disturbed",
-        "steps", "plan", "stop_reason", "lm_seconds_per_step", "failed_steps", "wall_seconds"}
+        "steps", "plan", "stop_reason", "lm_seconds_per_step", "failed_steps", "wall_seconds", "sensing_steps"}
     assert "wall_seconds" not in r.outcome() and copy.copy(r).key == ("e1", 2, "symbolic")
 
 

@@ -28,6 +28,7 @@ class EpisodeResult:
     lm_seconds_per_step: float = 0.0
     failed_steps: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
+    sensing_steps: int = 0  # knocks, touches and weighings (robollm.perception.interactive.SENSING_SKILLS)
 
     @property
     def key(self) -> JobKey:

@@ -68,6 +68,7 @@ class EpisodeRunner:
         return None
 
     def run(self, job: Job) -> EpisodeResult:
+        from robollm.perception.interactive import SENSING_SKILLS
         from robollm.session import Session
 
         self.load()
@@ -83,6 +84,7 @@ class EpisodeRunner:
             return EpisodeResult(
                 **base, success=reached and not disturbed, goal_reached=reached, disturbed=disturbed,
                 steps=len(result.steps), plan=[s.chosen.text for s in result.steps],
+                sensing_steps=sum(s.chosen.call.skill in SENSING_SKILLS for s in result.steps),
                 stop_reason=result.stop_reason, lm_seconds_per_step=result.lm_seconds_per_step,
                 failed_steps=[s.outcome.reason for s in result.steps if s.outcome and not s.outcome.success],
                 wall_seconds=time.perf_counter() - started)
