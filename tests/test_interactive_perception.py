@@ -66,6 +66,23 @@ def test_touch_feels_metal_cold_and_foam_warm(sensed):
     assert metal.material == "metal"
 
 
+def test_touch_words_follow_the_material_belief(sensed):
+    """A 50 g wooden block gives under the fingertips almost as much as foam in Bullet;
+    its words come from the belief over materials, which the three readings decide."""
+    from robollm.perception.touch import load_calibration, word_for, word_from_beliefs
+
+    records, _, _ = sensed
+    wood, foam = (records[("touch", o)].evidence for o in ("block_a", "block_b"))
+    assert (wood.words[0], foam.words[0]) == ("hard", "soft") and ("rough" in wood.words) and ("rough" in foam.words)
+    calibration = load_calibration()
+    assert word_from_beliefs("hardness", {"foam": 0.7, "wood": 0.3}, calibration) == ("soft", 0.7)
+    assert word_from_beliefs("texture", {"foam": 0.7, "wood": 0.3}, calibration) == ("rough", 1.0)
+    # a calibration without words per material falls back to each reading's threshold
+    bare = {k: v for k, v in calibration.items() if k != "words"}
+    assert word_from_beliefs("hardness", {"foam": 1.0}, bare) is None
+    assert word_for("hardness", {"log_stiffness": 6.0}, bare)[0] == "hard"
+
+
 def test_weight_in_grams_with_the_hand_removed(sensed):
     records, _, _ = sensed
     ev = records[("weigh", "block_c")].evidence

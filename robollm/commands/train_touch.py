@@ -7,7 +7,8 @@ stiffness, friction and pad cooling from each touch as the interpreter does, and
 word pair (hard/soft, rough/smooth, cold/warm) chooses the threshold that best separates
 the touches by the material table's answer (the midpoint of the widest gap among the
 best splits). It also keeps each material's mean and spread of every reading, for
-material beliefs. The folder gets `touch_calibration.json`, with its record; the default
+material beliefs, and the words each material's properties call for (the touch words
+follow the material beliefs; the thresholds serve a calibration without them). The folder gets `touch_calibration.json`, with its record; the default
 in robollm/perception/models/ was made by this command with its defaults.
 """
 
@@ -60,7 +61,14 @@ def train_touch(argv: list[str]) -> int:
     check_out(out)
     import numpy as np
 
-    from robollm.perception.touch import FEATURES, WORD_FEATURE, WORDS, measure
+    from robollm.perception.touch import (
+        FEATURES,
+        WORD_FEATURE,
+        WORDS,
+        material_beliefs,
+        measure,
+        word_from_beliefs,
+    )
     from robollm.registry import load_entry_point
     from robollm.world.scene import MATERIALS
 
@@ -71,7 +79,8 @@ def train_touch(argv: list[str]) -> int:
     started = time.time()
     touches = record("touch", plan(shapes, args.per_pair, MATERIALS, args.seed), args.seed)
     rows = [(t, v) for t in touches if t.success and (v := measure(t.data)) is not None]
-    calibration: dict = {"thresholds": {}, "spread": {}, "train_accuracy": {}, "materials": {}}
+    calibration: dict = {"thresholds": {}, "spread": {}, "train_accuracy": {}, "materials": {},
+                         "words": {m: truth(m) for m in MATERIALS}}
     for word, (feature, _) in WORD_FEATURE.items():
         kept = [(v[feature], truth(t.material)[word] == WORDS[word][0]) for t, v in rows
                 if math.isfinite(v[feature])]
@@ -88,6 +97,10 @@ def train_touch(argv: list[str]) -> int:
             floor = {"log_stiffness": 0.05, "friction": 0.03, "cooling": 0.1}[feature]
             calibration["materials"][material][feature] = [
                 float(np.mean(xs)) if xs else 0.0, max(float(np.std(xs)) if len(xs) > 1 else 1.0, floor)]
+    beliefs = [(t, material_beliefs(v, calibration)) for t, v in rows]
+    calibration["belief_word_accuracy"] = {
+        word: round(sum(word_from_beliefs(word, b, calibration)[0] == truth(t.material)[word]
+                        for t, b in beliefs) / max(1, len(beliefs)), 4) for word in WORDS}
     calibration["record"] = {
         "what": "touch-word thresholds and per-material touch readings",
         "truth": "hard iff table stiffness >= the solver's rigid stiffness; rough iff table friction >= "
@@ -100,6 +113,7 @@ def train_touch(argv: list[str]) -> int:
     }
     (out / "touch_calibration.json").write_text(json.dumps(calibration, indent=1) + "\n")
     for word, acc in calibration["train_accuracy"].items():
-        print(f"{word}: threshold {calibration['thresholds'][word]:.3f}, accuracy on these touches {acc:.3f}")
+        print(f"{word}: threshold {calibration['thresholds'][word]:.3f}, accuracy on these touches {acc:.3f}; "
+              f"from the material beliefs {calibration['belief_word_accuracy'][word]:.3f}")
     print(f"calibration written to {out / 'touch_calibration.json'} ({time.time() - started:.0f} s)")
     return 0

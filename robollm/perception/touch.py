@@ -8,9 +8,16 @@ strokes sideways. From that stream this module measures
   percentile: the pads slip at the friction limit, and stick below it);
 - cooling (deg C): how far the pad's thermometer fell from its temperature in air. A
   surface with a high effusivity sqrt(k rho c) pulls the pad towards room temperature.
-The thresholds between hard and soft, smooth and rough, cold and warm, and each
-material's typical readings (for material beliefs), were measured over simulated
-touches by `robollm train touch`; the shipped calibration and its record are in
+Each material's typical readings give material beliefs (naive Bayes over the three
+readings), and the words follow the beliefs: P(hard) is the belief in the materials
+whose properties are hard. One reading alone misleads: Bullet's rigid contacts yield in
+proportion to the object's mass, so a light wooden block gives under the fingertips
+about as much as foam, and a light object slides with the fingers, so its shear ratio is
+sometimes the table's friction; together with the pad's cooling the three tell the
+material apart. Where a calibration lists no words per material, each word comes from
+its own reading's threshold. The readings per material, the words each material's
+properties call for and the thresholds were measured over simulated touches by
+`robollm train touch`; the shipped calibration and its record are in
 `robollm/perception/models/touch_calibration.json`.
 """
 
@@ -87,6 +94,17 @@ def word_for(word: str, values: dict[str, float], calibration: dict) -> tuple[st
     return WORDS[word][0 if first else 1], 1.0 / (1.0 + math.exp(-3.0 * margin))
 
 
+def word_from_beliefs(word: str, beliefs: dict[str, float], calibration: dict) -> tuple[str, float] | None:
+    """(word, its probability) for one of hardness / texture / temperature: the belief in
+    the materials whose properties call for it; None if the calibration has no words."""
+    per_material = calibration.get("words")
+    if not per_material or not beliefs:
+        return None
+    first = WORDS[word][0]
+    p = sum(b for m, b in beliefs.items() if per_material.get(m, {}).get(word) == first)
+    return (first, p) if p >= 0.5 else (WORDS[word][1], 1.0 - p)
+
+
 def material_beliefs(values: dict[str, float], calibration: dict) -> dict[str, float]:
     """Gaussian naive Bayes over the measured features, with each material's measured spread."""
     logs = {}
@@ -113,11 +131,11 @@ class TouchInterpreter:
         values = measure(data or {})
         if values is None:
             return no_reading("touch", "the fingers found no surface")
+        beliefs = material_beliefs(values, self.calibration)
         chosen = [r for w in ("hardness", "texture", "temperature")
-                  if (r := word_for(w, values, self.calibration)) is not None]
+                  if (r := word_from_beliefs(w, beliefs, self.calibration) or word_for(w, values, self.calibration))]
         words = tuple(w for w, _ in chosen)
         confidence = float(np.prod([c for _, c in chosen])) if chosen else 0.0
-        beliefs = material_beliefs(values, self.calibration)
         feel = " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else list(words))
         return Evidence("touch", True, confidence, words, beliefs,
                         {k: v for k, v in values.items() if k != "log_stiffness"},
