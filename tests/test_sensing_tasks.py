@@ -65,3 +65,22 @@ def test_weighings_after_the_first_say_which_is_heaviest_and_lightest_so_far():
             chosen = next(s for s in t.steps if s.startswith("pick up")).removeprefix("pick up ")
             word = "heaviest" if "heaviest" in t.instruction else "lightest"
             assert f"the {word} is {chosen}" in last, (t.instruction, last)
+
+
+def test_tables_and_hands_as_the_planner_writes_them():
+    """Look-alikes named by a letter (block_a) are blocks: their table has regions as at run
+    time, and the prompt says what the hands hold after a pick and a place."""
+    from robollm.training.synthetic import _colour, _type
+    from robollm.training.task_text import hand_notes, table_text
+
+    assert (_type("block_a"), _colour("block_a"), _type("red_block_2"), _colour("red_block_2")) == (
+        "block", "", "block", "red")
+    assert len({frozenset(t.layout.values()) for t in TASKS}) > 3 and any(t.near for t in TASKS)
+    t = TASKS[0]
+    scene, hands = table_text(t)
+    assert all(f"{o.replace('_', ' ')} ({t.layout[o]}" in scene for o in t.objects) and hands == "both empty"
+    for t in TASKS[:40]:
+        notes = hand_notes(t)
+        pick = next(i for i, s in enumerate(t.steps) if s.startswith("pick up"))
+        held = t.steps[pick].removeprefix("pick up the ")
+        assert notes[pick].endswith(f"hand holds the {held}.") and notes[pick + 1] == " Now both hands are empty."

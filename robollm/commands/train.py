@@ -41,9 +41,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", default=DEFAULT_PROMPT,
                    help=f"prompt file or name in launch/prompts (default: {DEFAULT_PROMPT})")
     p.add_argument("--tasks", type=int, default=3500, help="synthetic tasks to generate (default: 3500)")
-    p.add_argument("--sensing-tasks", type=int, default=700,
+    p.add_argument("--sensing-tasks", type=int, default=1200,
                    help="extra tasks that sense before acting, with evidence lines from the real "
-                        "interpreters (robollm/training/data/sensing_evidence.json); default: 700")
+                        "interpreters (robollm/training/data/sensing_evidence.json); default: 1200")
     p.add_argument("--skills", metavar="LIBRARY",
                    help="skill library the planner will run with, as in a launch file's skills.library "
                         "(default: the default launch file's, robollm.skills.catalog:register_with_hands; with "

@@ -1,8 +1,11 @@
 """Training tasks that need evidence: look-alikes told apart by a knock, a touch or a weighing.
 
-Two or three grey blocks (or cups) of one size stand beside a holder; the instruction
-names a property eyes cannot see: a material, the heaviest or lightest, the soft or the
-hard one. The expert senses before it acts: it knocks (for a material) or touches (for
+Two or three grey blocks (or cups) of one size, named by a letter as the `property`
+suite's scenes name them (block_a, block_b), stand with a holder in regions of the
+table drawn as for the language tasks, so the prompt's table reads as it does at run
+time; the instruction names a property eyes cannot see: a material (drawn twice as
+often as each other kind: six materials to tell apart), the heaviest or lightest, the
+soft or the hard one. The expert senses before it acts: it knocks (for a material) or touches (for
 soft or hard) one object after another until the evidence points at the one asked for,
 and it weighs every look-alike before choosing the heaviest or lightest (each weighing
 after the first also says which of those weighed so far is heaviest and lightest, as the
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from robollm.perception.weight import with_comparison
 from robollm.training.synthetic import Task, move, normalise, say
+from robollm.training.synthetic_language import draw_layout
 
 BANK = Path(__file__).resolve().parent / "data" / "sensing_evidence.json"
 MATERIALS = ("metal", "wood", "plastic", "glass", "ceramic", "foam")
@@ -31,7 +35,7 @@ HOLDER = {"block": ("bowl", "in the"), "cup": ("plate", "on the")}
 HOLDER_COLOURS = ("white", "red", "green", "blue", "yellow", "black", "purple", "orange", "pink", "cyan")
 MATERIAL_WORDS = {"wood": ("wood", "wooden"), "metal": ("metal", "metal", "steel")}
 DOUBT = 0.6  # a belief below this leaves the material in doubt: feel it too
-KINDS = ("material", "heaviest", "lightest", "soft", "hard")
+KINDS = ("material", "material", "heaviest", "lightest", "soft", "hard")  # a material: six to tell apart
 
 
 @cache
@@ -112,7 +116,8 @@ def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None =
         return None
     steps += move(names[target], holder)
     objects = [*names, holder]
-    return Task("sensing", objects, instruction, steps, evidence=evidence)
+    layout, near = draw_layout(rng, objects)  # as the language tasks' tables: regions, pairs close
+    return Task("sensing", objects, instruction, steps, evidence=evidence, layout=layout, near=near)
 
 
 def generate_sensing(count: int, seed: int, exclude: list[str] | tuple[str, ...] = (),

@@ -54,17 +54,20 @@ class Task:
 
 
 def _base(name: str) -> str:
-    """'red_block' of 'red_block_2' (a second look-alike)."""
+    """'red_block' of 'red_block_2' (a second look-alike), 'block' of 'block_a' (look-alikes
+    told apart by a letter, as the sensing tasks and the property suite name them)."""
     head, _, tail = name.rpartition("_")
-    return head if tail.isdigit() else name
+    return head if head and (tail.isdigit() or (len(tail) == 1 and tail.isalpha())) else name
 
 
 def _type(name: str) -> str:
-    return _base(name).rsplit("_", 1)[1]
+    return _base(name).rsplit("_", 1)[-1]
 
 
 def _colour(name: str) -> str:
-    return _base(name).rsplit("_", 1)[0]
+    """'red' of 'red_block'; '' for a name without a colour ('block_a')."""
+    head, _, _ = _base(name).rpartition("_")
+    return head
 
 
 WITH_HANDS = "robollm.skills.catalog:register_with_hands"  # the library whose skills name the hand
