@@ -255,3 +255,15 @@ def test_check_config_refuses_ground_truth_on_a_driver_without_it(capsys, tmp_pa
     err = capsys.readouterr().err
     assert f"{real}: key 'perception' = ground_truth needs a driver that offers GroundTruth" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_every_shipped_launch_file_loads():
+    """The launch files the README points to parse and validate as they ship."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "launch"
+    files = sorted(folder.glob("*.yaml"))
+    assert {"sim_bimanual.yaml", "sim_hand_written.yaml", "real_panda_bimanual.yaml"} <= {f.name for f in files}
+    loaded = {f.name: load_config(f) for f in files}  # raises ConfigError on any mistake
+    assert loaded["sim_hand_written.yaml"].skills.library == "robollm.skills.catalog:register_hand_written"
+    assert loaded["sim_bimanual.yaml"].skills.library == "robollm.skills.catalog:register_with_hands"
