@@ -21,7 +21,13 @@ from robollm.geometry import Pose, top_down
 from robollm.robot.motion import Motion
 from robollm.robot.sensors import AudioClip, ContactReading, ForceTorque
 from robollm.skill import GRASPABLE_TYPES, Outcome, Param, Skill, SkillContext
-from robollm.skills.manipulation import APPROACH, CARRY_HEIGHT, grasp_yaw, pick_up, set_down
+from robollm.skills.manipulation import (
+    APPROACH,
+    CARRY_HEIGHT,
+    grasp_yaw,
+    pick_up_again_if_missed,
+    set_down,
+)
 from robollm.world.state import ObjectInfo
 from robollm.world.symbolic import SymbolicState
 
@@ -316,10 +322,7 @@ class Weigh(Skill):
         if not res.ok:
             return Outcome.fail(res.reason, arm)
         empty, empty_readings = self._force_z(m, arm)
-        out = pick_up(ctx, arm, info)
-        if not out.success and out.reason.startswith("grasp missed"):
-            # A light, soft object can squirt out of the closing fingers: look again, once.
-            out = pick_up(ctx, arm, ctx.perceive().objects[obj])
+        out = pick_up_again_if_missed(ctx, arm, obj, info)
         if not out.success:
             return out
         held, readings = self._force_z(m, arm)

@@ -266,3 +266,23 @@ def test_bench_evidence_style_scores_both_styles_on_the_same_readings(write_laun
     assert out["episodes"] == 1 and row["sensed"] == 3 and row["cue"] == "sound"
     assert set(out["right_object_among_picks"]) == {"beliefs", "adjectives"}
     assert row["beliefs_pick"].startswith("pick up the block")
+
+
+def test_a_foam_block_handed_over_by_the_table_is_picked_again_when_it_squirts_away(config):
+    """Placing a 3 g foam block in a bowl on the other side sets it down in the middle for
+    the other hand; its closing fingers can push it away ("closed on nothing"): the
+    hand-over looks again and picks once more."""
+    from robollm.session import Session
+    from robollm.world.scene import scene_from_dict
+
+    scene = scene_from_dict({"objects": [
+        {"type": "block", "colour": "grey", "material": "glass", "size": 0.045, "name": "block_a"},
+        {"type": "block", "colour": "grey", "material": "foam", "size": 0.045, "name": "block_b"},
+        {"type": "block", "colour": "grey", "material": "ceramic", "size": 0.045, "name": "block_c"},
+        {"type": "bowl", "colour": "white", "size": 0.18}]}, "test")
+    with Session(config, scene, 0) as s:
+        for call in (SkillCall("touch", ("block_b",)), SkillCall("pick", ("block_b",)),
+                     SkillCall("place", ("block_b", "white_bowl"))):
+            record = s.execute(call)
+            assert record.outcome.success, (call, record.outcome.reason)
+        assert s.succeeded(s.parse_goal("in(block_b, white_bowl)"))
