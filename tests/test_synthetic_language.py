@@ -154,12 +154,8 @@ def test_references_by_place_name_the_only_object_of_its_kind_there() -> None:
     import random
 
     from robollm.training.synthetic import Phrases, random_objects
-    from robollm.training.synthetic_language import (
-        draw_layout,
-        not_that_one,
-        region_all,
-        region_ref,
-    )
+    from robollm.training.synthetic_language import not_that_one
+    from robollm.training.synthetic_places import draw_layout, region_all, region_ref
 
     rng, seen = random.Random(3), Counter()
     while min(seen.values(), default=0) < 30 or len(seen) < 3:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from robollm.perception.weight import with_comparison
 from robollm.training.synthetic import Task, move, normalise, say
-from robollm.training.synthetic_language import draw_layout
+from robollm.training.synthetic_places import draw_layout
 
 BANK = Path(__file__).resolve().parent / "data" / "sensing_evidence.json"
 MATERIALS = ("metal", "wood", "plastic", "glass", "ceramic", "foam")
