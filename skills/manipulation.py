@@ -202,11 +202,11 @@ def set_down(ctx: SkillContext, arm: str, obj: ObjectInfo, point: tuple[float, f
     return Outcome(True, arm=arm)
 
 
-def pick_up_again_if_missed(ctx: SkillContext, arm: str, obj_name: str, info: ObjectInfo | None = None) -> Outcome:
-    """`pick_up`, and once more from a fresh look if the fingers closed on nothing: a
-    light, soft object (a 3 g foam block) can squirt out of the closing fingers and
-    stand a little further on."""
-    out = pick_up(ctx, arm, info or ctx.perceive().objects[obj_name])
+def pick_up_again_if_missed(ctx: SkillContext, arm: str, obj_name: str, info: ObjectInfo) -> Outcome:
+    """`pick_up` of `info` (the object as last seen), and once more from a fresh look if
+    the fingers closed on nothing: a light, soft object (a 3 g foam block) can squirt out
+    of the closing fingers and stand a little further on."""
+    out = pick_up(ctx, arm, info)
     if not out.success and out.reason.startswith("grasp missed"):
         out = pick_up(ctx, arm, ctx.perceive().objects[obj_name])
     return out

@@ -8,8 +8,9 @@ word pair (hard/soft, rough/smooth, cold/warm) chooses the threshold that best s
 the touches by the material table's answer (the midpoint of the widest gap among the
 best splits). It also keeps each material's mean and spread of every reading, for
 material beliefs, and the words each material's properties call for (the touch words
-follow the material beliefs; the thresholds serve a calibration without them). The folder gets `touch_calibration.json`, with its record; the default
-in robollm/perception/models/ was made by this command with its defaults.
+follow the material beliefs; the thresholds serve a calibration without them). The
+folder gets `touch_calibration.json`, with its record; the default in
+robollm/perception/models/ was made by this command with its defaults.
 """
 
 from __future__ import annotations

@@ -5,13 +5,12 @@ suite's scenes name them (block_a, block_b), stand with a holder in regions of t
 table drawn as for the language tasks, so the prompt's table reads as it does at run
 time; the instruction names a property eyes cannot see: a material (drawn twice as
 often as each other kind: six materials to tell apart), the heaviest or lightest, the
-soft or the hard one. The expert senses before it acts: it knocks (for a material) or touches (for
-soft or hard) one object after another until the evidence points at the one asked for,
-and it weighs every look-alike before choosing the heaviest or lightest (each weighing
-after the first also says which of those weighed so far is heaviest and lightest, as the
-planner's prompt does). When a knock
-gives no reading or leaves the material in doubt, it touches the same object: another
-cue. Every evidence line was produced by the real interpreters on simulated objects of
+soft or the hard one. The expert senses before it acts: it knocks (for a material) or
+touches (for soft or hard) one object after another until the evidence points at the
+one asked for, and it weighs every look-alike before choosing the heaviest or lightest
+(each weighing after the first also says which of those weighed so far is heaviest and
+lightest, as the planner's prompt does). When a knock gives no reading or leaves the
+material in doubt, it touches the same object: another cue. Every evidence line was produced by the real interpreters on simulated objects of
 that material and shape (`robollm.sim.evidence_bank`, cached in
 `robollm/training/data/sensing_evidence.json`), never written by hand.
 """
