@@ -126,6 +126,8 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
 @pytest.mark.parametrize("flags, message", [
     (["--tasks", "0"], "--tasks must be at least 1"),
     (["--lr", "-1"], "--lr must be positive"),
+    (["--rank-weight", "-1"], "--rank-weight must be 0 or more"),
+    (["--init", "/no/such/adapter"], "no such folder"),
     (["--device", "tpu"], "expected cpu, cuda or auto"),
     (["--model", "/no/such/model"], "does not exist"),
     (["--prompt", "/no/such/prompt.txt"], "no such file"),
@@ -262,3 +264,50 @@ def test_run_refuses_an_adapter_tuned_for_another_skill_library(tmp_path: Path, 
     err = capsys.readouterr().err
     assert "was trained with the skill library robollm.skills.catalog:register_builtin" in err
     assert "Traceback" not in err
+
+
+def test_ranking_loss_sets_the_expert_step_against_the_other_candidates(tiny_folder: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from robollm.training.planner_lm import _batch, _mean_loss, branch_points, pack
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+    options = [" pick up the red block.", " pick up the blue bowl.", " done."]
+    alternatives = [options, None, options]
+    rows = pack(tokenizer, PAIRS)
+    points = branch_points(tokenizer, rows, PAIRS, alternatives)
+    ids = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    first, red, blue = ids(options[0]), ids(" pick up the red"), ids(" pick up the blue")
+    # Step 1 ("pick up the red block") parts from "done" at its first id and from the
+    # bowl where "red" and "blue" part; the second pair has no candidates.
+    (start, _), _ = rows[0][1]
+    split = next(j for j, (a, b) in enumerate(zip(red, blue, strict=False)) if a != b)
+    assert [p for p, _ in points[0]] == [start, start + split]
+    assert sorted(points[0][0][1]) == sorted({first[0], ids(" done.")[0]})
+    assert len(points[1]) == 1  # "done" against "pick"
+    batch = _batch(rows, tokenizer.eos_token_id, "cpu", branches=points)
+    with torch.no_grad():
+        nll, n = _mean_loss(model, batch)
+        both, n2 = _mean_loss(model, batch, rank_weight=0.5)
+        logp = torch.log_softmax(model(input_ids=batch["input_ids"]).logits[:, :-1], dim=-1)
+    expected = 0.0
+    for r, here in enumerate(points):
+        for pos, allowed in here:
+            lp = logp[r, pos - 1]
+            expected += float(torch.logsumexp(lp[allowed], 0) - lp[rows[r][0][pos]])
+    assert n == n2 and expected > 0
+    torch.testing.assert_close(both - nll, torch.tensor(0.5 * expected), atol=1e-4, rtol=1e-4)
+
+
+def test_train_command_with_the_ranking_loss_goes_on_from_an_adapter(tiny_folder: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    common = ["--model", str(tiny_folder), "--tasks", "4", "--sensing-tasks", "0", "--prompt", "saycan_tuned",
+              "--batch-size", "8", "--device", "cpu"]
+    assert main(["train", "planner-lm", "--out", str(first), *common]) == 0
+    assert main(["train", "planner-lm", "--out", str(second), *common, "--rank-weight", "1",
+                 "--init", str(first)]) == 0
+    meta = read_meta(second)
+    assert meta["rank_weight"] == 1.0 and meta["init"] == str(first)
+    assert meta["init_meta"]["pairs_sha256"] == read_meta(first)["pairs_sha256"]
+    assert (second / "adapter_model.safetensors").read_bytes() != (first / "adapter_model.safetensors").read_bytes()

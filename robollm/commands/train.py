@@ -55,15 +55,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rank-weight", type=float, default=0.0,
+                   help="weight of the ranking loss, which sets each expert step against the other "
+                        "candidates the planner would score there (default: 0, likelihood only)")
+    p.add_argument("--init", metavar="ADAPTER",
+                   help="go on training this adapter folder (its LoRA rank holds) instead of new adapters")
     p.add_argument("--dump", metavar="FILE.jsonl", help="also write the training pairs to this file")
     return p
 
 
 def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int = 0,
-                 library: str | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+                 library: str | None = None, candidates: bool = False):
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines).
-    `library` is the skill library the planner runs with (default: the built-in one)."""
+    `library` is the skill library the planner runs with (default: the built-in one).
+    With `candidates`, also the texts the planner would score at each training step (one
+    list per training pair, None where the expert's step is not among them): the
+    alternatives that the ranking loss (`--rank-weight`) sets the expert's step against."""
+    from robollm.training.lm_temperature import task_steps
     from robollm.training.synthetic import library_skills
     from robollm.training.task_text import hand_notes, step_lines, table_text
 
@@ -81,7 +90,16 @@ def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int =
                 out.append((template.render(objects, t.instruction, lines, None, *table), f" {step}."))
         return out
 
-    return pairs(train_tasks), pairs(valid_tasks)
+    train = pairs(train_tasks)
+    if not candidates:
+        return train, pairs(valid_tasks)
+    alternatives: list[list[str] | None] = []
+    for t in train_tasks:
+        own = pairs([t])
+        steps = task_steps(t, template, skills)
+        same = steps is not None and [(s.prompt, s.candidates[s.target]) for s in steps] == own
+        alternatives += [s.candidates for s in steps] if same else [None] * len(own)  # type: ignore[union-attr]
+    return train, pairs(valid_tasks), alternatives
 
 
 def train_planner_lm(argv: list[str]) -> int:
@@ -91,6 +109,8 @@ def train_planner_lm(argv: list[str]) -> int:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if not args.lr > 0:
         raise UserError(f"--lr must be positive, got {args.lr}")
+    if not args.rank_weight >= 0:
+        raise UserError(f"--rank-weight must be 0 or more, got {args.rank_weight}")
     out = Path(args.out)
     device = pick_device(args.device)
     from robollm.llm.model_files import ensure_converted, resolve_model
@@ -107,12 +127,18 @@ def train_planner_lm(argv: list[str]) -> int:
     except (ValueError, ImportError, AttributeError) as error:
         raise UserError(f"--skills {library!r}: expected a skill library such as "
                         f"robollm.skills.catalog:register_with_hands ({error})") from None
+    from robollm.llm.adapters import read_meta, resolve_adapter, text_digest
+
+    init = None
+    if args.init:
+        init = resolve_adapter(args.init)
+        if read_meta(init).get("prompt_sha256") not in (None, text_digest(template.text)):
+            raise UserError(f"--init {args.init!r} was trained with another prompt than {template.source}")
     check_out(out)
 
     import torch
     from tqdm import tqdm
 
-    from robollm.llm.adapters import text_digest
     from robollm.llm.hf_loading import load_pretrained
     from robollm.training.planner_lm import save_adapter, train_lora
 
@@ -121,7 +147,12 @@ def train_planner_lm(argv: list[str]) -> int:
     started = time.time()
     if args.sensing_tasks < 0:
         raise UserError(f"--sensing-tasks must be 0 or more, got {args.sensing_tasks}")
-    train, valid = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library)
+    alternatives = None
+    if args.rank_weight > 0:
+        train, valid, alternatives = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library,
+                                                  candidates=True)
+    else:
+        train, valid = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library)
     print(f"{args.tasks} synthetic tasks: {len(train)} training steps, {len(valid)} validation steps; "
           f"prompt {template.source}")
     if args.dump:
@@ -147,14 +178,16 @@ def train_planner_lm(argv: list[str]) -> int:
 
     peft_model, losses = train_lora(model, tokenizer, train, valid, rank=args.rank, alpha=2.0 * args.rank,
                                     lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
-                                    seed=args.seed, device=device, progress=progress)
+                                    seed=args.seed, device=device, alternatives=alternatives,
+                                    rank_weight=args.rank_weight, init=init, progress=progress)
     bar.close()
     meta = {
         "base_model": Path(source.label).name,
         "prompt": Path(template.source).name,
         "prompt_sha256": text_digest(template.text),
         "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "skill_library": library,
-        "seed": args.seed, "epochs": args.epochs, "rank": args.rank,
+        "seed": args.seed, "epochs": args.epochs, "rank": args.rank if init is None else read_meta(init).get("rank"),
+        "rank_weight": args.rank_weight, **({"init": str(init), "init_meta": read_meta(init)} if init else {}),
         "lr": args.lr, "batch_size": args.batch_size, "device": device,
         "train_steps": len(train), "valid_steps": len(valid),
         "pairs_sha256": text_digest(json.dumps(train)),

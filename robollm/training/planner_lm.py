@@ -71,6 +71,49 @@ def unpack(rows: Sequence[Row]) -> list[Row]:
     return [(seq[:end], [(start, end)]) for seq, spans in rows for start, end in spans]
 
 
+Branch = tuple[int, list[int]]  # a position in a row's ids, and the ids the candidates allow there
+
+
+def branch_points(tokenizer: Any, rows: Sequence[Row], samples: Sequence[tuple[str, str]],
+                  alternatives: Sequence[Sequence[str] | None]) -> list[list[Branch]]:
+    """Per row, where the candidate texts part ways along the expert's step.
+
+    The planner picks the candidate with the highest log-likelihood, so what matters is
+    how the expert's step compares with the other candidates. Laid out as a tree of
+    tokens, the candidates share a start ("pick up the") and part at a token ("red" /
+    "pink"); at every such position the expert's token is set against the tokens the
+    other candidates that agree so far would put there. `rows` are `pack`'s (or
+    `unpack`'s) rows of `samples`, in order; `alternatives[i]` are sample i's candidate
+    texts (None: no ranking for that sample).
+    """
+    cache: dict[str, list[int]] = {}
+
+    def ids(text: str) -> list[int]:
+        if text not in cache:
+            cache[text] = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        return cache[text]
+
+    out: list[list[Branch]] = []
+    i = 0
+    for seq, spans in rows:
+        here: list[Branch] = []
+        for start, end in spans:
+            options = alternatives[i]
+            if options:
+                mine = seq[start:end]
+                assert mine == ids(samples[i][1]), "rows and samples are out of step"
+                others = [ids(o) for o in options]
+                for j, token in enumerate(mine):
+                    allowed = {o[j] for o in others if len(o) > j and o[:j] == mine[:j]} | {token}
+                    if len(allowed) > 1:
+                        here.append((start + j, sorted(allowed)))
+            i += 1
+        out.append(here)
+    if i != len(samples):
+        raise ValueError(f"{len(samples)} samples but the rows hold {i}")
+    return out
+
+
 def _steps(row: Row) -> int:
     return len(row[1])
 
@@ -92,9 +135,12 @@ def shared_start(rows: Sequence[Row | tuple[list[int], int]]) -> int:
 
 
 def _batch(rows: Sequence[Row | tuple[list[int], int]], pad: int, device: str,
-           share: bool = False) -> dict[str, torch.Tensor]:
+           share: bool = False, branches: Sequence[list[Branch]] | None = None) -> dict[str, torch.Tensor]:
     """Padded ids, labels (-100 where not scored) and mask. With `share`, the ids every
-    row starts with go in `prefix` (one row) and the rows hold only what follows."""
+    row starts with go in `prefix` (one row) and the rows hold only what follows. With
+    `branches` (`branch_points` of these rows), where the candidates part: `branch_at`
+    indexes the scored positions in the order the loss takes them, `branch_ids` holds the
+    allowed ids (-1 pads) and `branch_target` the expert's."""
     cut = shared_start(rows) if share else 0
     cut = cut if cut >= MIN_SHARED else 0
     width = max(len(ids) for ids, _ in rows) - cut
@@ -109,16 +155,33 @@ def _batch(rows: Sequence[Row | tuple[list[int], int]], pad: int, device: str,
     out = {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
     if cut:
         out["prefix"] = torch.tensor([rows[0][0][:cut]], dtype=torch.long, device=device)
+    points = [(i, pos, allowed) for i, here in enumerate(branches or ()) for pos, allowed in here]
+    if points:
+        # The logits at shifted position p predict id p + 1; the loss keeps the scored ones in order.
+        order = torch.cumsum((labels[:, 1:] != -100).flatten(), 0) - 1
+        wide = max(len(a) for _, _, a in points)
+        allowed = torch.full((len(points), wide), -1, dtype=torch.long)
+        for k, (_, _, a) in enumerate(points):
+            allowed[k, : len(a)] = torch.tensor(a)
+        out["branch_at"] = torch.tensor([int(order[i * (width - 1) + pos - cut - 1]) for i, pos, _ in points],
+                                        device=device)
+        out["branch_ids"] = allowed.to(device)
+        out["branch_target"] = torch.tensor([rows[i][0][pos] for i, pos, _ in points], device=device)
     return out
 
 
 def batches(rows: Sequence[Row], order: Sequence[int], steps: int) -> list[list[Row]]:
     """Rows in `order`, grouped so that each batch holds about `steps` step texts."""
-    out: list[list[Row]] = []
-    current: list[Row] = []
+    return [[rows[j] for j in group] for group in index_batches(rows, order, steps)]
+
+
+def index_batches(rows: Sequence[Row], order: Sequence[int], steps: int) -> list[list[int]]:
+    """`batches`, as the rows' indices."""
+    out: list[list[int]] = []
+    current: list[int] = []
     count = 0
     for j in order:
-        current.append(rows[j])
+        current.append(j)
         count += _steps(rows[j])
         if count >= steps:
             out.append(current)
@@ -135,8 +198,11 @@ def _cache_keyword(body: torch.nn.Module) -> str:
     return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
 
 
-def _mean_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Summed token NLL of the continuations and their token count.
+def _mean_loss(model: Any, batch: dict[str, torch.Tensor], rank_weight: float = 0.0) -> tuple[torch.Tensor, int]:
+    """Summed token NLL of the continuations and their token count; with `rank_weight`
+    and a batch with branches, plus that weight times the ranking loss: at each position
+    where the candidates part, -log of the expert's token's probability over the allowed
+    tokens' (a softmax over the candidates' next tokens, not the whole vocabulary).
 
     Only the continuation positions go through the vocabulary projection and softmax (a
     tenth of a batch's tokens): for the usual body + `lm_head` layout the hidden states
@@ -167,7 +233,17 @@ def _mean_loss(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor
     else:
         logits = model(**inputs).logits[:, :-1][keep]
     logp = torch.log_softmax(logits.float(), dim=-1)
-    return -logp.gather(-1, labels[keep].unsqueeze(-1)).sum(), int(keep.sum())
+    loss = -logp.gather(-1, labels[keep].unsqueeze(-1)).sum()
+    if rank_weight and "branch_at" in batch:
+        loss = loss + rank_weight * ranking_loss(logp[batch["branch_at"]], batch["branch_ids"],
+                                                 batch["branch_target"]).sum()
+    return loss, int(keep.sum())
+
+
+def ranking_loss(logp: torch.Tensor, allowed: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per branch point: -log p(expert's id) / sum of p(allowed ids); `allowed` pads with -1."""
+    options = logp.gather(-1, allowed.clamp(min=0)).masked_fill(allowed < 0, float("-inf"))
+    return torch.logsumexp(options, dim=-1) - logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
 
 
 def train_lora(
@@ -185,23 +261,36 @@ def train_lora(
     seed: int = 0,
     device: str = "cpu",
     packed: bool = True,
+    alternatives: Sequence[Sequence[str] | None] | None = None,
+    rank_weight: float = 0.0,
+    init: str | Path | None = None,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Fine-tune LoRA adapters on (prompt, continuation) pairs; return the peft model and
     the validation loss per continuation token before and after. A batch holds about
     `batch_size` step texts; with `packed` the steps of one plan share one row (see
-    :func:`pack`) and the prompt's opening, common to every row, runs once a batch."""
-    from peft import LoraConfig, get_peft_model
+    :func:`pack`) and the prompt's opening, common to every row, runs once a batch.
+    With `rank_weight` > 0 and `alternatives` (each training pair's candidate texts),
+    the loss adds that weight times the ranking loss (:func:`branch_points`). `init`: an
+    adapter folder to go on training (its rank and alpha hold) instead of new adapters."""
+    from peft import LoraConfig, PeftModel, get_peft_model
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(TARGETS),
-                        bias="none", task_type="CAUSAL_LM")
-    model = get_peft_model(model.float(), config).to(device)
+    if init is not None:
+        model = PeftModel.from_pretrained(model.float(), str(init), is_trainable=True).to(device)
+    else:
+        config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(TARGETS),
+                            bias="none", task_type="CAUSAL_LM")
+        model = get_peft_model(model.float(), config).to(device)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     rows, vrows = pack(tokenizer, train), pack(tokenizer, valid)
     if not packed:  # each step its own row: the slower way, kept to measure the difference
         rows = unpack(rows)
+    ranked = rank_weight > 0 and alternatives is not None
+    if ranked and len(alternatives) != len(train):  # type: ignore[arg-type]
+        raise ValueError(f"{len(train)} training pairs but {len(alternatives)} candidate lists")  # type: ignore[arg-type]
+    points = branch_points(tokenizer, rows, train, alternatives) if ranked else None  # type: ignore[arg-type]
 
     def valid_loss() -> float:
         model.eval()
@@ -220,12 +309,14 @@ def train_lora(
     for _ in range(epochs):
         order = list(range(len(rows)))
         rng.shuffle(order)
-        orders.append(batches(rows, order, batch_size))
+        orders.append(index_batches(rows, order, batch_size))
     total_steps, step = sum(len(o) for o in orders), 0
     model.train()
     for epoch in orders:
-        for group in epoch:
-            loss, n = _mean_loss(model, _batch(group, pad, device, share=packed))
+        for indices in epoch:
+            group = [rows[j] for j in indices]
+            batch = _batch(group, pad, device, share=packed, branches=[points[j] for j in indices] if points else None)
+            loss, n = _mean_loss(model, batch, rank_weight)
             (loss / max(1, n)).backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             warm = min(1.0, (step + 1) / max(1, total_steps // 20))
