@@ -21,6 +21,7 @@ BENCHMARKS = {
     "affordance": "robollm.commands.bench_affordance:bench_affordance",
     "discovery": "robollm.sim.bench_discovery:bench_discovery",
     "planner-lm": "robollm.commands.bench_planner_lm:bench_planner_lm",
+    "plan-steps": "robollm.commands.bench_plan_steps:bench_plan_steps",
 }
 
 
