@@ -311,3 +311,27 @@ def test_train_command_with_the_ranking_loss_goes_on_from_an_adapter(tiny_folder
     assert meta["rank_weight"] == 1.0 and meta["init"] == str(first)
     assert meta["init_meta"]["pairs_sha256"] == read_meta(first)["pairs_sha256"]
     assert (second / "adapter_model.safetensors").read_bytes() != (first / "adapter_model.safetensors").read_bytes()
+
+
+def test_ranking_loss_is_the_same_with_the_shared_opening(tiny_folder: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from robollm.training.planner_lm import _batch, _mean_loss, branch_points, pack
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+    pairs = [("You are a robot. " * 6 + p, c) for p, c in PAIRS]
+    options = [" pick up the red block.", " pick up the blue bowl.", " place the red block in the blue bowl.",
+               " done."]
+    rows = pack(tokenizer, pairs)
+    points = branch_points(tokenizer, rows, pairs, [options] * len(pairs))
+    plain = _batch(rows, tokenizer.eos_token_id, "cpu", branches=points)
+    shared = _batch(rows, tokenizer.eos_token_id, "cpu", share=True, branches=points)
+    assert "prefix" in shared
+    torch.testing.assert_close(shared["branch_target"], plain["branch_target"])
+    with torch.no_grad():
+        a, _ = _mean_loss(model, plain, rank_weight=1.0)
+        b, _ = _mean_loss(model, shared, rank_weight=1.0)
+        nll, _ = _mean_loss(model, plain)
+    assert float(a - nll) > 0
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-5)
