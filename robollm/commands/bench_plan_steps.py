@@ -38,14 +38,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def family_table(hands: bool) -> dict[str, Any]:
-    from robollm.training.synthetic import FAMILIES
-    from robollm.training.synthetic_language import HAND_FAMILIES, LANGUAGE_FAMILIES
-    from robollm.training.synthetic_places import SCENE_FAMILIES
-
-    return FAMILIES | LANGUAGE_FAMILIES | SCENE_FAMILIES | (HAND_FAMILIES if hands else {})
-
-
 def trained_instructions(adapter: Any) -> set[str]:
     """The normalised instructions of the tasks the adapter was trained on (from its record)."""
     from robollm.llm.adapters import read_meta
@@ -64,8 +56,8 @@ def draw(family: Any, rng: random.Random, count: int, seen: set[str], template: 
          skills: dict[str, Any]) -> list[list[Any]]:
     """The scored steps of `count` fresh tasks of one family."""
     from robollm.training.lm_temperature import task_steps
-    from robollm.training.synthetic import Phrases, normalise, random_objects
-    from robollm.training.synthetic_places import draw_layout
+    from robollm.training.synthetic import normalise, random_objects
+    from robollm.training.synthetic_language import table_task
 
     out: list[list[Any]] = []
     tries = 0
@@ -73,14 +65,8 @@ def draw(family: Any, rng: random.Random, count: int, seen: set[str], template: 
         tries += 1
         if tries > 200 * count:
             raise UserError(f"could not draw {count} fresh tasks of this family")
-        objs = random_objects(rng)
-        phrases = Phrases(rng, objs, *draw_layout(rng, objs))
-        task = family(phrases, objs)
-        if task is None:
-            continue
-        task.instruction = " ".join(task.instruction.split())
-        task.layout, task.near = phrases.layout, phrases.near
-        if normalise(task.instruction) in seen:
+        task = table_task(rng, random_objects(rng), family)
+        if task is None or normalise(task.instruction) in seen:
             continue
         steps = task_steps(task, template, skills)
         if steps is not None:
@@ -95,12 +81,12 @@ def bench_plan_steps(argv: list[str]) -> int:
     from tqdm import tqdm
 
     from robollm.config import load_config
-    from robollm.llm import ScoringOptions, score_candidates
     from robollm.llm.adapters import resolve_adapter
     from robollm.llm.options import HFOptions
-    from robollm.llm.registry import llm_registry
     from robollm.planner.prompt import load_prompt
+    from robollm.training.lm_temperature import planner_scorer, score_steps
     from robollm.training.synthetic import library_skills, names_hands
+    from robollm.training.synthetic_language import language_families
 
     config = load_config(args.config)
     pc = config.planner
@@ -108,7 +94,7 @@ def bench_plan_steps(argv: list[str]) -> int:
     if not getattr(template, "uses_scene", False):
         raise UserError(f"prompt {pc.prompt!r} does not describe the table; the families need one that does "
                         "(for example saycan_scene)")
-    table = family_table(names_hands(config.skills.library))
+    table = language_families(names_hands(config.skills.library))
     names = args.families.split(",") if args.families else list(table)
     unknown = [n for n in names if n not in table]
     if unknown:
@@ -116,20 +102,14 @@ def bench_plan_steps(argv: list[str]) -> int:
     adapter = pc.llm.options.adapter if isinstance(pc.llm.options, HFOptions) else None
     seen = trained_instructions(resolve_adapter(adapter)) if adapter is not None else set()
     skills = library_skills(config.skills.library)
-    registry = llm_registry()
-    llm = registry.make(pc.llm.name, options=pc.llm.options) if pc.llm.options is not None else registry.make(pc.llm.name)
-    # The launch file's length rule; calibration against a neutral prompt is left out.
-    options = ScoringOptions(length=pc.scoring.length, length_power=pc.scoring.length_power,
-                             calibration=False, alpha=pc.scoring.alpha)
+    llm, options = planner_scorer(pc)
     rng = random.Random(args.seed)
     started, report = time.time(), {}
     for name in tqdm(names, desc="families", unit="family", disable=None):
         tasks_ok = steps_ok = steps_all = 0
         for steps in draw(table[name][1], rng, args.tasks, seen, template, skills):
-            right = []
-            for s in steps:
-                scores = score_candidates(llm, s.prompt, s.candidates, options)
-                right.append(max(range(len(scores)), key=scores.__getitem__) == s.target)
+            right = [max(range(len(scores)), key=scores.__getitem__) == target
+                     for scores, target in score_steps(llm, steps, options)]
             tasks_ok += all(right)
             steps_ok += sum(right)
             steps_all += len(right)

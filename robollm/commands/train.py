@@ -90,14 +90,15 @@ def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int =
                 out.append((template.render(objects, t.instruction, lines, None, *table), f" {step}."))
         return out
 
-    train = pairs(train_tasks)
     if not candidates:
-        return train, pairs(valid_tasks)
+        return pairs(train_tasks), pairs(valid_tasks)
+    train: list[tuple[str, str]] = []
     alternatives: list[list[str] | None] = []
     for t in train_tasks:
         own = pairs([t])
         steps = task_steps(t, template, skills)
         same = steps is not None and [(s.prompt, s.candidates[s.target]) for s in steps] == own
+        train += own
         alternatives += [s.candidates for s in steps] if same else [None] * len(own)  # type: ignore[union-attr]
     return train, pairs(valid_tasks), alternatives
 
@@ -129,10 +130,11 @@ def train_planner_lm(argv: list[str]) -> int:
                         f"robollm.skills.catalog:register_with_hands ({error})") from None
     from robollm.llm.adapters import read_meta, resolve_adapter, text_digest
 
-    init = None
+    init, init_meta = None, {}
     if args.init:
         init = resolve_adapter(args.init)
-        if read_meta(init).get("prompt_sha256") not in (None, text_digest(template.text)):
+        init_meta = read_meta(init)
+        if init_meta.get("prompt_sha256") not in (None, text_digest(template.text)):
             raise UserError(f"--init {args.init!r} was trained with another prompt than {template.source}")
     check_out(out)
 
@@ -186,8 +188,8 @@ def train_planner_lm(argv: list[str]) -> int:
         "prompt": Path(template.source).name,
         "prompt_sha256": text_digest(template.text),
         "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "skill_library": library,
-        "seed": args.seed, "epochs": args.epochs, "rank": args.rank if init is None else read_meta(init).get("rank"),
-        "rank_weight": args.rank_weight, **({"init": str(init), "init_meta": read_meta(init)} if init else {}),
+        "seed": args.seed, "epochs": args.epochs, "rank": args.rank if init is None else init_meta.get("rank"),
+        "rank_weight": args.rank_weight, **({"init": str(init), "init_meta": init_meta} if init else {}),
         "lr": args.lr, "batch_size": args.batch_size, "device": device,
         "train_steps": len(train), "valid_steps": len(valid),
         "pairs_sha256": text_digest(json.dumps(train)),

@@ -60,10 +60,8 @@ def train_lm_temperature(argv: list[str]) -> int:
 
     import torch
 
-    from robollm.llm import ScoringOptions
-    from robollm.llm.registry import llm_registry
     from robollm.planner.prompt import load_prompt
-    from robollm.training.lm_temperature import heldout_steps, score_steps
+    from robollm.training.lm_temperature import heldout_steps, planner_scorer, score_steps
     from robollm.training.task_split import split_tasks
 
     started = time.time()
@@ -74,10 +72,7 @@ def train_lm_temperature(argv: list[str]) -> int:
     steps, skipped = heldout_steps(valid, template, args.limit, library)
     print(f"{len(steps)} held-out planning steps from {len(valid)} validation tasks "
           f"({skipped} left out: an expert step outside the candidates)", flush=True)
-    llm = llm_registry().make(pc.llm.name, options=pc.llm.options) if pc.llm.options is not None \
-        else llm_registry().make(pc.llm.name)
-    options = ScoringOptions(length=pc.scoring.length, length_power=pc.scoring.length_power,
-                             calibration=False, alpha=pc.scoring.alpha)
+    llm, options = planner_scorer(pc)
 
     def progress(i: int) -> None:
         if (i + 1) % 50 == 0:

@@ -82,6 +82,19 @@ def heldout_steps(tasks: Sequence[Any], template: Any, limit: int | None = None,
     return steps, skipped
 
 
+def planner_scorer(planner: Any) -> tuple[Any, Any]:
+    """(language model, scoring options) of a launch file's `planner` section, scoring as
+    its planner does but without calibration against a neutral prompt (for held-out steps)."""
+    from robollm.llm import ScoringOptions
+    from robollm.llm.registry import llm_registry
+
+    registry = llm_registry()
+    llm = registry.make(planner.llm.name, options=planner.llm.options) if planner.llm.options is not None \
+        else registry.make(planner.llm.name)
+    return llm, ScoringOptions(length=planner.scoring.length, length_power=planner.scoring.length_power,
+                               calibration=False, alpha=planner.scoring.alpha)
+
+
 def score_steps(llm: Any, steps: Sequence[PlanStep], options: Any,
                 progress: Callable[[int], None] | None = None) -> list[tuple[list[float], int]]:
     """The planner's combined scores for each step's candidates, with the right index."""

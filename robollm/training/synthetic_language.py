@@ -16,7 +16,7 @@ it and is never read by it (instructions that match a suite's are dropped by
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from robollm.training.synthetic import (
     FAMILIES,
@@ -343,21 +343,37 @@ def sentences(rng: random.Random, text: str) -> str:
     return f"{opener}{body}.{closer}"
 
 
+Family = Callable[[Phrases, list[str]], Task | None]
+
+
+def language_families(hands: bool = False) -> dict[str, tuple[float, Family]]:
+    """The six plain kinds and the families above (with `hands`, those that name the hand
+    too): name -> (weight, family)."""
+    return FAMILIES | LANGUAGE_FAMILIES | SCENE_FAMILIES | (HAND_FAMILIES if hands else {})
+
+
+def table_task(rng: random.Random, objs: list[str], family: Family) -> Task | None:
+    """A task of `family` on a table of `objs` laid out by `draw_layout` (None when the
+    family does not fit the table)."""
+    phrases = Phrases(rng, objs, *draw_layout(rng, objs))
+    task = family(phrases, objs)
+    if task is not None:
+        task.instruction = " ".join(task.instruction.split())
+        task.layout, task.near = phrases.layout, phrases.near
+    return task
+
+
 def sample_language_task(rng: random.Random, hands: bool = False) -> Task:
-    """One task from the six plain kinds and the families above (with `hands`, those that
-    name the hand too), on a table with a layout; some instructions are written as several
-    sentences or with misspellings."""
-    table = FAMILIES | LANGUAGE_FAMILIES | SCENE_FAMILIES | (HAND_FAMILIES if hands else {})
+    """One task of `language_families(hands)`, on a table with a layout; some instructions
+    are written as several sentences or with misspellings."""
+    table = language_families(hands)
     names, weights = list(table), [w for w, _ in table.values()]
     while True:
         objs = random_objects(rng)
         family = rng.choices(names, weights)[0]
-        phrases = Phrases(rng, objs, *draw_layout(rng, objs))
-        task = table[family][1](phrases, objs)
+        task = table_task(rng, objs, table[family][1])
         if task is None:
             continue
-        task.instruction = " ".join(task.instruction.split())
-        task.layout, task.near = phrases.layout, phrases.near
         if rng.random() < 0.15:
             task.instruction = sentences(rng, task.instruction)
         if rng.random() < 0.08:
