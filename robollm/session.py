@@ -132,7 +132,8 @@ class Session:
             outcome = skill.apply(self.state, **args)
         else:
             ctx = SkillContext(self.motion, self.observe, self.observe())
-            outcome = skill.run(ctx, **args)
+            refused = skill.scene_check(ctx.scene, self.state, **args)
+            outcome = Outcome.fail(refused) if refused else skill.run(ctx, **args)
             before = self.state
             if outcome.success:
                 skill.apply(before, **args)  # keeps what sensing skills learned

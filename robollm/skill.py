@@ -97,6 +97,23 @@ class Skill(ABC):
                 return f"{value} is not a valid {p.name} for {self.name}"
         return ""
 
+    def scene_check(self, scene: SceneState, state: SymbolicState, **args: str) -> str:
+        """Empty when nothing in the perceived scene stops the call before the robot moves,
+        else the reason the skill would give (a push with no table left, an object in
+        the stroke's way). Only geometry the skill itself checks from perception belongs
+        here: the affordance rules refuse such calls, as the skill would. Every skill
+        refuses an object that has fallen off the table: no arm reaches below it."""
+        from robollm.world.geometric import on_table, table_box
+
+        if not scene.regions:
+            return ""
+        table = table_box(scene.regions)
+        for value in args.values():
+            o = scene.objects.get(value)
+            if o is not None and scene.holder(value) is None and not on_table(o, table):
+                return f"the {value.replace('_', ' ')} has fallen off the table"
+        return ""
+
     @abstractmethod
     def run(self, ctx: SkillContext, **args: str) -> Outcome: ...
 

@@ -161,6 +161,37 @@ class Push(Skill):
             state.put(obj, "at", dest)
         return check
 
+    def stroke(self, scene: SceneState, obj: str, target: str, riders: set[str]
+               ) -> tuple[Pose, Pose, tuple[float, float], tuple[float, float]] | str:
+        """The hand's start and end of the stroke, its direction and the object's goal,
+        from the perceived scene; or why no stroke can be made from it."""
+        info = scene.objects[obj]
+        x0, y0 = info.pose.position[:2]
+        gx, gy = destination(scene, info, target)
+        dist = math.hypot(gx - x0, gy - y0)
+        if target in DIRECTION_VECTORS and dist < MIN_PUSH:
+            return f"no room to push the {_name(obj)} {target}: the table ends there"
+        if dist < 1e-3:
+            return f"the {_name(obj)} is already in the {target} region"
+        d = ((gx - x0) / dist, (gy - y0) / dist)
+        behind = half_extent(info, d) + FINGER_REACH + CLEARANCE
+        z = scene.regions[scene.region_of(obj) or "middle"].low[2] + PUSH_HEIGHT
+        yaw = (math.atan2(d[1], d[0]) + math.pi / 2) % math.pi - math.pi / 2
+        start = Pose((x0 - d[0] * behind, y0 - d[1] * behind, z), top_down(yaw))
+        end = start.offset(d[0] * (dist + CLEARANCE), d[1] * (dist + CLEARANCE))
+        in_way = blocker(scene, info, start.position[:2], (gx, gy), riders)
+        if in_way:
+            return f"the {_name(in_way)} is in the way"
+        return start, end, d, (gx, gy)
+
+    def scene_check(self, scene: SceneState, state: SymbolicState, **args: str) -> str:
+        fallen = super().scene_check(scene, state, **args)
+        obj, target = args["obj"], args["target"]
+        if fallen or obj not in scene.objects or (target not in scene.regions and target not in DIRECTION_VECTORS):
+            return fallen
+        plan = self.stroke(scene, obj, target, set(state.stacked_on(obj)))
+        return plan if isinstance(plan, str) else ""
+
     def run(self, ctx: SkillContext, obj: str, target: str) -> Outcome:
         sym = ctx.symbolic()
         check = self.apply(sym.copy(), obj=obj, target=target)
@@ -169,24 +200,10 @@ class Push(Skill):
         m = ctx.motion
         scene = ctx.perceive()
         info = scene.objects[obj]
-        x0, y0 = info.pose.position[:2]
-        gx, gy = destination(scene, info, target)
-        dist = math.hypot(gx - x0, gy - y0)
-        if target in DIRECTION_VECTORS and dist < MIN_PUSH:
-            return Outcome.fail(f"no room to push the {_name(obj)} {target}: the table ends there",
-                                check.arm)
-        if dist < 1e-3:
-            return Outcome.fail(f"the {_name(obj)} is already in the {target} region", check.arm)
-        d = ((gx - x0) / dist, (gy - y0) / dist)
-        behind = half_extent(info, d) + FINGER_REACH + CLEARANCE
-        z = scene.regions[scene.region_of(obj) or "middle"].low[2] + PUSH_HEIGHT
-        yaw = (math.atan2(d[1], d[0]) + math.pi / 2) % math.pi - math.pi / 2
-        start = Pose((x0 - d[0] * behind, y0 - d[1] * behind, z), top_down(yaw))
-        end = start.offset(d[0] * (dist + CLEARANCE), d[1] * (dist + CLEARANCE))
-        riders = set(sym.stacked_on(obj))
-        in_way = blocker(scene, info, start.position[:2], (gx, gy), riders)
-        if in_way:
-            return Outcome.fail(f"the {_name(in_way)} is in the way", check.arm)
+        plan = self.stroke(scene, obj, target, set(sym.stacked_on(obj)))
+        if isinstance(plan, str):
+            return Outcome.fail(plan, check.arm)
+        start, end, d, goal = plan
         arm = self._arm(m, sym, check.arm, start, end)
         if arm is None:
             return Outcome.fail("target out of reach", check.arm)
@@ -194,7 +211,7 @@ class Push(Skill):
         m.home(arm)
         if not out.success:
             return out
-        return self._verify(ctx.perceive(), info, target, (gx, gy), arm)
+        return self._verify(ctx.perceive(), info, target, goal, arm)
 
     def _arm(self, m: Motion, sym: SymbolicState, arm: str, start: Pose, end: Pose) -> str | None:
         """The chosen arm if it reaches the whole stroke, else the other one if it is free

@@ -74,6 +74,28 @@ def test_push_features_see_what_is_in_the_way(reader):
     assert ahead["dir_forward"] == 1.0 and behind["push_edge"] == pytest.approx(0.45 - 0.28, abs=1e-5)
 
 
+def test_rules_refuse_what_a_skill_refuses_from_the_perceived_scene(reader):
+    from robollm.affordance.heuristic import HeuristicAffordance
+
+    def rules(scene, call):
+        state = from_scene(scene)
+        reason = reader.skills[call.skill].scene_check(
+            scene, state, **dict(zip([p.name for p in reader.skills[call.skill].params], call.args, strict=True)))
+        return HeuristicAffordance().score(AffordanceInput(scene, state, reader.skills), [call])[0], reason
+
+    scene = _scene(reader, _block("red_block", 0.45, 0.3), _block("blue_block", 0.58, 0.3))
+    assert rules(scene, SkillCall("push", ("red_block", "forward"))) == (0.0, "the blue block is in the way")
+    assert rules(scene, SkillCall("push", ("red_block", "backward"))) == (1.0, "")
+    edge = _scene(reader, _block("red_block", 0.69, 0.3))  # the table ends 3 cm further on
+    score, reason = rules(edge, SkillCall("push", ("red_block", "forward")))
+    assert score == 0.0 and reason.startswith("no room to push the red block forward")
+    fallen = _scene(reader, _block("red_block", 0.5, 0.3), _block("blue_block", 0.5, -0.3))
+    fallen.objects["blue_block"] = ObjectInfo("blue_block", "block", "blue", 0.045, Pose((0.5, -0.3, -0.5)),
+                                              0.045, (0.045, 0.045))
+    assert rules(fallen, SkillCall("pick", ("blue_block",))) == (0.0, "the blue block has fallen off the table")
+    assert rules(fallen, SkillCall("pick", ("red_block",))) == (1.0, "")
+
+
 def test_metrics_treat_a_rule_fairly_and_reward_calibration():
     assert auroc([1, 1, 0, 0], [True, False, False, False]) == pytest.approx(5 / 6)
     assert auroc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
@@ -137,6 +159,25 @@ def test_bad_data_folders_are_one_line_and_exit_2(tmp_path, collected, capsys):
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1 and expect[name] in err, (name, err)
         assert not (tmp_path / f"out-{name}").exists()
+
+
+def test_collections_train_together_unless_they_share_a_scene(collected, tmp_path, capsys):
+    from robollm.affordance.collect import collect
+    from robollm.affordance.records import load_datasets
+
+    later = tmp_path / "later"
+    collect(str(later), 1, seed=10, calls=2, progress=False)  # scene 10: held out
+    both = load_datasets([collected, later])
+    assert [r["scene_seed"] for r in both.heldout] == [5, 5, 5, 10, 10]
+    assert [r["scene_seed"] for r in both.train] == [4, 4, 4] and len(both.meta["collections"]) == 2
+    out = tmp_path / "model"
+    assert main(["train", "affordance", "--data", str(collected), str(later), "--out", str(out), "--epochs", "3"]) == 0
+    assert len(json.loads((out / "learned-v0.json").read_text())["data"]) == 2
+    capsys.readouterr()
+    code = main(["train", "affordance", "--data", str(collected), str(collected), "--out", str(tmp_path / "twice")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "both hold scene seed 4" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "twice").exists()
 
 
 def test_train_score_and_refuse_to_overwrite(collected, tmp_path, capsys, reader):
@@ -238,3 +279,30 @@ def test_bench_runs_on_the_shipped_heldout_calls(capsys):
     assert result["records"] > 50 and result["scenes"] >= 5
     assert result["all"]["learned"]["n"] == result["all"]["heuristic"]["n"] == result["records"]
     assert result["timing"]["candidates"] == 80 and result["timing"]["learned_ms"] > 0
+
+
+@pytest.mark.slow
+def test_a_stopped_collection_keeps_what_it_finished(tmp_path):
+    """SIGTERM (a scheduler's stop, `kill`) ends a collection as Ctrl-C does: the scenes
+    finished are written to the split files."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "stopped"
+    proc = subprocess.Popen([sys.executable, "-m", "robollm", "collect", "affordance", "--episodes", "40",
+                             "--out", str(out), "--seed", "4", "--calls", "2", "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    partial = out / "scenes.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and \
+            not (partial.is_file() and len(partial.read_text().splitlines()) >= 2):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    meta = json.loads((out / "collection.json").read_text())
+    assert meta["interrupted"] and 1 <= meta["scenes_done"] < 40
+    lines = (out / TRAIN_FILE).read_text().splitlines() + (out / HELDOUT_FILE).read_text().splitlines()
+    assert len(lines) == meta["records"] >= 2

@@ -29,6 +29,10 @@ class AffordanceInput:
     # Calls that failed earlier in this episode, each with the scene it was tried from:
     # a model can tell a retry from an unchanged scene from one after the scene changed.
     failed: tuple[tuple[SkillCall, SceneState], ...] = ()
+    # False where the scene is not looked at again after each call (the symbolic
+    # executor: only the relations follow the plan), so its geometry may be out of date
+    # and no call is refused on it.
+    scene_current: bool = True
 
 
 class Affordance(ABC):

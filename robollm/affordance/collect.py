@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import json
 import platform
+import signal
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +96,23 @@ def _prepare(out: Path, force: bool) -> None:
     (out / PARTIAL_FILE).write_text("")
 
 
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM (`kill`, a cluster scheduler's stop) ends the collection as Ctrl-C does:
+    what was finished is written to the split files."""
+    def stop(signum, frame):  # noqa: ARG001 - the signal handler's signature
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def collect(out: str, episodes: int, *, seed: int = 0, calls: int = 8, workers: int | None = None,
             ray: str | None = None, config: str | None = None, force: bool = False,
             progress: bool = True, command: str = "") -> dict[str, Any]:
@@ -112,7 +133,7 @@ def collect(out: str, episodes: int, *, seed: int = 0, calls: int = 8, workers: 
     errors: list[str] = []
     started, interrupted = time.time(), False
     try:
-        with executor, open(folder / PARTIAL_FILE, "a") as partial:
+        with _stop_on_sigterm(), executor, open(folder / PARTIAL_FILE, "a") as partial:
             executor.start()
             for result in tqdm(executor.map(jobs), total=len(jobs), desc="scenes", unit="scene",
                                disable=not progress):

@@ -44,7 +44,8 @@ class RecordReader:
         arms = arm_specs(config.robot)
         self.regions = table_regions(config.table, arms)
         self.geometry = Geometry({a: tuple(s.base.position[:2]) for a, s in arms.items()},
-                                 tuple(config.table.low), tuple(config.table.high))
+                                 tuple(config.table.low), tuple(config.table.high),
+                                 {a: (tuple(s.workspace.low[:2]), tuple(s.workspace.high[:2])) for a, s in arms.items()})
         registry = skill_registry(config)
         self.skills: dict[str, Skill] = {n: registry.make(n) for n in registry.names()}
         self.rules = HeuristicAffordance()

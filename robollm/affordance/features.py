@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,7 @@ REGIONS = ("left", "middle", "right")
 RELATIONS = ("at", "in", "on", "held")
 NEAR = 0.10  # m: neighbours closer than this (edge to edge) count as crowding
 DEFAULT_BASES = {"left": (0.0, 0.25), "right": (0.0, -0.25)}  # the default rig's arm bases (x, y)
+DEFAULT_WORKSPACES = {"left": ((0.2, -0.14), (0.78, 0.7)), "right": ((0.2, -0.7), (0.78, 0.14))}
 
 OBJECT_FEATURES = (
     [f"type_{t}" for t in OBJECT_TYPES]
@@ -38,7 +39,9 @@ OBJECT_FEATURES = (
        "dist_far", "clearance", "finger_clearance", "neighbours", "on_top", "below", "edge", "sensed"]
 )
 CALL_FEATURES = (
-    ["heuristic", "arm_left", "arm_right", "arm_none", "arm_dist", "other_hand_full", "acting_hand_full",
+    ["heuristic", "arm_left", "arm_right", "arm_none", "arm_dist", "arm_dx", "arm_across", "arm_margin",
+     "tgt_arm_dist", "tgt_arm_dx", "tgt_arm_across", "tgt_arm_margin", "other_hand_full", "other_hand_gap",
+     "acting_hand_full",
      "has_target", "target_region", "target_direction", "size_ratio", "target_inner", "target_occupied",
      "region_crowd", "push_block", "push_edge", "objects"]
     + [f"dir_{d}" for d in DIRECTION_VECTORS] + [f"tregion_{r}" for r in REGIONS]
@@ -55,6 +58,10 @@ class Geometry:
     bases: dict[str, tuple[float, float]]
     table_low: tuple[float, float] = (0.28, -0.58)
     table_high: tuple[float, float] = (0.72, 0.58)
+    # Each arm's workspace box on the table (x, y low and high): the motion layer refuses
+    # any target outside it. Default: the default rig's.
+    workspaces: dict[str, tuple[tuple[float, float], tuple[float, float]]] = field(
+        default_factory=lambda: dict(DEFAULT_WORKSPACES))
 
 
 def _clearance(o: ObjectInfo, others: list[ObjectInfo]) -> tuple[float, int]:
@@ -158,10 +165,12 @@ def encode(scene: SceneState, state: SymbolicState, calls: Sequence[SkillCall], 
             row[idx["acting_hand_full"]] = float(scene.holding.get(arm) not in (None, first))
             other = ARMS[1 - ARMS.index(arm)]
             row[idx["other_hand_full"]] = float(scene.holding.get(other) is not None)
-            if first:
-                bx, by = geo.bases[arm]
-                x, y = scene.objects[first].pose.position[:2]
-                row[idx["arm_dist"]] = math.hypot(x - bx, y - by)
+            row[idx["other_hand_gap"]] = _other_hand_gap(scene, scene.holding.get(other), (first, second))
+            for key, name in (("arm", first), ("tgt_arm", second if second in objs else None)):
+                if name:
+                    row[idx[f"{key}_dist"]], row[idx[f"{key}_dx"]], row[idx[f"{key}_across"]] = \
+                        _from_base(scene.objects[name], geo.bases[arm])
+                    row[idx[f"{key}_margin"]] = _margin(scene.objects[name], geo.workspaces.get(arm))
         if second in objs:
             row[n_obj:base] = objs[second]
             row[idx["has_target"]] = 1.0
@@ -183,6 +192,34 @@ def encode(scene: SceneState, state: SymbolicState, calls: Sequence[SkillCall], 
                 if way:
                     row[idx["push_block"]], row[idx["push_edge"]] = _push_features(scene.objects[first], way, scene, geo)
     return rows
+
+
+def _margin(o: ObjectInfo, box: tuple[tuple[float, float], tuple[float, float]] | None) -> float:
+    """How far inside an arm's workspace the object stands (negative: outside it)."""
+    if box is None:
+        return 0.3
+    (lx, ly), (hx, hy) = box
+    x, y = o.pose.position[:2]
+    return max(-0.3, min(0.3, x - lx, hx - x, y - ly, hy - y))
+
+
+def _other_hand_gap(scene: SceneState, held: str | None, names: Sequence[str | None]) -> float:
+    """How close the other hand comes to where this arm must go, from the object that
+    hand holds (its gripper is there): arms parked over the table collide."""
+    if held is None or held not in scene.objects:
+        return 0.5
+    hx, hy = scene.objects[held].pose.position[:2]
+    gaps = [math.hypot(hx - scene.objects[n].pose.position[0], hy - scene.objects[n].pose.position[1])
+            for n in names if n in scene.objects and n != held]
+    return min([0.5, *gaps])
+
+
+def _from_base(o: ObjectInfo, base: tuple[float, float]) -> tuple[float, float, float]:
+    """Where an object stands from an arm's base: distance, how far forward, and how far
+    across towards the other arm (an arm reaches less far across its body)."""
+    (x, y), (bx, by) = o.pose.position[:2], base
+    across = (y - by) * (-1.0 if by > 0 else 1.0)
+    return math.hypot(x - bx, y - by), x - bx, across
 
 
 def _towards(o: ObjectInfo, region: str, scene: SceneState) -> str | None:

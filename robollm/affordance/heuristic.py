@@ -1,8 +1,10 @@
 """`heuristic-v0`: what the skills themselves check before they move.
 
-Preconditions (hold the object before placing it, hands free before picking) and
+Preconditions (hold the object before placing it, hands free before picking),
 reachability (which arm reaches which region, hand-overs through the middle), read from
-each skill's own symbolic effect, so the rule and the skill can never disagree. Its
+each skill's own symbolic effect, and the geometry a skill checks on the perceived scene
+before it moves (`Skill.scene_check`: a push with no table left or an object in its
+way, an object fallen off the table), so the rule and the skill can never disagree. Its
 answers are 0 or 1 (sensing the same cue twice is allowed but rarely useful).
 """
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from robollm.affordance.base import Affordance, AffordanceInput
 from robollm.plan import SkillCall
+from robollm.skill import Outcome
 
 SENSING = {"knock": "sound", "touch": "touch", "weigh": "weight"}
 
@@ -44,6 +47,9 @@ class HeuristicAffordance(Affordance):
             skill = given.skills[call.skill]
             args = dict(zip([p.name for p in skill.params], call.args, strict=True))
             stated = None if skill.check_args(args, state) else skill.apply(state.copy(), **args)
+            if stated is not None and stated.success and given.scene is not None and given.scene_current \
+                    and skill.scene_check(given.scene, state, **args):
+                stated = Outcome(False, arm=stated.arm)  # refused from the perceived scene
             if stated is None or not stated.success:
                 out.append(0.0)
                 arms.append(stated.arm if stated is not None else None)

@@ -91,7 +91,9 @@ def save_model(path: Path, net, skills: list[str], geometry: Geometry, meta: dic
     torch.save({"state_dict": net.state_dict(), "skills": skills, "features": FEATURE_NAMES,
                 "embed": net.skill.embedding_dim, "hidden": net.mlp[0].out_features,
                 "bases": {k: list(v) for k, v in geometry.bases.items()},
-                "table": [list(geometry.table_low), list(geometry.table_high)], "meta": meta}, path)
+                "table": [list(geometry.table_low), list(geometry.table_high)],
+                "workspaces": {k: [list(lo), list(hi)] for k, (lo, hi) in geometry.workspaces.items()},
+                "meta": meta}, path)
 
 
 def load_model(path: str | Path) -> tuple[Any, list[str], Geometry, dict[str, Any]]:
@@ -112,7 +114,8 @@ def load_model(path: str | Path) -> tuple[Any, list[str], Geometry, dict[str, An
     net.load_state_dict(blob["state_dict"])
     net.eval()
     geo = Geometry({k: tuple(v) for k, v in blob["bases"].items()}, tuple(blob["table"][0]),
-                   tuple(blob["table"][1]))
+                   tuple(blob["table"][1]),
+                   {k: (tuple(lo), tuple(hi)) for k, (lo, hi) in blob["workspaces"].items()})
     return net, list(blob["skills"]), geo, dict(blob.get("meta", {}))
 
 

@@ -11,7 +11,7 @@ ever seen in training, even through another call in it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,8 +87,10 @@ def _read_lines(path: Path) -> Iterator[dict[str, Any]]:
             yield record
 
 
-def load_dataset(folder: str | Path, need_train: bool = True) -> DataSet:
-    """Read and check a collected folder; any problem is one UserError line."""
+def load_dataset(folder: str | Path, need_train: bool | None = True) -> DataSet:
+    """Read and check a collected folder; any problem is one UserError line. `need_train`:
+    both sets must hold records (True), the held-out one (False), or either (None: one of
+    several folders, whose sizes are checked together)."""
     root = Path(folder)
     if not root.is_dir():
         raise UserError(f"--data {str(folder)!r}: no such folder")
@@ -98,11 +100,7 @@ def load_dataset(folder: str | Path, need_train: bool = True) -> DataSet:
                         "make one with `robollm collect affordance`")
     train = list(_read_lines(train_path)) if train_path.is_file() else []
     heldout = list(_read_lines(held_path)) if held_path.is_file() else []
-    if need_train and (not train or not heldout):
-        raise UserError(f"--data {str(folder)!r}: {len(train)} training and {len(heldout)} held-out "
-                        "records; both sets must be non-empty")
-    if not need_train and not heldout:
-        raise UserError(f"--data {str(folder)!r}: no held-out records")
+    _check_sizes(str(folder), train, heldout, need_train)
     meta = {}
     if (root / META_FILE).is_file():
         try:
@@ -112,9 +110,43 @@ def load_dataset(folder: str | Path, need_train: bool = True) -> DataSet:
     return DataSet(train, heldout, meta)
 
 
+def _check_sizes(what: str, train: list, heldout: list, need_train: bool | None) -> None:
+    if need_train is None:
+        return
+    if need_train and (not train or not heldout):
+        raise UserError(f"--data {what!r}: {len(train)} training and {len(heldout)} held-out "
+                        "records; both sets must be non-empty")
+    if not need_train and not heldout:
+        raise UserError(f"--data {what!r}: no held-out records")
+
+
+def _in_order(record: dict[str, Any]) -> tuple[int, int]:
+    return record["scene_seed"], record["step"]
+
+
+def load_datasets(folders: Sequence[str | Path]) -> DataSet:
+    """Several collections as one (for example a first run and a later one from further
+    seeds). A scene seed found in two folders stops it: the same scene twice would be
+    counted twice, or seen in training and held out at once."""
+    if len(folders) == 1:
+        return load_dataset(folders[0])
+    parts = [load_dataset(f, need_train=None) for f in folders]
+    seen: dict[int, str] = {}
+    for folder, part in zip(folders, parts, strict=True):
+        for seed in {r["scene_seed"] for r in part.train + part.heldout}:
+            if seed in seen:
+                raise UserError(f"--data {str(folder)!r} and {seen[seed]!r} both hold scene seed {seed}; "
+                                "collections to train on together need different --seed ranges")
+            seen[seed] = str(folder)
+    train = sorted((r for p in parts for r in p.train), key=_in_order)
+    heldout = sorted((r for p in parts for r in p.heldout), key=_in_order)
+    _check_sizes(" ".join(map(str, folders)), train, heldout, True)
+    return DataSet(train, heldout, {"collections": [p.meta for p in parts]})
+
+
 def write_split(folder: Path, records: Iterable[dict[str, Any]]) -> tuple[int, int]:
     """Sorted by scene and step, so the same collection always gives the same bytes."""
-    ordered = sorted(records, key=lambda r: (r["scene_seed"], r["step"]))
+    ordered = sorted(records, key=_in_order)
     counts = [0, 0]
     with open(folder / TRAIN_FILE, "w") as train, open(folder / HELDOUT_FILE, "w") as held:
         for r in ordered:

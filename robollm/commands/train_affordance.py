@@ -2,6 +2,7 @@
 
     robollm train affordance --data data/afford --out my-affordance
     robollm train affordance --data data/afford --out my-affordance --device cuda
+    robollm train affordance --data data/afford data/afford-more --out my-affordance
 
 The data folder is checked first (missing, empty, another skill-library version,
 malformed records: one line, exit 2, nothing trained); an output folder that holds
@@ -31,7 +32,8 @@ WEIGHTS, RECORD, HELDOUT_TEST = "learned-v0.pt", "learned-v0.json", "heldout-tes
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="robollm train affordance",
                description="Train the learned affordance model on collected rollouts.")
-    p.add_argument("--data", required=True, help="folder written by `robollm collect affordance`")
+    p.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                   help="folder(s) written by `robollm collect affordance` (several: trained on together)")
     p.add_argument("--out", required=True, help="folder for learned-v0.pt and learned-v0.json")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     p.add_argument("--seed", type=int, default=0)
@@ -71,11 +73,11 @@ def train_affordance(argv: list[str]) -> int:
         raise UserError("--epochs and --hidden must be at least 1")
     out = Path(args.out)
     _check_out(out, args.force)
-    from robollm.affordance.records import load_dataset
+    from robollm.affordance.records import load_datasets
     from robollm.commands.training_options import pick_device
     from robollm.config import load_config
 
-    data = load_dataset(args.data)  # every problem with the data stops here, before training
+    data = load_datasets(args.data)  # every problem with the data stops here, before training
     device = pick_device(args.device)
     config = load_config(args.config)
     try:
@@ -102,7 +104,7 @@ def train_affordance(argv: list[str]) -> int:
     net, fit = train_model(parts, skills, settings)
     metrics = compare(net, parts["test"], skills)
     record = {
-        "model": "learned-v0", "skill_library": LIBRARY_VERSION, "data": str(Path(args.data).resolve()),
+        "model": "learned-v0", "skill_library": LIBRARY_VERSION, "data": [str(Path(d).resolve()) for d in args.data],
         "collection": data.meta, "sizes": sizes, "settings": settings.__dict__,
         "fit": fit, "test_metrics": metrics,
         "seconds": round(time.time() - started, 1), "torch": torch.__version__,

@@ -162,7 +162,8 @@ class SayCanPlanner:
         texts = [describe(skills, c) for c in calls]
         objects = [n.replace("_", " ") for n in session.scene.objects]  # as perceived
         prompt = self.prompt.render(objects, instruction, lines, self.examples, *self._table)
-        given = AffordanceInput(session.scene, state, skills, tuple(self._failed))
+        given = AffordanceInput(session.scene, state, skills, tuple(self._failed),
+                                scene_current=session.executor != "symbolic")
         affordances = self.affordance.score(given, calls)
         # A call the affordance rules out (0) has a combined score of 0 whatever the model
         # says, so by default the model is not asked about it. The softmax over the calls
