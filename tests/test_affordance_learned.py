@@ -205,8 +205,16 @@ def test_train_score_and_refuse_to_overwrite(collected, tmp_path, capsys, reader
     scene = _scene(reader, _block("red_block", 0.5, 0.4), _block("blue_block", 0.5, -0.4))
     held = SkillCall("hand_over", ("red_block",))  # nothing is held: the rules refuse it
     calls = [SkillCall("pick", ("red_block",)), SkillCall("pick", ("blue_block",)), held, SkillCall("done", ())]
+    model.trained.add("pick")  # the three training calls may hold no pick: score picks with the net
     p = model.score(AffordanceInput(scene, from_scene(scene), reader.skills), calls)
     assert len(p) == 4 and all(0.0 < v < 1.0 for v in p[:2]) and p[2] == 0.0 and p[3] == 1.0
+    # A skill no training call used keeps the rules' answer (a retry still counts against it).
+    assert set(record["trained_skills"]) == set(model.meta["trained_skills"])
+    untrained = LearnedAffordance(LearnedOptions(weights=str(out / "learned-v0.pt")))
+    untrained.trained = set()
+    assert untrained.score(AffordanceInput(scene, from_scene(scene), reader.skills), calls) == [1.0, 1.0, 0.0, 1.0]
+    assert untrained.score(AffordanceInput(scene, from_scene(scene), reader.skills, ((calls[0], scene),)),
+                           calls) == pytest.approx([0.1, 1.0, 0.0, 1.0])
 
     # A call that failed from this very scene is less likely now; after the scene changed,
     # it is only re-scored from the new scene.

@@ -5,8 +5,10 @@ embedding of the skill's name go through a two-layer MLP, and a fitted scale and
 (Platt calibration on held-out scenes) turn its logit into a probability. All candidates
 of a step are scored in one forward pass. Calls whose preconditions fail keep 0: a skill
 refuses them before it moves, so no physics outcome can differ, and the planner then
-need not ask the language model about them. The weights file records the rig geometry
-it was trained on and the skill-library version of its data.
+need not ask the language model about them. A skill that no training call used (the
+collection has no trays, so no two-arm lift) keeps the rules' answer rather than an
+untrained embedding's. The weights file records the rig geometry it was trained on, the
+skill-library version of its data and the skills its data covered.
 """
 
 from __future__ import annotations
@@ -133,15 +135,28 @@ class LearnedAffordance(Affordance):
         self.options = options or LearnedOptions()
         self.path = Path(self.options.weights) if self.options.weights else default_weights()
         self.net, self.skills, self.geometry, self.meta = load_model(self.path)
+        self.trained = set(self.meta.get("trained_skills", self.skills))
         self._torch = torch
         self.rules = HeuristicAffordance()
 
     def score(self, given: AffordanceInput, calls: Sequence[SkillCall]) -> list[float]:
         rules, arms = self.rules.score_with_arms(given, calls)
-        todo = [i for i, (c, r) in enumerate(zip(calls, rules, strict=True)) if c.skill != "done" and r > 0]
-        out = [1.0 if c.skill == "done" else 0.0 for c in calls]
-        if not todo:
-            return out
+        # A skill no training call used keeps the rules' answer.
+        out = [1.0 if c.skill == "done" else (0.0 if c.skill in self.trained else r)
+               for c, r in zip(calls, rules, strict=True)]
+        todo = [i for i, (c, r) in enumerate(zip(calls, rules, strict=True)) if c.skill in self.trained and r > 0]
+        if todo:
+            picked = [calls[i] for i in todo]
+            x = encode(given.scene, given.state, picked, [rules[i] for i in todo], [arms[i] for i in todo],
+                       self.geometry)
+            torch = self._torch
+            with torch.inference_mode():
+                p = torch.sigmoid(self.net(torch.from_numpy(x), torch.from_numpy(skill_index(self.skills, picked))))
+            for i, v in zip(todo, p.tolist(), strict=True):
+                out[i] = float(v)
+        retried = Counter(c for c, seen in given.failed if same_scene(seen, given.scene, c.args))
+        return [v * self.options.retry_unchanged ** retried[c] if c.skill != "done" else v
+                for c, v in zip(calls, out, strict=True)]
         picked = [calls[i] for i in todo]
         x = encode(given.scene, given.state, picked, [rules[i] for i in todo], [arms[i] for i in todo],
                    self.geometry)

@@ -111,8 +111,13 @@ def train_affordance(argv: list[str]) -> int:
         "machine": f"{platform.node()} {platform.machine()}, {torch.get_num_threads()} threads, {device}",
         "command": shlex.join(["robollm", "train", "affordance", *argv]),
     }
+    # Skills no training call used (a two-arm lift when no scene had a tray): their calls
+    # keep the rules' answer, not an untrained embedding's.
+    trained = sorted({k for k, h in zip(parts["fit"].skills, parts["fit"].heuristic, strict=True) if h > 0})
+    record["trained_skills"] = trained
     save_model(out / WEIGHTS, net, skills, reader.geometry,
-               {"skill_library": LIBRARY_VERSION, "command": record["command"], "seed": args.seed})
+               {"skill_library": LIBRARY_VERSION, "command": record["command"], "seed": args.seed,
+                "trained_skills": trained})
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
     write_heldout_test(out / HELDOUT_TEST, data.heldout)
     learned, rules = metrics["all"]["learned"], metrics["all"]["heuristic"]

@@ -1,6 +1,6 @@
 """`robollm train perception`: render crops in simulation and train the default CLIP model.
 
-    robollm train perception --out my-clip                 # ~16 min on a 2-core CPU
+    robollm train perception --out my-clip                 # ~47 min on a 2-core CPU
     robollm train perception --out my-clip --device cuda   # the rendering still runs on the CPU
 
 Rendering is the slow half, so the crops are cached (`--cache FILE.npz`, reused when its
@@ -34,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
                                 description="Render table scenes in simulation and train the default "
                                             "CLIP model of camera perception on their crops.")
     p.add_argument("--out", required=True, help="folder for clip.pt and clip.json (must not exist, or be empty)")
-    p.add_argument("--scenes", type=int, default=700, help="random scene layouts to render (default: 700)")
+    p.add_argument("--scenes", type=int, default=2000, help="random scene layouts to render (default: 2000)")
     p.add_argument("--photos", type=int, default=2, help="photographs per layout, other light and camera pose")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128)
