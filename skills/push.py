@@ -187,8 +187,9 @@ class Push(Skill):
     def scene_check(self, scene: SceneState, state: SymbolicState, **args: str) -> str:
         fallen = super().scene_check(scene, state, **args)
         obj, target = args["obj"], args["target"]
-        if fallen or obj not in scene.objects or (target not in scene.regions and target not in DIRECTION_VECTORS):
-            return fallen
+        if fallen or obj not in scene.objects or scene.holder(obj) \
+                or (target not in scene.regions and target not in DIRECTION_VECTORS):
+            return fallen  # a held object: the preconditions say why
         plan = self.stroke(scene, obj, target, set(state.stacked_on(obj)))
         return plan if isinstance(plan, str) else ""
 
