@@ -47,7 +47,7 @@ class HeuristicAffordance(Affordance):
             skill = given.skills[call.skill]
             args = dict(zip([p.name for p in skill.params], call.args, strict=True))
             stated = None if skill.check_args(args, state) else skill.apply(state.copy(), **args)
-            if stated is not None and stated.success and given.scene is not None and given.scene_current \
+            if stated is not None and stated.success and given.scene_current \
                     and skill.scene_check(given.scene, state, **args):
                 stated = Outcome(False, arm=stated.arm)  # refused from the perceived scene
             if stated is None or not stated.success:

@@ -157,13 +157,3 @@ class LearnedAffordance(Affordance):
         retried = Counter(c for c, seen in given.failed if same_scene(seen, given.scene, c.args))
         return [v * self.options.retry_unchanged ** retried[c] if c.skill != "done" else v
                 for c, v in zip(calls, out, strict=True)]
-        picked = [calls[i] for i in todo]
-        x = encode(given.scene, given.state, picked, [rules[i] for i in todo], [arms[i] for i in todo],
-                   self.geometry)
-        torch = self._torch
-        with torch.inference_mode():
-            p = torch.sigmoid(self.net(torch.from_numpy(x), torch.from_numpy(skill_index(self.skills, picked))))
-        retried = Counter(c for c, seen in given.failed if same_scene(seen, given.scene, c.args))
-        for i, v in zip(todo, p.tolist(), strict=True):
-            out[i] = float(v) * self.options.retry_unchanged ** retried[calls[i]]
-        return out

@@ -49,7 +49,9 @@ def task_steps(task: Any, template: Any, skills: dict[str, Any]) -> list[PlanSte
     out = []
     for lines, step, changes in _walk(task, notes):
         calls = enumerate_calls(skills, state)
-        allowed = rules.score(AffordanceInput(None, state, skills), calls)  # type: ignore[arg-type]
+        # A generated plan has relations only, no perceived scene to check calls against.
+        allowed = rules.score(AffordanceInput(None, state, skills, scene_current=False),  # type: ignore[arg-type]
+                              calls)
         calls = [c for c, a in zip(calls, allowed, strict=True) if a > 0]
         texts = [describe(skills, c) for c in calls]
         if step not in texts:
