@@ -90,8 +90,10 @@ class SimWorld:
             self.pb.removeBody(obj.body)
         self.objects.clear()
 
-    def load_scene(self, scene: SceneSpec, seed: int) -> None:
-        """Place the scene's objects without overlap; the same seed gives the same layout."""
+    def load_scene(self, scene: SceneSpec, seed: int, settle: float = 0.3) -> None:
+        """Place the scene's objects without overlap; the same seed gives the same layout.
+        They are let go half a millimetre above the table and given `settle` seconds to
+        come to rest."""
         self.clear_objects()
         rng = np.random.default_rng(seed)
         placed: list[tuple[float, float, float]] = []  # x, y, radius
@@ -111,7 +113,7 @@ class SimWorld:
             model = build_model(spec)
             com = mass_and_com(model, MATERIAL_TABLE[spec.resolved_material])[1]
             self.objects[spec.object_name] = SimObject(spec, body, model, com)
-        self.settle()
+        self.settle(settle)
 
     def _choose_pose(self, spec, radius, placed, rng, source, index) -> tuple[float, float, float]:
         if spec.pose is not None:

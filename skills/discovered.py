@@ -21,11 +21,13 @@ from functools import cached_property
 from pathlib import Path
 
 from robollm.geometry import Pose
+from robollm.robot.motion import Motion
 from robollm.skill import Outcome, Param, Skill, SkillContext
 from robollm.skills.manipulation import APPROACH
 from robollm.training.discovery.features import (
     OBS_SIZE,
     PolicyTask,
+    Start,
     hand_target,
     observe,
     plan_start,
@@ -33,6 +35,7 @@ from robollm.training.discovery.features import (
 from robollm.world.effects import derive_effect
 from robollm.world.perceived import PerceivedFacts
 from robollm.world.predicates import evaluate, parse
+from robollm.world.state import SceneState
 from robollm.world.symbolic import ARMS, SymbolicState
 
 DISCOVERED_DIR = Path(__file__).resolve().parent / "discovered"
@@ -106,6 +109,12 @@ class PolicySkill(Skill):
         return Outcome(True, arm=free[0])
 
     # -- motion -----------------------------------------------------------------------
+    def start(self, scene: SceneState, motion: Motion, **args: str) -> Start | None:
+        """Where the policy takes over in this scene, or None where no arm's motion reaches
+        a start beside the object (the skill then refuses: "target out of reach")."""
+        task = PolicyTask(self.success(**args), args["obj"], push_height=self.push_height, max_steps=self.max_steps)
+        return plan_start(scene, task, motion.arms, motion)
+
     def run(self, ctx: SkillContext, **args: str) -> Outcome:
         check = self.apply(ctx.symbolic().copy(), **args)
         if not check.success:
@@ -115,12 +124,12 @@ class PolicySkill(Skill):
         task = PolicyTask(self.success(**args), args["obj"], push_height=self.push_height,
                           max_steps=self.max_steps)
         goal = task.goal
-        plan = plan_start(scene, task, m.arms)
+        plan = self.start(scene, m, **args)
         if plan is None:
             return Outcome.fail("target out of reach", check.arm)
         arm, direction, start = plan.arm, plan.direction, plan.pose
         m.close_gripper(arm, force=0.0, wait=0.4)
-        for target in (start.offset(dz=APPROACH), start):
+        for target in (start.offset(dz=plan.approach), start):
             res = m.move({arm: target})
             if not res.ok:
                 m.home(arm)

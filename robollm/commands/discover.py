@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
     p = Parser(prog="robollm discover", description="Discover new skills: propose, train, verify, add.")
     p.add_argument("--out", required=True, help="folder for the runs, the verified skills and discovery.json")
     p.add_argument("--budget-minutes", type=float, default=60.0, help="wall-clock budget (default 60)")
-    p.add_argument("--steps", type=int, default=30_000, help="most training steps per proposal (default 30000)")
+    p.add_argument("--steps", type=int, default=40_000, help="most training steps per proposal (default 40000)")
     p.add_argument("--envs", type=int, default=2, help="environment processes per proposal (default 2)")
     p.add_argument("--verify-scenes", type=int, default=50, help="held-out scenes per skill (default 50)")
     p.add_argument("--proposer", choices=("auto", "templates"), default="auto",

@@ -56,6 +56,11 @@ class Motion(ABC):
     def in_workspace(self, arm: str, position) -> bool: ...
 
     @abstractmethod
+    def plan(self, arm: str, target: Pose, start_joints=None) -> tuple[list[tuple[float, ...]], str]:
+        """Joint waypoints along a straight line to `target` (from `start_joints`, default
+        the arm's joints now), or the reason it cannot be done; nothing moves."""
+
+    @abstractmethod
     def move(self, targets: dict[str, Pose], mode: str | None = None) -> MoveResult:
         """Move one or both arms in straight lines. `mode` is left, right, both_sync or both_async."""
 

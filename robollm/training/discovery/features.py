@@ -22,6 +22,7 @@ import numpy as np
 
 from robollm.geometry import Pose, top_down
 from robollm.robot.base import ArmSpec
+from robollm.robot.motion import Motion
 from robollm.world.geometric import anchor, table_box, tilt
 from robollm.world.predicates import Expr, parse
 from robollm.world.shaping import predicate_distance
@@ -31,7 +32,13 @@ OBS_SIZE = 15
 STANDOFF = 0.03  # m between the object's footprint and the fingers at the start
 FINGER_REACH = 0.012  # m from the grasp point to the front of the closed fingers
 MIN_HEIGHT = 0.012  # m above the table the grasp point may go
-MIN_BASE_DISTANCE = 0.3  # m from the arm's base: closer, a hand pointing down is out of reach
+MIN_BASE_DISTANCE = 0.3  # m from the arm's base: beyond it the approach from above is always reachable
+NEAR_BASE_DISTANCE = 0.25  # m: nearer than this, a hand pointing down is out of reach at any height
+# Heights above the start pose the hand comes down from, tried in order. Nearer the base
+# than MIN_BASE_DISTANCE a Panda pointing down reaches only low poses (measured with the
+# rig's IK: at 0.28 m up to 6 cm above the table, at 0.26 m only 2 cm), so there the hand
+# comes down from lower.
+APPROACH_HEIGHTS = (0.1, 0.05, 0.02)
 
 
 @dataclass(frozen=True)
@@ -78,25 +85,48 @@ def _pose(scene: SceneState, task: PolicyTask, direction: tuple[float, float]) -
 
 @dataclass(frozen=True)
 class Start:
-    """Which arm acts, the direction it pushes along (fixed for the episode) and where its hand starts."""
+    """Which arm acts, the direction it pushes along (fixed for the episode), where its hand
+    starts, and the height above the start it comes down from."""
 
     arm: str
     direction: tuple[float, float]
     pose: Pose
+    approach: float = APPROACH_HEIGHTS[0]
 
 
-def plan_start(scene: SceneState, task: PolicyTask, arms: dict[str, ArmSpec]) -> Start | None:
-    """The first direction whose start pose and first 10 cm of travel an arm reaches,
-    with the hand far enough from that arm's base to point straight down."""
+def approach_height(motion: Motion, arm: str, pose: Pose) -> float | None:
+    """The first of `APPROACH_HEIGHTS` from which the arm, leaving home, comes down to
+    `pose` in straight lines, as the skill moves; None when there is none."""
+    home = tuple(motion.arms[arm].home)
+    for h in APPROACH_HEIGHTS:
+        above, reason = motion.plan(arm, pose.offset(dz=h), start_joints=home)
+        if not reason and not motion.plan(arm, pose, start_joints=above[-1])[1]:
+            return h
+    return None
+
+
+def plan_start(scene: SceneState, task: PolicyTask, arms: dict[str, ArmSpec],
+               motion: Motion | None = None) -> Start | None:
+    """The first direction whose start pose and first 10 cm of travel an arm reaches.
+
+    Without `motion`, a hand at least `MIN_BASE_DISTANCE` from the arm's base counts as
+    reaching (the approach from above is then always possible); with it, a start nearer
+    the base counts when the arm's own motion plans find a way down to it."""
     obj = scene.objects[task.obj].pose.position
     for direction in candidate_directions(scene, task):
         pose = _pose(scene, task, direction)
         ahead = (obj[0] + 0.1 * direction[0], obj[1] + 0.1 * direction[1])
         for name in ("left", "right"):
             spec = arms[name]
-            far = math.dist(pose.position[:2], spec.base.position[:2]) >= MIN_BASE_DISTANCE
-            if far and spec.workspace.contains_xy(*pose.position[:2]) and spec.workspace.contains_xy(*ahead):
+            if not (spec.workspace.contains_xy(*pose.position[:2]) and spec.workspace.contains_xy(*ahead)):
+                continue
+            base = math.dist(pose.position[:2], spec.base.position[:2])
+            if base >= MIN_BASE_DISTANCE:
                 return Start(name, direction, pose)
+            if motion is not None and base >= NEAR_BASE_DISTANCE:
+                h = approach_height(motion, name, pose)
+                if h is not None:
+                    return Start(name, direction, pose, h)
     return None
 
 

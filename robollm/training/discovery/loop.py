@@ -45,7 +45,7 @@ PROBE_SEEDS = range(5)
 class DiscoverOptions:
     out: Path
     budget_minutes: float = 60.0
-    steps: int = 30_000  # most training steps per proposal
+    steps: int = 40_000  # most training steps per proposal
     n_envs: int = 2
     verify_scenes: int = 50
     proposer: str = "auto"  # auto (the launch file's model if it can generate), templates

@@ -37,6 +37,7 @@ HIDDEN = 64
 class PPOOptions:
     total_steps: int = 30_000
     n_envs: int = 2
+    processes: bool | None = None  # environments in their own processes (default: when n_envs > 1)
     n_steps: int = 256  # per environment between updates
     epochs: int = 8
     minibatch: int = 128
@@ -47,7 +48,7 @@ class PPOOptions:
     entropy: float = 0.0
     max_grad_norm: float = 0.5
     init_log_std: float = -0.5
-    patience: int = 12  # updates without a better success rate or return before giving up
+    patience: int = 16  # updates without a better success rate or return before giving up
     target_success: float = 0.95  # over the last `window` episodes
     window: int = 40
     min_steps: int = 4_000  # never stop as converged before this many steps
@@ -95,9 +96,9 @@ class TrainResult:
     history: list[dict]
 
 
-def make_vector_env(make_env: Callable[[], gym.Env], n_envs: int) -> gym.vector.VectorEnv:
+def make_vector_env(make_env: Callable[[], gym.Env], n_envs: int, processes: bool | None = None) -> gym.vector.VectorEnv:
     mode = gym.vector.AutoresetMode.SAME_STEP
-    if n_envs == 1:
+    if not (n_envs > 1 if processes is None else processes):
         return gym.vector.SyncVectorEnv([make_env], autoreset_mode=mode)
     return gym.vector.AsyncVectorEnv([make_env] * n_envs, autoreset_mode=mode, context="spawn")
 
@@ -117,7 +118,7 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
     ckpt_path = out / "checkpoint.pt"
     torch.manual_seed(options.seed)
     np.random.seed(options.seed)
-    envs = make_vector_env(make_env, options.n_envs)
+    envs = make_vector_env(make_env, options.n_envs, options.processes)
     interrupted = False
     try:
         obs_size = envs.single_observation_space.shape[0]

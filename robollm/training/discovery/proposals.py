@@ -63,7 +63,7 @@ FALLBACK_TEMPLATES: tuple[ProposalTemplate, ...] = (
                      obj_type="cup", push_height=1.0),  # {region}: it stays where it stood
     ProposalTemplate("nudge_against", "nudge the {obj} against the {target}",
                      "touching({obj}, {target}) and not on({obj}, {target}) and not on({target}, {obj})",
-                     max_steps=60),  # the two blocks may stand half a metre apart
+                     max_steps=80),  # the two blocks may stand 45 cm apart: 1 cm a tick at most
     ProposalTemplate("slide_into_region", "slide the {obj} into the {region} region", "at({obj}, {region})",
                      region="other"),
     ProposalTemplate("raise", "raise the {obj}", "lifted({obj})"),

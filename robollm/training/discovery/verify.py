@@ -6,7 +6,10 @@ held-out seeds that training never drew. In each scene it records whether the su
 predicate holds in the simulator's geometry afterwards, with nothing knocked off the
 table, and whether the symbolic effect derived from the predicate (`apply`) matches
 the physical result on every relation the predicate names. Scenes where the skill's
-preconditions do not hold (no arm reaches, say) are drawn again and counted apart.
+preconditions do not hold are drawn again and counted apart: those its symbolic
+preconditions refuse (`skipped`), and those where no arm's motion reaches a start
+beside the object (`unreachable`), where the skill refuses before it moves ("target
+out of reach"). The verified success rate is over the scenes it acts in.
 
 A skill that passes joins a library folder as `NAME/manifest.json` (template,
 parameters, success predicate, effect, verified success, how it was made) and
@@ -46,6 +49,7 @@ class Verification:
     skipped: int
     seconds: float
     failures: list[dict]
+    unreachable: int = 0
 
     @property
     def success_rate(self) -> float:
@@ -53,7 +57,7 @@ class Verification:
 
     def record(self) -> dict:
         return {"scenes": self.scenes, "successes": self.successes, "success_rate": round(self.success_rate, 3),
-                "effect_matches": self.effect_matches, "skipped": self.skipped,
+                "effect_matches": self.effect_matches, "skipped": self.skipped, "unreachable": self.unreachable,
                 "seconds": round(self.seconds, 1), "first_seed": HELD_OUT_SEED,
                 "failures": self.failures[:10]}
 
@@ -67,20 +71,25 @@ def make_skill(manifest: Path) -> Skill:
 
 def verify(skill: Skill, args: dict[str, str], config: LaunchConfig, scene: SceneSpec, scenes: int = 50,
            log: Callable[[str], None] = print) -> Verification:
-    start = time.perf_counter()
-    successes = matches = skipped = done = 0
+    started = time.perf_counter()
+    successes = matches = skipped = unreachable = done = 0
     failures: list[dict] = []
     seed = HELD_OUT_SEED
     goal_text = skill.success(**args)  # type: ignore[attr-defined]
     goal = parse(goal_text)
     while done < scenes:
-        if skipped > 4 * scenes:
-            raise UserError(f"{skill.name}: its preconditions held in only {done} of {done + skipped} scenes")
+        if skipped + unreachable > 4 * scenes:
+            raise UserError(f"{skill.name}: its preconditions held in only {done} of "
+                            f"{done + skipped + unreachable} scenes")
         with Session(config, scene, seed) as session:
             seed += 1
             predicted = session.state.copy()
             if not skill.apply(predicted, **args).success:
                 skipped += 1
+                continue
+            start = getattr(skill, "start", None)
+            if start is not None and start(session.observe(), session.motion, **args) is None:
+                unreachable += 1
                 continue
             ctx = SkillContext(session.motion, session.observe, session.observe())
             outcome = skill.run(ctx, **args)
@@ -100,7 +109,7 @@ def verify(skill: Skill, args: dict[str, str], config: LaunchConfig, scene: Scen
                                  "predicate_holds": evaluate(goal, facts), "effect_matches": agree})
         if done % 10 == 0 and done:
             log(f"  verified {done}/{scenes}: {successes} succeeded")
-    return Verification(done, successes, matches, skipped, time.perf_counter() - start, failures)
+    return Verification(done, successes, matches, skipped, time.perf_counter() - started, failures, unreachable)
 
 
 def _effect_atoms(goal_text: str, args: dict[str, str]) -> list[tuple[str, tuple[str, ...]]]:
