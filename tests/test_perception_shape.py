@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from robollm.perception.clip import Recogniser
 from robollm.perception.model import ClipModel
-from robollm.perception.shape import has_width, ruled_out
+from robollm.perception.shape import has_width, hollowness, ruled_out
 from robollm.perception.vocabulary import TYPES
 
 BOWL = (0.057, 0.15)  # height, long side of the footprint (m)
@@ -25,6 +26,37 @@ def test_each_shape_keeps_its_own_type_and_rules_out_others():
     assert excluded(PLATE) == {"block", "cup"}
     assert excluded(BLOCK) == {"plate"}
     assert excluded(CUP) == {"plate", "bowl"}  # taller than wide
+
+
+def _seen_from_above(height: float, wall: float | None, side: float = 0.06, step: float = 0.002):
+    """Points of a square thing `side` wide: a flat top at `height`, or, with `wall`, an
+    open vessel whose floor lies `wall` below its rim."""
+    g = np.arange(-side / 2, side / 2 + 1e-9, step)
+    xy = np.array([(x, y) for x in g for y in g]) + (0.5, 0.1)
+    rim = np.maximum(np.abs(xy[:, 0] - 0.5), np.abs(xy[:, 1] - 0.1)) > side / 2 - 0.006
+    z = np.full(len(xy), height) if wall is None else np.where(rim, height, height - wall)
+    return xy, z
+
+
+def test_hollowness_tells_a_solid_top_from_an_open_vessel():
+    solid = hollowness(*_seen_from_above(0.05, None), (0.5, 0.1), 0.0, (0.06, 0.06), 0.05)
+    vessel = hollowness(*_seen_from_above(0.09, 0.08), (0.5, 0.1), 0.0, (0.06, 0.06), 0.09)
+    assert solid == 0.0
+    assert 0.85 < vessel < 0.9
+    assert hollowness(np.zeros((3, 2)), np.zeros(3), (0.0, 0.0), 0.0, (0.06, 0.06), 0.05) is None  # too few points
+
+
+def test_a_dark_cup_and_a_dark_block_part_by_hollowness():
+    """Same height and width: only the middle of the footprint tells them apart."""
+    square = (0.06, 0.06)
+    assert excluded_with(square, hollow=0.9) >= {"block"} and "cup" not in excluded_with(square, hollow=0.9)
+    assert "cup" in excluded_with(square, hollow=0.0) and "block" not in excluded_with(square, hollow=0.0)
+    assert not {"cup", "block"} & excluded_with(square, hollow=None)  # not measured: no rule
+
+
+def excluded_with(height_long: tuple[float, float], hollow: float | None) -> set[str]:
+    flags = ruled_out(list(TYPES), *height_long, True, hollow)
+    return {t for t, out in zip(TYPES, flags, strict=True) if out}
 
 
 def test_a_region_not_seen_down_to_the_table_rules_nothing_out():

@@ -218,7 +218,7 @@ class ClipPerception(Perception):
         props = [m for m in seen.proposals if m.pixels >= self.options.min_pixels
                  and m.base_z - self._table_z < MAX_BASE and has_width(m.extent)]
         crops = to_tensor([crop(frame.rgb, m.region.bbox) for m in props]) if props else torch.zeros(0)
-        shapes = torch.tensor([ruled_out(self.options.types, m.height, m.extent[1], m.on_table)
+        shapes = torch.tensor([ruled_out(self.options.types, m.height, m.extent[1], m.on_table, m.hollow)
                                for m in props], dtype=torch.bool).view(len(props), len(self.options.types))
         labels = self.recogniser.classify(crops, shapes)
         dets, unknown = [], []

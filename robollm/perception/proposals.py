@@ -20,6 +20,7 @@ from robollm.perception.geometry import (
     min_area_rectangle,
     propose,
 )
+from robollm.perception.shape import hollowness
 from robollm.robot.sensors import CameraFrame
 
 TABLE_MARGIN = 0.03  # m around the table's extent still looked at
@@ -46,6 +47,7 @@ class Measured:
     yaw: float  # direction of the footprint's short side, in (-pi/2, pi/2]
     pixels: int
     on_table: bool = True  # seen down to the table plane: its whole height is in view
+    hollow: float | None = None  # how far below its top the footprint's middle lies (`shape.hollowness`)
 
 
 @dataclass
@@ -97,8 +99,10 @@ def measure(region: Region, plane: Plane) -> Measured:
     n = plane.normal
     table_z = (plane.offset - n[0] * fp.centre[0] - n[1] * fp.centre[1]) / n[2]
     base_z = float(table_z + base)
-    return Measured(region, fp.centre, base_z, max(top - base, 0.002), (min(a, b), max(a, b)), yaw,
-                    len(region.pixels), low < BASE_SNAP)
+    height = max(top - base, 0.002)
+    extent = (min(a, b), max(a, b))
+    hollow = hollowness(region.points[:, :2], heights, fp.centre, yaw, extent, height)
+    return Measured(region, fp.centre, base_z, height, extent, yaw, len(region.pixels), low < BASE_SNAP, hollow)
 
 
 def look(frame: CameraFrame, low: tuple[float, float], high: tuple[float, float],
