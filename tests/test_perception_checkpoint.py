@@ -100,3 +100,23 @@ def test_training_saves_a_model_that_reloads_to_the_same_embeddings(tmp_path):
     assert torch.allclose(model.embed_images(x), again.embed_images(x), atol=2e-2)  # stored in half precision
     assert torch.allclose(model.embed_texts(["a photo of a red block"]),
                           again.embed_texts(["a photo of a red block"]), atol=2e-2)
+
+
+def test_the_inference_copy_folds_every_batch_norm_and_gives_the_same_embeddings():
+    from robollm.perception.model import TINY_CONFIG, build_tower, inference_copy
+
+    torch.manual_seed(0)
+    tower = build_tower(TINY_CONFIG)
+    for m in tower.modules():  # running statistics that are not the identity
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    tower.eval()
+    fast = inference_copy(tower)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in tower.modules())  # what is saved stays as it was
+    x = torch.rand(5, 3, 64, 64) * 2 - 1
+    with torch.inference_mode():
+        want = tower(x)
+        assert torch.allclose(fast(x.contiguous(memory_format=torch.channels_last)), want, atol=1e-4)
+        assert torch.allclose(fast(x[:1]), want[:1], atol=1e-4)  # one crop as in a batch
