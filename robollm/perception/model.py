@@ -17,7 +17,6 @@ Both expose `embed_images` (crops to unit vectors, batched) and `embed_texts`.
 from __future__ import annotations
 
 import copy
-
 import hashlib
 import json
 from pathlib import Path
