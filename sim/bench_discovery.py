@@ -3,8 +3,8 @@
 Four figures, in environment steps (control ticks) per second:
 - the environment alone, stepped with random actions in this process;
 - the PPO training loop with one environment in this process (how `--envs 1` trains);
-- the training loop with one environment process, and with `--envs` of them
-  (Gymnasium's AsyncVectorEnv: the same machinery, one process against several);
+- the training loop with one environment process, and with `--envs` of them (the
+  same machinery, one process against several: `robollm.training.discovery.rollout`);
 and the speed-up from vectorising: `--envs` processes against one (target >= 1.7 for
 two), and beside it against the in-process loop.
 The training runs write their checkpoints to a temporary folder and are thrown away.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -54,8 +55,18 @@ def test_training_is_deterministic_under_a_seed(tmp_path):
         assert torch.equal(pa, pb)
 
 
-def test_a_diverging_run_stops_early_and_says_so(tmp_path):
-    _, result = train(lambda: Reach(nan_after=100), small(), tmp_path, log=lambda _: None)
+def test_environment_processes_train_the_same_policy_as_one_process(tmp_path):
+    """Each environment's action noise is seeded by the run, the update and its index."""
+    a, _ = train(Reach, small(n_envs=2, processes=False), tmp_path / "a", log=lambda _: None)
+    b, _ = train(Reach, small(n_envs=2, processes=True), tmp_path / "b", log=lambda _: None)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_a_diverging_run_stops_early_and_says_so(tmp_path, n_envs):
+    _, result = train(functools.partial(Reach, nan_after=100), small(n_envs=n_envs), tmp_path, log=lambda _: None)
     assert result.stop_reason.startswith("diverged")
     assert result.steps < 512
 

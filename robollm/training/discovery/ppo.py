@@ -3,8 +3,9 @@
 The policies are tiny (two hidden layers of 64 units over 15 features) and the
 environment is the cost: one tick is a tenth of a second of physics. Episodes are
 collected from `n_envs` environments at once, in separate processes when there are
-several (Gymnasium's `AsyncVectorEnv`, the role stable-baselines3's `SubprocVecEnv`
-plays), so two cores give close to twice the samples.
+several, each collecting a whole segment of `n_steps` ticks with its own copy of the
+policy (`robollm.training.discovery.rollout`), so two cores give close to twice the
+samples.
 
 Training stops early, and says why, when it diverges (a loss or weight that is not
 finite), when it makes no progress (no better success rate or return for `patience`
@@ -29,6 +30,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
+
+from robollm.training.discovery.rollout import NotFinite, Rollouts
 
 HIDDEN = 64
 
@@ -96,13 +99,6 @@ class TrainResult:
     history: list[dict]
 
 
-def make_vector_env(make_env: Callable[[], gym.Env], n_envs: int, processes: bool | None = None) -> gym.vector.VectorEnv:
-    mode = gym.vector.AutoresetMode.SAME_STEP
-    if not (n_envs > 1 if processes is None else processes):
-        return gym.vector.SyncVectorEnv([make_env], autoreset_mode=mode)
-    return gym.vector.AsyncVectorEnv([make_env] * n_envs, autoreset_mode=mode, context="spawn")
-
-
 def _checkpoint(path: Path, policy: Policy, opt: torch.optim.Optimizer, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save({"policy": policy.state_dict(), "optimizer": opt.state_dict(), "state": state,
@@ -118,12 +114,11 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
     ckpt_path = out / "checkpoint.pt"
     torch.manual_seed(options.seed)
     np.random.seed(options.seed)
-    envs = make_vector_env(make_env, options.n_envs, options.processes)
+    processes = options.n_envs > 1 if options.processes is None else options.processes
+    envs = Rollouts(make_env, options.n_envs, processes)
     interrupted = False
     try:
-        obs_size = envs.single_observation_space.shape[0]
-        act_size = envs.single_action_space.shape[0]
-        policy = Policy(obs_size, act_size, options.init_log_std)
+        policy = Policy(*envs.sizes, options.init_log_std)
         opt = torch.optim.Adam(policy.parameters(), lr=options.lr, eps=1e-5)
         state = {"steps": 0, "updates": 0, "best": [-1.0, -math.inf], "stale": 0, "history": [],
                  "episodes": [], "seconds": 0.0}
@@ -136,56 +131,35 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
             log(f"resumed from {ckpt_path} at {state['steps']} steps ({state['updates']} updates)")
         result = _loop(envs, policy, opt, options, state, ckpt_path, log, deadline)
     except KeyboardInterrupt:
-        # Ctrl-C: the environment processes stop now (a pending step is not waited for);
-        # the last checkpoint stays, and the same command resumes from it.
+        # Ctrl-C: the environment processes stop now (a pending segment is not waited
+        # for); the last checkpoint stays, and the same command resumes from it.
         interrupted = True
         log(f"interrupted; the same command resumes from {ckpt_path}" if ckpt_path.exists() else "interrupted")
         raise
     finally:
-        if interrupted and isinstance(envs, gym.vector.AsyncVectorEnv):
-            envs.close(terminate=True)
-        else:
-            envs.close()
+        envs.close(terminate=interrupted)
     return policy, result
 
 
-def _loop(envs, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path: Path,
+def _loop(envs: Rollouts, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path: Path,
           log: Callable[[str], None], deadline: float | None) -> TrainResult:
     n, T = options.n_envs, options.n_steps
-    obs, _ = envs.reset(seed=[options.seed * 1000 + state["updates"] * n + i for i in range(n)])
+    envs.start([options.seed * 1000 + state["updates"] * n + i for i in range(n)])
     episodes: deque = deque(state["episodes"], maxlen=options.window)
-    ep_return = np.zeros(n)
     start = time.perf_counter() - state["seconds"]
     reason = "step budget used"
     try:
         while state["steps"] < options.total_steps:
-            batch = {k: [] for k in ("obs", "act", "logp", "rew", "val", "done", "next_val")}
-            for _ in range(T):
-                o = torch.as_tensor(obs, dtype=torch.float32)
-                with torch.no_grad():
-                    d = policy.dist(o)
-                    a = d.sample()
-                    logp, v = d.log_prob(a).sum(-1), policy.value(o)
-                next_obs, rew, term, trunc, info = envs.step(a.clamp(-1, 1).numpy())
-                if not np.all(np.isfinite(rew)) or not np.all(np.isfinite(next_obs)):
-                    raise TrainingStopped("diverged: the environment returned a value that is not finite")
-                boot = np.zeros(n)
-                for i in np.flatnonzero(trunc & ~term):  # a cut-off episode is worth its last state's value
-                    with torch.no_grad():
-                        final = torch.as_tensor(info["final_obs"][i], dtype=torch.float32)
-                        boot[i] = float(policy.value(final))
-                ep_return += rew
-                for i in np.flatnonzero(term | trunc):
-                    success = bool(info["final_info"]["success"][i])
-                    episodes.append((success, float(ep_return[i])))
-                    ep_return[i] = 0.0
-                for key, val in (("obs", o), ("act", a), ("logp", logp), ("val", v)):
-                    batch[key].append(val)
-                batch["rew"].append(torch.as_tensor(rew + options.gamma * boot, dtype=torch.float32))
-                batch["done"].append(torch.as_tensor(term | trunc, dtype=torch.float32))
-                obs = next_obs
-            with torch.no_grad():
-                last_val = policy.value(torch.as_tensor(obs, dtype=torch.float32))
+            seeds = [(options.seed * 100_003 + state["updates"]) * n + i for i in range(n)]
+            try:
+                segments = envs.collect(policy, T, options.gamma, seeds)
+            except NotFinite as e:
+                raise TrainingStopped(str(e)) from None
+            for seg in segments:
+                episodes.extend(seg.episodes)
+            batch = {k: torch.as_tensor(np.stack([getattr(seg, k) for seg in segments], axis=1))
+                     for k in ("obs", "act", "logp", "val", "rew", "done")}
+            last_val = torch.tensor([seg.last_val for seg in segments], dtype=torch.float32)
             state["steps"] += n * T
             rollout_weights = {k: v.clone() for k, v in policy.state_dict().items()}
             stats = _update(policy, opt, batch, last_val, options)
@@ -230,9 +204,9 @@ def _loop(envs, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path
 
 
 def _update(policy: Policy, opt, batch: dict, last_val: torch.Tensor, o: PPOOptions) -> dict:
-    obs, act = torch.stack(batch["obs"]), torch.stack(batch["act"])
-    logp_old, val = torch.stack(batch["logp"]), torch.stack(batch["val"])
-    rew, done = torch.stack(batch["rew"]), torch.stack(batch["done"])
+    """GAE over (T, n) columns, then PPO's clipped updates over shuffled minibatches."""
+    obs, act, logp_old, val = batch["obs"], batch["act"], batch["logp"], batch["val"]
+    rew, done = batch["rew"], batch["done"]
     T = rew.shape[0]
     adv = torch.zeros_like(rew)
     gae = torch.zeros_like(last_val)
