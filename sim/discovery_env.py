@@ -17,8 +17,8 @@ scaled, plus the decrease of the hand's distance to the object until they meet, 
 any extra terms (`extra_reward`, such as sandboxed model-written code); success adds
 a bonus and ends the episode, and an object off the table ends it with a penalty.
 An episode ends where the policy skill stops: when the predicate holds in the
-perceived scene; success is judged by the simulator's geometric facts, as in
-verification.
+perceived scene. Then, as in verification, the hand lifts away, things come to rest
+for half a second, and the simulator's geometric facts judge success.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from robollm.errors import UserError
 from robollm.geometry import Pose
 from robollm.robot.base import ArmCommand
 from robollm.session import Session
+from robollm.skills.manipulation import APPROACH
 from robollm.training.discovery.features import (
     OBS_SIZE,
     PolicyTask,
@@ -57,6 +58,7 @@ FALL_PENALTY = 2.0
 # Seconds a new layout is given to come to rest: a tenth, where a task run gives 0.3, as
 # its objects drop half a millimetre (resets are a cost every episode pays).
 SETTLE = 0.1
+RELEASE_WAIT = 0.5  # s after the hand lifts away before success is judged, as in verification
 
 
 def register_envs() -> None:
@@ -162,12 +164,19 @@ class DiscoveryEnv(gym.Env):
                 self.reward_error, self.extra_reward = str(e), None
         if self.reward_error:
             info["reward_code_error"] = self.reward_error
-        # The skill stops when perception says the predicate holds; the simulator's
-        # geometry says whether it really does. Training ends episodes the same way.
-        success = evaluate(self.goal, self.robot.geometric_facts())
+        # The skill stops when perception says the predicate holds, lifts its hand away,
+        # and verification lets things come to rest before the simulator's geometry says
+        # whether it really holds (a cup tipped over can roll on, out of its region).
+        # Training ends and judges episodes the same way.
         stopped = evaluate(self.goal, PerceivedFacts(scene))
         fell = not self._on_table(scene)
-        terminated = success or stopped or fell
+        success = False
+        if stopped and not fell:
+            self._release()
+            scene = self.robot.true_scene()
+            fell = not self._on_table(scene)
+            success = not fell and evaluate(self.goal, self.robot.geometric_facts())
+        terminated = stopped or fell
         if success:
             reward += SUCCESS_BONUS
         elif fell:
@@ -177,6 +186,11 @@ class DiscoveryEnv(gym.Env):
         return self._observe(scene), float(reward), terminated, truncated, info
 
     # -- helpers ------------------------------------------------------------------------
+    def _release(self) -> None:
+        """Lift the hand straight up, as the skill does when it stops, and let things settle."""
+        self.session.motion.move({self.arm: self._hand().offset(dz=APPROACH)})
+        self.robot.wait(RELEASE_WAIT)
+
     def _hand(self) -> Pose:
         return Pose(self.robot.observe().arms[self.arm].ee_pose.position, self._orientation)
 
