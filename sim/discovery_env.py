@@ -36,8 +36,8 @@ from robollm.errors import UserError
 from robollm.geometry import Pose
 from robollm.robot.base import ArmCommand
 from robollm.session import Session
-from robollm.skills.manipulation import APPROACH
 from robollm.training.discovery.features import (
+    APPROACH_HEIGHTS,
     OBS_SIZE,
     PolicyTask,
     hand_target,
@@ -188,7 +188,7 @@ class DiscoveryEnv(gym.Env):
     # -- helpers ------------------------------------------------------------------------
     def _release(self) -> None:
         """Lift the hand straight up, as the skill does when it stops, and let things settle."""
-        self.session.motion.move({self.arm: self._hand().offset(dz=APPROACH)})
+        self.session.motion.move({self.arm: self._hand().offset(dz=APPROACH_HEIGHTS[0])})
         self.robot.wait(RELEASE_WAIT)
 
     def _hand(self) -> Pose:

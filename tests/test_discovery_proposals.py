@@ -128,3 +128,20 @@ def test_shipped_skills_state_their_predicate_over_their_parameters():
         for region in ("left", "middle", "right"):
             args = {**data["trained_with"], **({"region": region} if "region" in data["params"] else {})}
             parse(data["success_template"].format(**args))
+
+
+def test_a_start_near_the_arms_base_counts_when_the_arm_can_come_down_to_it():
+    """Layout 100011 puts the red block 0.28 m from the left arm's base: the approach from
+    10 cm above is out of reach, the one from lower down is not."""
+    from robollm.skills.discovered import discovered_manifests
+    from robollm.training.discovery.features import APPROACH_HEIGHTS, PolicyTask, plan_start
+    from robollm.training.discovery.verify import make_skill
+
+    nudge = make_skill(next(m for m in discovered_manifests() if m.parent.name == "nudge_against"))
+    args = {"obj": "red_block", "target": "blue_block"}
+    with Session(load_config(), load_scene("discovery"), 100011) as session:
+        scene = session.observe()
+        task = PolicyTask(nudge.success(**args), "red_block", push_height=nudge.push_height)
+        assert plan_start(scene, task, session.motion.arms) is None  # geometry alone: too near the base
+        start = nudge.start(scene, session.motion, **args)
+        assert start is not None and start.arm == "left" and start.approach < APPROACH_HEIGHTS[0]

@@ -115,7 +115,7 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
     torch.manual_seed(options.seed)
     np.random.seed(options.seed)
     processes = options.n_envs > 1 if options.processes is None else options.processes
-    envs = Rollouts(make_env, options.n_envs, processes)
+    envs = Rollouts(make_env, options.n_envs, processes, Policy)
     interrupted = False
     try:
         policy = Policy(*envs.sizes, options.init_log_std)

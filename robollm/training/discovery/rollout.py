@@ -98,16 +98,14 @@ def _spaces(env: gym.Env) -> tuple[int, int]:
     return int(env.observation_space.shape[0]), int(env.action_space.shape[0])
 
 
-def _serve(conn, make_env: Callable[[], gym.Env]) -> None:
+def _serve(conn, make_env: Callable[[], gym.Env], make_policy: Callable[[int, int], torch.nn.Module]) -> None:
     """An environment process: build the rollout, then collect segments on request."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the trainer's to handle
     torch.set_num_threads(1)
-    from robollm.training.discovery.ppo import Policy
-
     try:
         rollout = Rollout(make_env)
         sizes = _spaces(rollout.env)
-        policy = Policy(*sizes)
+        policy = make_policy(*sizes)
         conn.send(("ready", sizes))
     except Exception:
         conn.send(("error", traceback.format_exc()))
@@ -136,9 +134,11 @@ def _serve(conn, make_env: Callable[[], gym.Env]) -> None:
 
 
 class Rollouts:
-    """`n` rollouts, in this process (`processes=False`) or one process each."""
+    """`n` rollouts, in this process (`processes=False`) or one process each.
+    `make_policy(obs_size, act_size)` builds a process's copy of the policy (picklable)."""
 
-    def __init__(self, make_env: Callable[[], gym.Env], n: int, processes: bool) -> None:
+    def __init__(self, make_env: Callable[[], gym.Env], n: int, processes: bool,
+                 make_policy: Callable[[int, int], torch.nn.Module]) -> None:
         self.local: list[Rollout] = []
         self.conns: list = []
         self.procs: list = []
@@ -149,7 +149,7 @@ class Rollouts:
         ctx = multiprocessing.get_context("spawn")
         for _ in range(n):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(child, make_env), daemon=True)
+            proc = ctx.Process(target=_serve, args=(child, make_env, make_policy), daemon=True)
             proc.start()
             child.close()
             self.conns.append(parent)
