@@ -44,7 +44,7 @@ from robollm.training.discovery.features import (
     observe,
     plan_start,
 )
-from robollm.world.geometric import table_box
+from robollm.world.geometric import nothing_fell
 from robollm.world.perceived import PerceivedFacts
 from robollm.world.predicates import evaluate
 from robollm.world.scene import SceneSpec, load_scene
@@ -169,12 +169,12 @@ class DiscoveryEnv(gym.Env):
         # whether it really holds (a cup tipped over can roll on, out of its region).
         # Training ends and judges episodes the same way.
         stopped = evaluate(self.goal, PerceivedFacts(scene))
-        fell = not self._on_table(scene)
+        fell = not nothing_fell(scene)
         success = False
         if stopped and not fell:
             self._release()
             scene = self.robot.true_scene()
-            fell = not self._on_table(scene)
+            fell = not nothing_fell(scene)
             success = not fell and evaluate(self.goal, self.robot.geometric_facts())
         terminated = stopped or fell
         if success:
@@ -203,11 +203,6 @@ class DiscoveryEnv(gym.Env):
         h = self._hand().position
         gap = math.dist(h[:2], obj.pose.position[:2]) - obj.radius - 0.012
         return max(0.0, gap)
-
-    def _on_table(self, scene) -> bool:
-        table = table_box(scene.regions)
-        return all(table.contains_xy(*o.pose.position[:2]) and o.pose.position[2] > table.low[2] - 0.03
-                   for o in scene.objects.values())
 
     def _measures(self, scene, distance: float) -> dict[str, float]:
         """Plain numbers an extra reward term may read (nothing of the simulator itself)."""

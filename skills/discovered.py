@@ -109,11 +109,14 @@ class PolicySkill(Skill):
         return Outcome(True, arm=free[0])
 
     # -- motion -----------------------------------------------------------------------
+    def task(self, **args: str) -> PolicyTask:
+        """The low-level task of one call: its success predicate, object, push height, ticks."""
+        return PolicyTask(self.success(**args), args["obj"], push_height=self.push_height, max_steps=self.max_steps)
+
     def start(self, scene: SceneState, motion: Motion, **args: str) -> Start | None:
         """Where the policy takes over in this scene, or None where no arm's motion reaches
         a start beside the object (the skill then refuses: "target out of reach")."""
-        task = PolicyTask(self.success(**args), args["obj"], push_height=self.push_height, max_steps=self.max_steps)
-        return plan_start(scene, task, motion.arms, motion)
+        return plan_start(scene, self.task(**args), motion.arms, motion)
 
     def run(self, ctx: SkillContext, **args: str) -> Outcome:
         check = self.apply(ctx.symbolic().copy(), **args)
@@ -121,8 +124,7 @@ class PolicySkill(Skill):
             return check
         m = ctx.motion
         scene = ctx.perceive()
-        task = PolicyTask(self.success(**args), args["obj"], push_height=self.push_height,
-                          max_steps=self.max_steps)
+        task = self.task(**args)
         goal = task.goal
         plan = self.start(scene, m, **args)
         if plan is None:

@@ -39,11 +39,11 @@ def _seen_from_above(height: float, wall: float | None, side: float = 0.06, step
 
 
 def test_hollowness_tells_a_solid_top_from_an_open_vessel():
-    solid = hollowness(*_seen_from_above(0.05, None), (0.5, 0.1), 0.0, (0.06, 0.06), 0.05)
-    vessel = hollowness(*_seen_from_above(0.09, 0.08), (0.5, 0.1), 0.0, (0.06, 0.06), 0.09)
+    solid = hollowness(*_seen_from_above(0.05, None), 0.05, (0.5, 0.1), 0.0, (0.06, 0.06), 0.05)
+    vessel = hollowness(*_seen_from_above(0.09, 0.08), 0.09, (0.5, 0.1), 0.0, (0.06, 0.06), 0.09)
     assert solid == 0.0
     assert 0.85 < vessel < 0.9
-    assert hollowness(np.zeros((3, 2)), np.zeros(3), (0.0, 0.0), 0.0, (0.06, 0.06), 0.05) is None  # too few points
+    assert hollowness(np.zeros((3, 2)), np.zeros(3), 0.0, (0.0, 0.0), 0.0, (0.06, 0.06), 0.05) is None  # too few points
 
 
 def test_a_dark_cup_and_a_dark_block_part_by_hollowness():

@@ -101,7 +101,7 @@ def measure(region: Region, plane: Plane) -> Measured:
     base_z = float(table_z + base)
     height = max(top - base, 0.002)
     extent = (min(a, b), max(a, b))
-    hollow = hollowness(region.points[:, :2], heights, fp.centre, yaw, extent, height)
+    hollow = hollowness(region.points[:, :2], heights, top, fp.centre, yaw, extent, height)
     return Measured(region, fp.centre, base_z, height, extent, yaw, len(region.pixels), low < BASE_SNAP, hollow)
 
 

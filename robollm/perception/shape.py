@@ -45,9 +45,9 @@ SHAPE_RULES: dict[str, Callable[[float, float, float | None], bool]] = {
 }
 
 
-def hollowness(points_xy: np.ndarray, heights: np.ndarray, centre: tuple[float, float], yaw: float,
+def hollowness(points_xy: np.ndarray, heights: np.ndarray, top: float, centre: tuple[float, float], yaw: float,
                extent: tuple[float, float], height: float) -> float | None:
-    """How far below the top (98th percentile of `heights`) the middle of the footprint
+    """How far below `top` (the region's highest points) the middle of the footprint
     lies, over `height`: 0 for a solid top, near 1 for an open vessel; None when too few
     points fall in the middle to say. `yaw` is the direction of `extent[0]`."""
     c, s = math.cos(yaw), math.sin(yaw)
@@ -56,7 +56,6 @@ def hollowness(points_xy: np.ndarray, heights: np.ndarray, centre: tuple[float, 
     inner = (np.abs(a) < INNER * extent[0]) & (np.abs(b) < INNER * extent[1])
     if int(inner.sum()) < MIN_INNER_POINTS or height <= 0.0:
         return None
-    top = float(np.percentile(heights, 98))
     return max(0.0, top - float(np.median(heights[inner]))) / height
 
 

@@ -78,6 +78,12 @@ def on_table(obj: ObjectInfo, table: Box) -> bool:
     return table.contains_xy(x, y) and z > table.low[2] - FLOOR_DROP
 
 
+def nothing_fell(scene: SceneState) -> bool:
+    """Whether every object of the scene is still on the table."""
+    table = table_box(scene.regions)
+    return all(on_table(o, table) for o in scene.objects.values())
+
+
 def at_edge_distance(obj: ObjectInfo, region_name: str, scene: SceneState) -> float:
     """Metres still to go before `at_edge` holds (0 once it does)."""
     table, region = table_box(scene.regions), scene.regions[region_name]

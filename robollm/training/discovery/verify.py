@@ -31,7 +31,7 @@ from robollm.registry import Registry
 from robollm.session import Session
 from robollm.skill import Skill, SkillContext
 from robollm.world.effects import derive_effect
-from robollm.world.geometric import table_box
+from robollm.world.geometric import nothing_fell
 from robollm.world.predicates import atoms, evaluate, parse
 from robollm.world.scene import SceneSpec
 
@@ -95,9 +95,7 @@ def verify(skill: Skill, args: dict[str, str], config: LaunchConfig, scene: Scen
             outcome = skill.run(ctx, **args)
             session.motion.wait(0.5)  # let things come to rest before judging
             facts = session.facts()
-            table = table_box(session.robot.true_scene().regions)
-            on_table = all(table.contains_xy(*o.pose.position[:2]) and o.pose.position[2] > table.low[2] - 0.03
-                           for o in session.robot.true_scene().objects.values())
+            on_table = nothing_fell(session.robot.true_scene())
             ok = outcome.success and on_table and evaluate(goal, facts)
             relations = _effect_atoms(goal_text, args)
             agree = all(predicted.holds(rel, a) == facts.holds(rel, a) for rel, a in relations)
