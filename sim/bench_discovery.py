@@ -2,7 +2,8 @@
 
 Four figures, in environment steps (control ticks) per second:
 - the environment alone, stepped with random actions in this process;
-- the PPO training loop with one environment in this process (how `--envs 1` trains);
+- the PPO training loop (stable-baselines3's update) with one environment in this
+  process (how `--envs 1` trains);
 - the training loop with one environment process, and with `--envs` of them (the
   same machinery, one process against several: `robollm.training.discovery.rollout`);
 and the speed-up from vectorising: `--envs` processes against one (target >= 1.7 for
@@ -10,6 +11,8 @@ two), and beside it against the in-process loop. Each training setting runs `--r
 times, interleaved, and its fastest run counts: other work on the machine only ever
 slows a run down.
 The training runs write their checkpoints to a temporary folder and are thrown away.
+`--lockstep` also times stable-baselines3's own `PPO.learn` on `SubprocVecEnv`, whose
+environments step in lockstep, with the same settings and network.
 
 Beside them it prints the machine's own ceiling: the same fixed arithmetic (a physics-
 like loop of floating-point work) run in `--envs` processes at once against one, as
@@ -72,18 +75,13 @@ def bench_discovery(argv: list[str]) -> int:
     parser.add_argument("--envs", type=int, default=2, help="environment processes for the vectorised run")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each setting; the fastest counts (default 2)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sb3", action="store_true",
-                        help="also time stable-baselines3's PPO with the same settings, in process and with 1 and "
-                             "--envs SubprocVecEnv processes (needs stable-baselines3 installed)")
+    parser.add_argument("--lockstep", action="store_true",
+                        help="also time stable-baselines3's own PPO.learn with the same settings, in process and with "
+                             "1 and --envs SubprocVecEnv processes (stepped in lockstep)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.steps < 64 or args.envs < 2 or args.repeats < 1:
         raise UserError("--steps must be at least 64, --envs at least 2 and --repeats at least 1")
-    if args.sb3:
-        try:
-            import stable_baselines3  # noqa: F401
-        except ImportError:
-            raise UserError("--sb3 needs stable-baselines3: pip install -c constraints.txt stable-baselines3") from None
     import torch
 
     torch.set_num_threads(1)
@@ -108,7 +106,7 @@ def bench_discovery(argv: list[str]) -> int:
                 _, result = train(_Factory(), options, Path(folder), log=lambda _: None, resume=False)
             rates[key] = max(rates.get(key, 0.0), result.steps / result.seconds)  # other work only slows a run
     speedup = rates[args.envs] / rates[1]
-    sb3 = sb3_rates(args) if args.sb3 else None
+    sb3 = lockstep_rates(args) if args.lockstep else None
     ceiling = parallel_ceiling(args.envs)
     out = {"env_alone_steps_per_s": round(alone, 1), "train_1_env_inline_steps_per_s": round(rates["inline"], 1),
            "train_1_env_process_steps_per_s": round(rates[1], 1),
@@ -117,7 +115,7 @@ def bench_discovery(argv: list[str]) -> int:
            "target": SPEEDUP_TARGET, "machine_ceiling": round(ceiling, 2), "steps": args.steps,
            "repeats": args.repeats}
     if sb3 is not None:
-        out["stable_baselines3"] = {k: round(v, 1) for k, v in sb3.items()} | {
+        out["lockstep"] = {k: round(v, 1) for k, v in sb3.items()} | {
             "speedup": round(sb3[f"{args.envs}_processes"] / sb3["1_process"], 2)}
     if args.json:
         print(json.dumps(out))
@@ -129,16 +127,16 @@ def bench_discovery(argv: list[str]) -> int:
         print(f"speed-up, {args.envs} processes against 1: {speedup:.2f}x (target >= {SPEEDUP_TARGET}x); "
               f"against the in-process loop: {out['speedup_vs_inline']:.2f}x")
         if sb3 is not None:
-            print(f"stable-baselines3 PPO, same settings: in process {sb3['in_process']:.1f}, 1 process "
-                  f"{sb3['1_process']:.1f}, {args.envs} processes {sb3[f'{args.envs}_processes']:.1f} steps/s "
-                  f"({out['stable_baselines3']['speedup']:.2f}x)")
+            print(f"stable-baselines3 PPO.learn, lockstep SubprocVecEnv: in process {sb3['in_process']:.1f}, "
+                  f"1 process {sb3['1_process']:.1f}, {args.envs} processes {sb3[f'{args.envs}_processes']:.1f} "
+                  f"steps/s ({out['lockstep']['speedup']:.2f}x)")
         print(f"this machine's ceiling: {ceiling:.2f}x ({args.envs} processes of fixed arithmetic against 1)")
     return 0 if speedup >= SPEEDUP_TARGET else 1
 
 
-def sb3_rates(args) -> dict[str, float]:
-    """stable-baselines3's PPO on the same environment and settings (its vectorised
-    environments step in lockstep), for comparison; the fastest of `--repeats` runs."""
+def lockstep_rates(args) -> dict[str, float]:
+    """stable-baselines3's own training loop on the same environment and settings (its
+    vectorised environments step in lockstep), for comparison; the fastest of `--repeats` runs."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
     from torch import nn
@@ -151,7 +149,8 @@ def sb3_rates(args) -> dict[str, float]:
             env = vec([_Factory()] * n, start_method="spawn") if vec is SubprocVecEnv else vec([_Factory()] * n)
             model = PPO("MlpPolicy", env, n_steps=max(32, args.steps // (4 * n)), batch_size=defaults.minibatch,
                         n_epochs=defaults.epochs, learning_rate=defaults.lr, gamma=defaults.gamma,
-                        gae_lambda=defaults.lam, clip_range=defaults.clip, max_grad_norm=defaults.max_grad_norm,
+                        gae_lambda=defaults.lam, clip_range=defaults.clip, vf_coef=defaults.value_coef,
+                        max_grad_norm=defaults.max_grad_norm,
                         policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": nn.Tanh,
                                        "log_std_init": defaults.init_log_std},
                         seed=args.seed, device="cpu", verbose=0)

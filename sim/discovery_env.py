@@ -37,7 +37,7 @@ from robollm.geometry import Pose
 from robollm.robot.base import ArmCommand
 from robollm.session import Session
 from robollm.training.discovery.features import (
-    APPROACH_HEIGHTS,
+    LIFT_AWAY,
     OBS_SIZE,
     PolicyTask,
     hand_target,
@@ -188,7 +188,7 @@ class DiscoveryEnv(gym.Env):
     # -- helpers ------------------------------------------------------------------------
     def _release(self) -> None:
         """Lift the hand straight up, as the skill does when it stops, and let things settle."""
-        self.session.motion.move({self.arm: self._hand().offset(dz=APPROACH_HEIGHTS[0])})
+        self.session.motion.move({self.arm: self._hand().offset(dz=LIFT_AWAY)})
         self.robot.wait(RELEASE_WAIT)
 
     def _hand(self) -> Pose:

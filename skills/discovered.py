@@ -23,8 +23,8 @@ from pathlib import Path
 from robollm.geometry import Pose
 from robollm.robot.motion import Motion
 from robollm.skill import Outcome, Param, Skill, SkillContext
-from robollm.skills.manipulation import APPROACH
 from robollm.training.discovery.features import (
+    LIFT_AWAY,
     OBS_SIZE,
     PolicyTask,
     Start,
@@ -144,7 +144,7 @@ class PolicySkill(Skill):
             hand = Pose(m.ee_pose(arm).position, start.orientation)
             action = self.policy.act(observe(scene, hand, task, ticks, direction, goal))
             m.servo({arm: hand_target(hand, action, scene, task, direction)}, 1.0 / task.control_hz)
-        m.move({arm: m.ee_pose(arm).offset(dz=APPROACH)})
+        m.move({arm: m.ee_pose(arm).offset(dz=LIFT_AWAY)})
         m.home(arm)
         done = evaluate(goal, PerceivedFacts(ctx.perceive()))
         data = {"ticks": ticks}

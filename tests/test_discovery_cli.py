@@ -4,7 +4,6 @@ a shipped skill is never replaced unless asked."""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -34,12 +33,6 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
 def test_bench_refuses_too_few_steps(capsys):
     assert main(["bench", "discovery", "--steps", "3"]) == 2
     assert "--steps must be at least 64" in capsys.readouterr().err
-
-
-def test_bench_comparison_with_stable_baselines3_says_what_it_needs(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "stable_baselines3", None)  # as where it is not installed
-    assert main(["bench", "discovery", "--sb3"]) == 2
-    assert "--sb3 needs stable-baselines3" in capsys.readouterr().err
 
 
 def test_a_skill_in_the_library_is_replaced_only_when_asked(tmp_path):

@@ -15,8 +15,17 @@ import pytest
 import torch
 from gymnasium import spaces
 
+from robollm.errors import UserError
 from robollm.training.discovery.features import OBS_SIZE, PolicyTask
-from robollm.training.discovery.ppo import PPOOptions, load_policy, save_policy, train
+from robollm.training.discovery.ppo import (
+    Policy,
+    PPOOptions,
+    load_policy,
+    mirror_weights,
+    save_policy,
+    sb3_model,
+    train,
+)
 
 
 class Reach(gym.Env):
@@ -107,6 +116,30 @@ def test_ctrl_c_stops_the_environment_processes_and_keeps_the_checkpoint(tmp_pat
     lines.clear()
     train(Reach, small(total_steps=128), tmp_path, log=lines.append)
     assert lines[0].startswith(f"resumed from {tmp_path / 'checkpoint.pt'}")
+
+
+def test_the_rollouts_copy_of_the_policy_is_stable_baselines3s_network():
+    """Same action distribution and value as stable-baselines3's policy, after an update too."""
+    model = sb3_model(15, 3, PPOOptions(seed=4))
+    torch.nn.init.normal_(model.policy.action_net.weight)  # away from the near-zero initial layer
+    copy = Policy(15, 3)
+    copy.load_state_dict(mirror_weights(model.policy))
+    obs = torch.randn(32, 15)
+    actions = torch.randn(32, 3)
+    theirs = model.policy.get_distribution(obs)
+    values, logp, _ = model.policy.evaluate_actions(obs, actions)
+    ours = copy.dist(obs)
+    assert torch.allclose(ours.mean, theirs.distribution.mean, atol=1e-6)
+    assert torch.allclose(ours.stddev, theirs.distribution.stddev)
+    assert torch.allclose(ours.log_prob(actions).sum(-1), logp, atol=1e-5)
+    assert torch.allclose(copy.value(obs), values.flatten(), atol=1e-6)
+
+
+def test_a_checkpoint_from_another_trainer_is_refused_with_what_to_do(tmp_path):
+    torch.save({"policy": {}, "state": {}}, tmp_path / "checkpoint.pt")
+    with pytest.raises(UserError, match="checkpoint.pt: a checkpoint from an earlier trainer"):
+        train(Reach, small(), tmp_path, log=lambda _: None)
+    assert (tmp_path / "checkpoint.pt").exists()  # left where it was
 
 
 def test_exported_policy_reloads_with_the_same_actions(tmp_path):

@@ -39,6 +39,7 @@ NEAR_BASE_DISTANCE = 0.25  # m: nearer than this, a hand pointing down is out of
 # rig's IK: at 0.28 m up to 6 cm above the table, at 0.26 m only 2 cm), so there the hand
 # comes down from lower.
 APPROACH_HEIGHTS = (0.1, 0.05, 0.02)
+LIFT_AWAY = APPROACH_HEIGHTS[0]  # m the hand rises when the push ends, in training and in the skill
 
 
 @dataclass(frozen=True)

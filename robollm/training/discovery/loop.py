@@ -133,6 +133,12 @@ def run_proposal(p: Proposal, o: DiscoverOptions, deadline: float, log: Callable
     return p
 
 
+def _sb3_version() -> str:
+    import stable_baselines3
+
+    return stable_baselines3.__version__
+
+
 def _manifest(p: Proposal, o: DiscoverOptions, result: TrainResult) -> dict:
     goal = parse(p.success)
     effect = derive_effect(goal)
@@ -146,6 +152,7 @@ def _manifest(p: Proposal, o: DiscoverOptions, result: TrainResult) -> dict:
                  "stop_reason": result.stop_reason, "train_seconds": round(result.seconds, 1),
                  "train_success": round(result.success_rate, 3),
                  "ppo": asdict(PPOOptions(total_steps=o.steps, n_envs=o.n_envs, seed=o.seed)),
+                 "trainer": f"stable-baselines3 {_sb3_version()} PPO",
                  "machine": f"{platform.machine()} {platform.system()} python {platform.python_version()}",
                  "command": o.command, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
     }

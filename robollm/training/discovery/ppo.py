@@ -1,11 +1,18 @@
-"""Proximal policy optimisation for discovered skills, small enough to read in one go.
+"""Proximal policy optimisation for discovered skills, on stable-baselines3.
 
 The policies are tiny (two hidden layers of 64 units over 15 features) and the
-environment is the cost: one tick is a tenth of a second of physics. Episodes are
-collected from `n_envs` environments at once, in separate processes when there are
-several, each collecting a whole segment of `n_steps` ticks with its own copy of the
-policy (`robollm.training.discovery.rollout`), so two cores give close to twice the
-samples.
+environment is the cost: one tick is a tenth of a second of physics. The update is
+stable-baselines3's PPO (its `MlpPolicy`, rollout buffer, generalised advantage
+estimate, clipped loss and optimiser); the experience comes from `n_envs`
+environments at once, in separate processes when there are several, each collecting a
+whole segment of `n_steps` ticks with its own copy of the policy
+(`robollm.training.discovery.rollout`), so two cores give close to twice the samples.
+stable-baselines3's own vectorised environments step in lockstep, every tick waiting
+for the slowest environment (`robollm bench discovery --lockstep` times both).
+
+The copy is `Policy`: the network stable-baselines3 builds, as a plain torch module
+with the same weights (`mirror_weights`), which is also what a skill runs with, so
+acting needs nothing beyond torch.
 
 Training stops early, and says why, when it diverges (a loss or weight that is not
 finite), when it makes no progress (no better success rate or return for `patience`
@@ -29,9 +36,11 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
+from gymnasium import spaces
 from torch import nn
 
-from robollm.training.discovery.rollout import NotFinite, Rollouts
+from robollm.errors import UserError
+from robollm.training.discovery.rollout import NotFinite, Rollouts, Segment
 
 HIDDEN = 64
 
@@ -49,6 +58,7 @@ class PPOOptions:
     lam: float = 0.95
     clip: float = 0.2
     entropy: float = 0.0
+    value_coef: float = 0.5
     max_grad_norm: float = 0.5
     init_log_std: float = -0.5
     patience: int = 16  # updates without a better success rate or return before giving up
@@ -59,7 +69,9 @@ class PPOOptions:
 
 
 class Policy(nn.Module):
-    """A Gaussian policy with a state-independent spread, and a separate value network."""
+    """A Gaussian policy with a state-independent spread, and a separate value network:
+    stable-baselines3's `MlpPolicy` with `net_arch=dict(pi=[64, 64], vf=[64, 64])` and
+    tanh, as one torch module (`mirror_weights` copies its weights in)."""
 
     def __init__(self, obs_size: int, act_size: int, init_log_std: float = -0.5) -> None:
         super().__init__()
@@ -97,12 +109,51 @@ class TrainResult:
     success_rate: float  # over the last `window` training episodes
     mean_return: float
     history: list[dict]
+    weights: dict[str, torch.Tensor]  # the exported policy's (`Policy`)
 
 
-def _checkpoint(path: Path, policy: Policy, opt: torch.optim.Optimizer, state: dict) -> None:
+CHECKPOINT_FORMAT = "stable-baselines3 PPO"
+
+
+def sb3_model(obs_size: int, act_size: int, options: PPOOptions):
+    """stable-baselines3's PPO for these spaces and settings, without an environment of its
+    own: the rollouts fill its buffer (`_fill`)."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
+
+    model = PPO("MlpPolicy", None, learning_rate=options.lr, n_steps=options.n_steps, batch_size=options.minibatch,
+                n_epochs=options.epochs, gamma=options.gamma, gae_lambda=options.lam, clip_range=options.clip,
+                ent_coef=options.entropy, vf_coef=options.value_coef, max_grad_norm=options.max_grad_norm,
+                policy_kwargs={"net_arch": {"pi": [HIDDEN, HIDDEN], "vf": [HIDDEN, HIDDEN]}, "activation_fn": nn.Tanh,
+                               "log_std_init": options.init_log_std},
+                seed=options.seed, device="cpu", _init_setup_model=False)
+    model.observation_space = spaces.Box(-np.inf, np.inf, (obs_size,), np.float32)
+    model.action_space = spaces.Box(-1.0, 1.0, (act_size,), np.float32)
+    model.n_envs = options.n_envs
+    model._setup_model()
+    model.set_logger(Logger(folder=None, output_formats=[]))  # the loop logs its own rows
+    return model
+
+
+# Policy's parameter <- stable-baselines3 ActorCriticPolicy's parameter.
+_MIRROR = {"actor.0": "mlp_extractor.policy_net.0", "actor.2": "mlp_extractor.policy_net.2", "actor.4": "action_net",
+           "critic.0": "mlp_extractor.value_net.0", "critic.2": "mlp_extractor.value_net.2", "critic.4": "value_net"}
+
+
+def mirror_weights(sb3_policy: nn.Module) -> dict[str, torch.Tensor]:
+    """A `Policy` state dict with the weights of stable-baselines3's policy."""
+    theirs = sb3_policy.state_dict()
+    ours = {f"{mine}.{p}": theirs[f"{their}.{p}"].detach().clone() for mine, their in _MIRROR.items()
+            for p in ("weight", "bias")}
+    ours["log_std"] = theirs["log_std"].detach().clone()
+    return ours
+
+
+def _checkpoint(path: Path, model, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"policy": policy.state_dict(), "optimizer": opt.state_dict(), "state": state,
-                "torch_rng": torch.get_rng_state()}, tmp)
+    torch.save({"format": CHECKPOINT_FORMAT, "policy": model.policy.state_dict(),
+                "optimizer": model.policy.optimizer.state_dict(), "state": state,
+                "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state()}, tmp)
     tmp.replace(path)  # never a half-written checkpoint
 
 
@@ -112,24 +163,25 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
     """Train a policy; `out/checkpoint.pt` is written after every update and read on resume."""
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
-    torch.manual_seed(options.seed)
-    np.random.seed(options.seed)
     processes = options.n_envs > 1 if options.processes is None else options.processes
     envs = Rollouts(make_env, options.n_envs, processes, Policy)
     interrupted = False
     try:
-        policy = Policy(*envs.sizes, options.init_log_std)
-        opt = torch.optim.Adam(policy.parameters(), lr=options.lr, eps=1e-5)
+        model = sb3_model(*envs.sizes, options)  # seeds torch and numpy with options.seed
         state = {"steps": 0, "updates": 0, "best": [-1.0, -math.inf], "stale": 0, "history": [],
                  "episodes": [], "seconds": 0.0}
         if resume and ckpt_path.exists():
             saved = torch.load(ckpt_path, weights_only=False)
-            policy.load_state_dict(saved["policy"])
-            opt.load_state_dict(saved["optimizer"])
+            if saved.get("format") != CHECKPOINT_FORMAT:
+                raise UserError(f"{ckpt_path}: a checkpoint from an earlier trainer, which this one cannot resume; "
+                                "move it away to train this proposal from the start")
+            model.policy.load_state_dict(saved["policy"])
+            model.policy.optimizer.load_state_dict(saved["optimizer"])
             state = saved["state"]
             torch.set_rng_state(saved["torch_rng"])
+            np.random.set_state(saved["numpy_rng"])
             log(f"resumed from {ckpt_path} at {state['steps']} steps ({state['updates']} updates)")
-        result = _loop(envs, policy, opt, options, state, ckpt_path, log, deadline)
+        result = _loop(envs, model, options, state, ckpt_path, log, deadline)
     except KeyboardInterrupt:
         # Ctrl-C: the environment processes stop now (a pending segment is not waited
         # for); the last checkpoint stays, and the same command resumes from it.
@@ -138,31 +190,36 @@ def train(make_env: Callable[[], gym.Env], options: PPOOptions, out: Path,
         raise
     finally:
         envs.close(terminate=interrupted)
+    policy = Policy(*envs.sizes, options.init_log_std)
+    policy.load_state_dict(result.weights)
+    policy.eval()
     return policy, result
 
 
-def _loop(envs: Rollouts, policy: Policy, opt, options: PPOOptions, state: dict, ckpt_path: Path,
+def _loop(envs: Rollouts, model, options: PPOOptions, state: dict, ckpt_path: Path,
           log: Callable[[str], None], deadline: float | None) -> TrainResult:
     n, T = options.n_envs, options.n_steps
     envs.start([options.seed * 1000 + state["updates"] * n + i for i in range(n)])
     episodes: deque = deque(state["episodes"], maxlen=options.window)
     start = time.perf_counter() - state["seconds"]
     reason = "step budget used"
+    copy = Policy(*envs.sizes, options.init_log_std)  # what the rollouts act with
     try:
         while state["steps"] < options.total_steps:
             seeds = [(options.seed * 100_003 + state["updates"]) * n + i for i in range(n)]
+            rollout_weights = mirror_weights(model.policy)
+            copy.load_state_dict(rollout_weights)
             try:
-                segments = envs.collect(policy, T, options.gamma, seeds)
+                segments = envs.collect(copy, T, options.gamma, seeds)
             except NotFinite as e:
                 raise TrainingStopped(str(e)) from None
             for seg in segments:
                 episodes.extend(seg.episodes)
-            batch = {k: torch.as_tensor(np.stack([getattr(seg, k) for seg in segments], axis=1))
-                     for k in ("obs", "act", "logp", "val", "rew", "done")}
-            last_val = torch.tensor([seg.last_val for seg in segments], dtype=torch.float32)
             state["steps"] += n * T
-            rollout_weights = {k: v.clone() for k, v in policy.state_dict().items()}
-            stats = _update(policy, opt, batch, last_val, options)
+            _fill(model.rollout_buffer, segments)
+            model._current_progress_remaining = 1.0 - state["steps"] / options.total_steps
+            model.train()
+            stats = _stats(model)
             state["updates"] += 1
             rate = float(np.mean([s for s, _ in episodes])) if episodes else 0.0
             ret = float(np.mean([r for _, r in episodes])) if episodes else 0.0
@@ -181,8 +238,10 @@ def _loop(envs: Rollouts, policy: Policy, opt, options: PPOOptions, state: dict,
             else:
                 state["stale"] += 1
             state["episodes"] = list(episodes)
-            _checkpoint(ckpt_path, policy, opt, state)
-            if not all(torch.isfinite(p).all() for p in policy.parameters()):
+            _checkpoint(ckpt_path, model, state)
+            if not math.isfinite(stats["loss"]):
+                raise TrainingStopped("diverged: the loss is not finite")
+            if not all(torch.isfinite(p).all() for p in model.policy.parameters()):
                 raise TrainingStopped("diverged: a weight is not finite")
             if (state["steps"] >= options.min_steps and len(episodes) >= options.window
                     and rate >= options.target_success):
@@ -195,52 +254,36 @@ def _loop(envs: Rollouts, policy: Policy, opt, options: PPOOptions, state: dict,
         reason = str(stop)
     rate = float(np.mean([s for s, _ in episodes])) if episodes else 0.0
     ret = float(np.mean([r for _, r in episodes])) if episodes else 0.0
+    weights = mirror_weights(model.policy)
     kept = state.get("kept")
     if kept is not None and kept["success_rate"] > rate and not reason.startswith("diverged"):
-        policy.load_state_dict(kept["weights"])
+        weights = kept["weights"]
         reason += f"; kept the weights of {kept['steps']} steps (success rate {kept['success_rate']:.2f})"
     return TrainResult(reason, state["steps"], state["updates"], time.perf_counter() - start, rate, ret,
-                       state["history"])
+                       state["history"], weights)
 
 
-def _update(policy: Policy, opt, batch: dict, last_val: torch.Tensor, o: PPOOptions) -> dict:
-    """GAE over (T, n) columns, then PPO's clipped updates over shuffled minibatches."""
-    obs, act, logp_old, val = batch["obs"], batch["act"], batch["logp"], batch["val"]
-    rew, done = batch["rew"], batch["done"]
-    T = rew.shape[0]
-    adv = torch.zeros_like(rew)
-    gae = torch.zeros_like(last_val)
-    for t in reversed(range(T)):
-        nxt = last_val if t == T - 1 else val[t + 1]
-        delta = rew[t] + o.gamma * nxt * (1 - done[t]) - val[t]
-        gae = delta + o.gamma * o.lam * (1 - done[t]) * gae
-        adv[t] = gae
-    ret = adv + val
-    flat = {"obs": obs.reshape(-1, obs.shape[-1]), "act": act.reshape(-1, act.shape[-1]),
-            "logp": logp_old.reshape(-1), "adv": adv.reshape(-1), "ret": ret.reshape(-1)}
-    size = flat["adv"].shape[0]
-    losses = []
-    for _ in range(o.epochs):
-        order = torch.randperm(size)
-        for i in range(0, size, o.minibatch):
-            idx = order[i:i + o.minibatch]
-            a = flat["adv"][idx]
-            a = (a - a.mean()) / (a.std() + 1e-8)
-            d = policy.dist(flat["obs"][idx])
-            ratio = (d.log_prob(flat["act"][idx]).sum(-1) - flat["logp"][idx]).exp()
-            pg = -torch.min(ratio * a, ratio.clamp(1 - o.clip, 1 + o.clip) * a).mean()
-            vf = 0.5 * (policy.value(flat["obs"][idx]) - flat["ret"][idx]).pow(2).mean()
-            loss = pg + 0.5 * vf - o.entropy * d.entropy().sum(-1).mean()
-            if not torch.isfinite(loss):
-                raise TrainingStopped("diverged: the loss is not finite")
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(policy.parameters(), o.max_grad_norm)
-            opt.step()
-            losses.append((pg.item(), vf.item()))
-    pg_mean, vf_mean = np.mean(losses, axis=0)
-    return {"policy_loss": round(float(pg_mean), 4), "value_loss": round(float(vf_mean), 4),
-            "std": round(policy.log_std.exp().mean().item(), 3)}
+def _fill(buffer, segments: list[Segment]) -> None:
+    """stable-baselines3's rollout buffer from one segment per environment (columns), then
+    its generalised advantage estimate. An episode that ended at tick t means the next
+    tick starts one (`episode_starts`, what the estimate reads)."""
+    buffer.reset()
+    cols = {k: np.stack([getattr(seg, k) for seg in segments], axis=1) for k in ("obs", "act", "logp", "val", "rew",
+                                                                                 "done")}
+    starts = np.zeros(len(segments), np.float32)  # the first tick's flag is never read
+    for t in range(cols["rew"].shape[0]):
+        buffer.add(cols["obs"][t], cols["act"][t], cols["rew"][t], starts, torch.as_tensor(cols["val"][t]),
+                   torch.as_tensor(cols["logp"][t]))
+        starts = cols["done"][t]
+    buffer.compute_returns_and_advantage(torch.tensor([seg.last_val for seg in segments]), cols["done"][-1])
+
+
+def _stats(model) -> dict:
+    logged = model.logger.name_to_value
+    return {"policy_loss": round(float(logged["train/policy_gradient_loss"]), 4),
+            "value_loss": round(float(logged["train/value_loss"]), 4),
+            "loss": round(float(logged["train/loss"]), 4),
+            "std": round(float(logged["train/std"]), 3)}
 
 
 def save_policy(policy: Policy, path: Path) -> None:
