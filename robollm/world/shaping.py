@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from robollm.world.geometric import TOUCH_GAP, UPRIGHT_TILT, at_edge_distance, footprint_gap, tilt
+from robollm.world.geometric import PERCEIVED_TOUCH_GAP, UPRIGHT_TILT, at_edge_distance, footprint_gap, tilt
 from robollm.world.perceived import PerceivedFacts
 from robollm.world.predicates import And, Atom, Expr, Not, TrueExpr
 from robollm.world.state import SceneState
@@ -25,7 +25,7 @@ def atom_distance(atom: Atom, want: bool, scene: SceneState) -> float:
     if rel == "at_edge" and want:
         return at_edge_distance(objs[args[0]], args[1], scene)
     if rel == "touching" and want:
-        return max(0.0, footprint_gap(objs[args[0]], objs[args[1]]) - TOUCH_GAP / 2)
+        return max(0.0, footprint_gap(objs[args[0]], objs[args[1]]) - PERCEIVED_TOUCH_GAP)
     if rel == "at" and want:
         box, (x, y) = scene.regions[args[1]], objs[args[0]].pose.position[:2]
         return math.hypot(max(0.0, box.low[0] - x, x - box.high[0]), max(0.0, box.low[1] - y, y - box.high[1]))
