@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import math
 
-from robollm.world.geometric import PERCEIVED_TOUCH_GAP, UPRIGHT_TILT, at_edge_distance, footprint_gap, tilt
+from robollm.world.geometric import (
+    PERCEIVED_TOUCH_GAP,
+    UPRIGHT_TILT,
+    at_edge_distance,
+    footprint_gap,
+    tilt,
+)
 from robollm.world.perceived import PerceivedFacts
 from robollm.world.predicates import And, Atom, Expr, Not, TrueExpr
 from robollm.world.state import SceneState
