@@ -103,7 +103,8 @@ def test_training_saves_a_model_that_reloads_to_the_same_embeddings(tmp_path):
 
 
 def test_the_inference_copy_folds_every_batch_norm_and_gives_the_same_embeddings():
-    from robollm.perception.model import TINY_CONFIG, build_tower, inference_copy
+    """Also: its attention pool asks only the returned (mean) token's query."""
+    from robollm.perception.model import TINY_CONFIG, FirstTokenPool, build_tower, inference_copy
 
     torch.manual_seed(0)
     tower = build_tower(TINY_CONFIG)
@@ -115,6 +116,7 @@ def test_the_inference_copy_folds_every_batch_norm_and_gives_the_same_embeddings
     fast = inference_copy(tower)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in tower.modules())  # what is saved stays as it was
+    assert isinstance(fast.attnpool, FirstTokenPool) and not isinstance(tower.attnpool, FirstTokenPool)
     x = torch.rand(5, 3, 64, 64) * 2 - 1
     with torch.inference_mode():
         want = tower(x)

@@ -120,7 +120,35 @@ def inference_copy(tower: torch.nn.Module) -> torch.nn.Module:
                 children[a], children[b] = fuse_conv_bn_eval(conv, norm), torch.nn.Identity()
 
     fold(out)
+    pool = getattr(out, "attnpool", None)
+    if pool is not None and type(pool).__name__ == "AttentionPool2d":
+        out.attnpool = FirstTokenPool(pool)
     return out.to(memory_format=torch.channels_last)
+
+
+class FirstTokenPool(torch.nn.Module):
+    """open_clip's `AttentionPool2d` (a ModifiedResNet's last layer) as it is used: the
+    pool attends from all its tokens (the mean, then every position) but returns only the
+    mean token's output, so this asks only that token's query. The same numbers; the
+    query and output projections and the attention shrink to one token in HW + 1."""
+
+    def __init__(self, pool: torch.nn.Module) -> None:
+        super().__init__()
+        self.pool = pool
+        self.register_buffer("in_bias", torch.cat([pool.q_proj.bias, pool.k_proj.bias, pool.v_proj.bias]).detach(),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.pool
+        x = x.flatten(2).permute(2, 0, 1)  # NCHW -> (HW)NC
+        x = torch.cat([x.mean(dim=0, keepdim=True), x], dim=0) + p.positional_embedding[:, None, :].to(x.dtype)
+        out, _ = torch.nn.functional.multi_head_attention_forward(
+            query=x[:1], key=x, value=x, embed_dim_to_check=x.shape[-1], num_heads=p.num_heads,
+            q_proj_weight=p.q_proj.weight, k_proj_weight=p.k_proj.weight, v_proj_weight=p.v_proj.weight,
+            in_proj_weight=None, in_proj_bias=self.in_bias, bias_k=None, bias_v=None, add_zero_attn=False,
+            dropout_p=0.0, out_proj_weight=p.c_proj.weight, out_proj_bias=p.c_proj.bias,
+            use_separate_proj_weight=True, training=False, need_weights=False)
+        return out[0]
 
 
 class ProjectModel(ClipModel):
