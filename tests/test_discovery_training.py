@@ -80,6 +80,34 @@ def test_a_diverging_run_stops_early_and_says_so(tmp_path, n_envs):
     assert result.steps < 512
 
 
+def test_a_diverged_update_is_not_checkpointed(tmp_path, monkeypatch):
+    """An update that leaves a weight not finite stops the run; the checkpoint keeps the
+    last good update, so the same command resumes from finite weights."""
+    from robollm.training.discovery import ppo
+
+    build = ppo.sb3_model
+
+    def breaking_model(*args):
+        model = build(*args)
+        update, calls = model.train, []
+
+        def train_then_break() -> None:
+            update()
+            calls.append(1)
+            if len(calls) == 2:
+                with torch.no_grad():
+                    model.policy.action_net.weight.fill_(float("nan"))
+        model.train = train_then_break
+        return model
+
+    monkeypatch.setattr(ppo, "sb3_model", breaking_model)
+    _, result = train(Reach, small(), tmp_path, log=lambda _: None)
+    assert result.stop_reason.startswith("diverged: a weight is not finite") and result.updates == 2
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert saved["state"]["updates"] == 1
+    assert all(torch.isfinite(v).all() for v in saved["policy"].values())
+
+
 def test_a_run_without_progress_stops_early(tmp_path):
     _, result = train(lambda: Reach(flat=True), small(total_steps=10_000, patience=3), tmp_path, log=lambda _: None)
     assert result.stop_reason.startswith("no progress")

@@ -203,14 +203,14 @@ def _loop(envs: Rollouts, model, options: PPOOptions, state: dict, ckpt_path: Pa
     episodes: deque = deque(state["episodes"], maxlen=options.window)
     start = time.perf_counter() - state["seconds"]
     reason = "step budget used"
-    copy = Policy(*envs.sizes, options.init_log_std)  # what the rollouts act with
+    acting = Policy(*envs.sizes, options.init_log_std)  # what the rollouts act with
     try:
         while state["steps"] < options.total_steps:
             seeds = [(options.seed * 100_003 + state["updates"]) * n + i for i in range(n)]
             rollout_weights = mirror_weights(model.policy)
-            copy.load_state_dict(rollout_weights)
+            acting.load_state_dict(rollout_weights)
             try:
-                segments = envs.collect(copy, T, options.gamma, seeds)
+                segments = envs.collect(acting, T, options.gamma, seeds)
             except NotFinite as e:
                 raise TrainingStopped(str(e)) from None
             for seg in segments:
@@ -238,11 +238,12 @@ def _loop(envs: Rollouts, model, options: PPOOptions, state: dict, ckpt_path: Pa
             else:
                 state["stale"] += 1
             state["episodes"] = list(episodes)
-            _checkpoint(ckpt_path, model, state)
+            # A diverged update is never checkpointed: the last good checkpoint stays.
             if not math.isfinite(stats["loss"]):
                 raise TrainingStopped("diverged: the loss is not finite")
             if not all(torch.isfinite(p).all() for p in model.policy.parameters()):
                 raise TrainingStopped("diverged: a weight is not finite")
+            _checkpoint(ckpt_path, model, state)
             if (state["steps"] >= options.min_steps and len(episodes) >= options.window
                     and rate >= options.target_success):
                 raise TrainingStopped(f"converged: success rate {rate:.2f} over the last {len(episodes)} episodes")
