@@ -34,7 +34,7 @@ import numpy as np
 from robollm.errors import UserError
 from robollm.sim.discovery_env import DiscoveryEnv
 from robollm.training.discovery.features import PolicyTask
-from robollm.training.discovery.ppo import PPOOptions, train
+from robollm.training.discovery.ppo import PPOOptions, sb3_settings, train
 
 TASK = {"success": "at_edge(red_block, left)", "obj": "red_block"}
 SPEEDUP_TARGET = 1.7
@@ -139,21 +139,14 @@ def lockstep_rates(args) -> dict[str, float]:
     vectorised environments step in lockstep), for comparison; the fastest of `--repeats` runs."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
-    from torch import nn
 
-    defaults = PPOOptions()
     rates: dict[str, float] = {}
     for _ in range(args.repeats):
         for key, n, vec in (("in_process", 1, DummyVecEnv), ("1_process", 1, SubprocVecEnv),
                             (f"{args.envs}_processes", args.envs, SubprocVecEnv)):
             env = vec([_Factory()] * n, start_method="spawn") if vec is SubprocVecEnv else vec([_Factory()] * n)
-            model = PPO("MlpPolicy", env, n_steps=max(32, args.steps // (4 * n)), batch_size=defaults.minibatch,
-                        n_epochs=defaults.epochs, learning_rate=defaults.lr, gamma=defaults.gamma,
-                        gae_lambda=defaults.lam, clip_range=defaults.clip, vf_coef=defaults.value_coef,
-                        max_grad_norm=defaults.max_grad_norm,
-                        policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": nn.Tanh,
-                                       "log_std_init": defaults.init_log_std},
-                        seed=args.seed, device="cpu", verbose=0)
+            options = PPOOptions(n_envs=n, n_steps=max(32, args.steps // (4 * n)), seed=args.seed)
+            model = PPO("MlpPolicy", env, **sb3_settings(options), verbose=0)
             started = time.perf_counter()
             model.learn(args.steps)
             rates[key] = max(rates.get(key, 0.0), args.steps / (time.perf_counter() - started))

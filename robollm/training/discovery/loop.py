@@ -24,7 +24,13 @@ from robollm.errors import UserError
 from robollm.registry import load_entry_point
 from robollm.session import Session, skill_registry
 from robollm.training.discovery.features import OBS_SIZE
-from robollm.training.discovery.ppo import PPOOptions, TrainResult, save_policy, train
+from robollm.training.discovery.ppo import (
+    PPOOptions,
+    TrainResult,
+    save_policy,
+    train,
+    trainer_label,
+)
 from robollm.training.discovery.proposals import Proposal, propose_and_check
 from robollm.training.discovery.verify import (
     MANIFEST,
@@ -133,12 +139,6 @@ def run_proposal(p: Proposal, o: DiscoverOptions, deadline: float, log: Callable
     return p
 
 
-def _sb3_version() -> str:
-    import stable_baselines3
-
-    return stable_baselines3.__version__
-
-
 def _manifest(p: Proposal, o: DiscoverOptions, result: TrainResult) -> dict:
     goal = parse(p.success)
     effect = derive_effect(goal)
@@ -152,7 +152,7 @@ def _manifest(p: Proposal, o: DiscoverOptions, result: TrainResult) -> dict:
                  "stop_reason": result.stop_reason, "train_seconds": round(result.seconds, 1),
                  "train_success": round(result.success_rate, 3),
                  "ppo": asdict(PPOOptions(total_steps=o.steps, n_envs=o.n_envs, seed=o.seed)),
-                 "trainer": f"stable-baselines3 {_sb3_version()} PPO",
+                 "trainer": trainer_label(),
                  "machine": f"{platform.machine()} {platform.system()} python {platform.python_version()}",
                  "command": o.command, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
     }

@@ -115,18 +115,31 @@ class TrainResult:
 CHECKPOINT_FORMAT = "stable-baselines3 PPO"
 
 
+def sb3_settings(options: PPOOptions) -> dict:
+    """stable-baselines3 `PPO` keyword arguments for these settings (also what
+    `robollm bench discovery --lockstep` gives stable-baselines3's own loop)."""
+    return {"learning_rate": options.lr, "n_steps": options.n_steps, "batch_size": options.minibatch,
+            "n_epochs": options.epochs, "gamma": options.gamma, "gae_lambda": options.lam,
+            "clip_range": options.clip, "ent_coef": options.entropy, "vf_coef": options.value_coef,
+            "max_grad_norm": options.max_grad_norm,
+            "policy_kwargs": {"net_arch": {"pi": [HIDDEN, HIDDEN], "vf": [HIDDEN, HIDDEN]}, "activation_fn": nn.Tanh,
+                              "log_std_init": options.init_log_std},
+            "seed": options.seed, "device": "cpu"}
+
+
+def trainer_label() -> str:
+    import stable_baselines3
+
+    return f"stable-baselines3 {stable_baselines3.__version__} PPO"
+
+
 def sb3_model(obs_size: int, act_size: int, options: PPOOptions):
     """stable-baselines3's PPO for these spaces and settings, without an environment of its
     own: the rollouts fill its buffer (`_fill`)."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import Logger
 
-    model = PPO("MlpPolicy", None, learning_rate=options.lr, n_steps=options.n_steps, batch_size=options.minibatch,
-                n_epochs=options.epochs, gamma=options.gamma, gae_lambda=options.lam, clip_range=options.clip,
-                ent_coef=options.entropy, vf_coef=options.value_coef, max_grad_norm=options.max_grad_norm,
-                policy_kwargs={"net_arch": {"pi": [HIDDEN, HIDDEN], "vf": [HIDDEN, HIDDEN]}, "activation_fn": nn.Tanh,
-                               "log_std_init": options.init_log_std},
-                seed=options.seed, device="cpu", _init_setup_model=False)
+    model = PPO("MlpPolicy", None, **sb3_settings(options), _init_setup_model=False)
     model.observation_space = spaces.Box(-np.inf, np.inf, (obs_size,), np.float32)
     model.action_space = spaces.Box(-1.0, 1.0, (act_size,), np.float32)
     model.n_envs = options.n_envs
