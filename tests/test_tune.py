@@ -127,6 +127,8 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     (["--tasks", "0"], "--tasks must be at least 1"),
     (["--lr", "-1"], "--lr must be positive"),
     (["--rank-weight", "-1"], "--rank-weight must be 0 or more"),
+    (["--layers", "0"], "--layers must be at least 1"),
+    (["--layers", "2", "--init", "saycan-hands-smollm2"], "--layers applies to new adapters"),
     (["--init", "/no/such/adapter"], "no such folder"),
     (["--device", "tpu"], "expected cpu, cuda or auto"),
     (["--model", "/no/such/model"], "does not exist"),
@@ -170,6 +172,33 @@ def test_training_is_deterministic_under_a_seed(tiny_folder: Path) -> None:
     first, again, other = weights(0), weights(0), weights(1)
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_top_layers_in_bf16_adapt_only_those_layers_and_still_learn(tiny_folder: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+
+    def run() -> tuple[object, dict[str, float]]:
+        return train_lora(AutoModelForCausalLM.from_pretrained(tiny_folder), tokenizer, PAIRS * 8, PAIRS, rank=4,
+                          alpha=8, lr=1e-2, epochs=3, batch_size=4, seed=0, layers=1, bf16=True)
+
+    model, losses = run()
+    assert losses["valid_nll_after"] < losses["valid_nll_before"] * 0.8, losses
+    adapted = {n.split(".layers.")[1].split(".")[0] for n, _ in model.named_parameters() if "lora_" in n}
+    assert adapted == {"1"}  # the tiny model's top layer of two
+    again, _ = run()
+    assert all(torch.equal(a, b) for (_, a), (_, b) in zip(model.named_parameters(), again.named_parameters(),
+                                                            strict=True))
+    save_adapter(model, tmp_path / "a", {"base_model": tiny_folder.name, "prompt_sha256": "x"})
+    assert merge_adapter(AutoModelForCausalLM.from_pretrained(tiny_folder), tmp_path / "a") == 7
+
+
+def test_train_command_refuses_more_layers_than_the_model_has(tiny_folder: Path, tmp_path: Path, capsys) -> None:
+    assert main(["train", "planner-lm", "--out", str(tmp_path / "a"), "--model", str(tiny_folder), "--tasks", "2",
+                 "--sensing-tasks", "0", "--prompt", "saycan_tuned", "--layers", "3"]) == 2
+    assert "--layers 3: the model has 2 layers" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
 
 
 def test_serve_refuses_an_adapter_without_the_hf_backend(capsys) -> None:

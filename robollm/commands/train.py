@@ -58,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rank-weight", type=float, default=0.0,
                    help="weight of the ranking loss, which sets each expert step against the other "
                         "candidates the planner would score there (default: 0, likelihood only)")
+    p.add_argument("--layers", type=int,
+                   help="adapt only the top N transformer layers (default: all); the layers below "
+                        "then need no gradients, so training is faster")
+    p.add_argument("--bf16", action="store_true",
+                   help="train under bfloat16 autocast (faster on CPUs with AVX-512 BF16 and on GPUs; "
+                        "weights and optimiser stay float32)")
     p.add_argument("--init", metavar="ADAPTER",
                    help="go on training this adapter folder (its LoRA rank holds) instead of new adapters")
     p.add_argument("--dump", metavar="FILE.jsonl", help="also write the training pairs to this file")
@@ -108,6 +114,10 @@ def train_planner_lm(argv: list[str]) -> int:
     for name in ("tasks", "epochs", "rank", "batch_size"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.layers is not None and args.layers < 1:
+        raise UserError(f"--layers must be at least 1, got {args.layers}")
+    if args.layers is not None and args.init:
+        raise UserError("--layers applies to new adapters; --init goes on training an adapter's own layers")
     if not args.lr > 0:
         raise UserError(f"--lr must be positive, got {args.lr}")
     if not args.rank_weight >= 0:
@@ -136,6 +146,20 @@ def train_planner_lm(argv: list[str]) -> int:
         init_meta = read_meta(init)
         if init_meta.get("prompt_sha256") not in (None, text_digest(template.text)):
             raise UserError(f"--init {args.init!r} was trained with another prompt than {template.source}")
+    adapted = None
+    if args.layers is not None:
+        from robollm.util.compat import ensure_torchvision
+
+        ensure_torchvision()  # before transformers, on a CPU torch
+        from transformers import AutoConfig
+
+        from robollm.training.planner_lm import top_layers
+
+        try:
+            adapted = top_layers(AutoConfig.from_pretrained(ensure_converted(source).folder, local_files_only=True),
+                                 args.layers)
+        except ValueError as error:
+            raise UserError(f"--layers {args.layers}: {error}") from None
     check_out(out)
 
     import torch
@@ -181,7 +205,8 @@ def train_planner_lm(argv: list[str]) -> int:
     peft_model, losses = train_lora(model, tokenizer, train, valid, rank=args.rank, alpha=2.0 * args.rank,
                                     lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
                                     seed=args.seed, device=device, alternatives=alternatives,
-                                    rank_weight=args.rank_weight, init=init, progress=progress)
+                                    rank_weight=args.rank_weight, init=init, layers=args.layers,
+                                    bf16=args.bf16, progress=progress)
     bar.close()
     meta = {
         "base_model": Path(source.label).name,
@@ -190,6 +215,7 @@ def train_planner_lm(argv: list[str]) -> int:
         "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "skill_library": library,
         "seed": args.seed, "epochs": args.epochs, "rank": args.rank if init is None else init_meta.get("rank"),
         "rank_weight": args.rank_weight, **({"init": str(init), "init_meta": init_meta} if init else {}),
+        "layers": "all" if adapted is None else f"{adapted[0]}-{adapted[-1]}", "bf16": args.bf16,
         "lr": args.lr, "batch_size": args.batch_size, "device": device,
         "train_steps": len(train), "valid_steps": len(valid),
         "pairs_sha256": text_digest(json.dumps(train)),

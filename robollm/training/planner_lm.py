@@ -264,6 +264,8 @@ def train_lora(
     alternatives: Sequence[Sequence[str] | None] | None = None,
     rank_weight: float = 0.0,
     init: str | Path | None = None,
+    layers: int | None = None,
+    bf16: bool = False,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Fine-tune LoRA adapters on (prompt, continuation) pairs; return the peft model and
@@ -272,7 +274,11 @@ def train_lora(
     :func:`pack`) and the prompt's opening, common to every row, runs once a batch.
     With `rank_weight` > 0 and `alternatives` (each training pair's candidate texts),
     the loss adds that weight times the ranking loss (:func:`branch_points`). `init`: an
-    adapter folder to go on training (its rank and alpha hold) instead of new adapters."""
+    adapter folder to go on training (its rank and alpha hold) instead of new adapters.
+    `layers`: adapt only the top that many transformer layers (default: all); the layers
+    below then need no gradients, so a step costs less (see :func:`top_layers`). `bf16`:
+    the training passes under bfloat16 autocast (the weights, optimiser and losses stay
+    float32; validation runs in float32)."""
     from peft import LoraConfig, PeftModel, get_peft_model
 
     torch.manual_seed(seed)
@@ -281,7 +287,7 @@ def train_lora(
         model = PeftModel.from_pretrained(model.float(), str(init), is_trainable=True).to(device)
     else:
         config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(TARGETS),
-                            bias="none", task_type="CAUSAL_LM")
+                            layers_to_transform=top_layers(model.config, layers), bias="none", task_type="CAUSAL_LM")
         model = get_peft_model(model.float(), config).to(device)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     rows, vrows = pack(tokenizer, train), pack(tokenizer, valid)
@@ -316,7 +322,8 @@ def train_lora(
         for indices in epoch:
             group = [rows[j] for j in indices]
             batch = _batch(group, pad, device, share=packed, branches=[points[j] for j in indices] if points else None)
-            loss, n = _mean_loss(model, batch, rank_weight)
+            with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+                loss, n = _mean_loss(model, batch, rank_weight)
             (loss / max(1, n)).backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             warm = min(1.0, (step + 1) / max(1, total_steps // 20))
@@ -328,6 +335,17 @@ def train_lora(
             if progress:
                 progress(step, total_steps, loss.item() / max(1, n))
     return model, {"valid_nll_before": before, "valid_nll_after": valid_loss()}
+
+
+def top_layers(config: Any, layers: int | None) -> list[int] | None:
+    """The indices of the top `layers` transformer layers of a model with this config
+    (None: all of them)."""
+    if layers is None:
+        return None
+    total = int(config.num_hidden_layers)
+    if not 1 <= layers <= total:
+        raise ValueError(f"the model has {total} layers; cannot adapt the top {layers}")
+    return list(range(total - layers, total))
 
 
 def save_adapter(peft_model: Any, out: Path, meta: dict[str, Any]) -> None:
