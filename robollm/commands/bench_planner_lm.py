@@ -5,7 +5,9 @@ plan with the prompt's opening run once a batch (how `robollm train planner-lm` 
 Both ways train on the same step texts of the same synthetic plans with LoRA adapters
 on the embedded model; the benchmark checks that they give the same loss, times
 forward and backward passes over the same batches, and projects the shipped training
-run (`robollm train planner-lm` with its defaults) from the packed figure.
+run (`robollm train planner-lm` with its defaults) from the packed figure. Beside them, the
+cheaper settings of `robollm train planner-lm`, on the same batches: `--bf16` (bfloat16
+autocast) on every layer, and `--bf16 --layers N` (adapters on the top N layers only).
 """
 
 from __future__ import annotations
@@ -17,16 +19,20 @@ from typing import Any
 
 from robollm.errors import UserError
 
-DEFAULT_TASKS, DEFAULT_SENSING, DEFAULT_EPOCHS = 3500, 700, 1  # robollm train planner-lm's defaults
+DEFAULT_TASKS, DEFAULT_SENSING, DEFAULT_EPOCHS = 3500, 1200, 1  # robollm train planner-lm's defaults
 
 
-def _time(model: Any, groups: list[list], pad: int, share: bool = False) -> tuple[float, int, float]:
+def _time(model: Any, groups: list[list], pad: int, share: bool = False,
+          bf16: bool = False) -> tuple[float, int, float]:
     """Seconds, step texts and summed loss of forward and backward over `groups`."""
+    import torch
+
     from robollm.training.planner_lm import _batch, _mean_loss
 
     started, steps, total = time.perf_counter(), 0, 0.0
     for group in groups:
-        loss, tokens = _mean_loss(model, _batch(group, pad, "cpu", share=share))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss, tokens = _mean_loss(model, _batch(group, pad, "cpu", share=share))
         (loss / max(1, tokens)).backward()
         model.zero_grad(set_to_none=True)
         steps += sum(len(spans) for _, spans in group)
@@ -39,10 +45,12 @@ def bench_planner_lm(argv: list[str]) -> int:
     parser.add_argument("--tasks", type=int, default=24, help="synthetic plans to time (default: 24)")
     parser.add_argument("--batch-size", type=int, default=32, help="step texts per batch (default: 32)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    parser.add_argument("--layers", type=int, default=10,
+                        help="top layers adapted in the cheapest setting timed (default: 10)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    for name in ("tasks", "batch_size", "threads"):
+    for name in ("tasks", "batch_size", "threads", "layers"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     from robollm.util.compat import ensure_torchvision
@@ -56,17 +64,27 @@ def bench_planner_lm(argv: list[str]) -> int:
     from robollm.llm.hf_loading import load_pretrained
     from robollm.llm.model_files import ensure_converted, resolve_model
     from robollm.planner.prompt import load_prompt
-    from robollm.training.planner_lm import batches, pack, unpack
+    from robollm.training.planner_lm import batches, pack, top_layers, unpack
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     template = load_prompt(DEFAULT_PROMPT)
     train, _ = make_samples(template, args.tasks, args.seed, args.tasks * DEFAULT_SENSING // DEFAULT_TASKS)
-    model, tokenizer = load_pretrained(ensure_converted(resolve_model(None)), torch.float32)
-    config = LoraConfig(r=8, lora_alpha=16.0, lora_dropout=0.0, target_modules=list(TARGETS),
-                        bias="none", task_type="CAUSAL_LM")
-    model = get_peft_model(model, config)
-    model.train()
+    source = ensure_converted(resolve_model(None))
+
+    def tuned(layers: int | None) -> Any:
+        model, tokenizer = load_pretrained(source, torch.float32)
+        try:
+            chosen = top_layers(model.config, layers)
+        except ValueError as error:
+            raise UserError(f"--layers {layers}: {error}") from None
+        config = LoraConfig(r=8, lora_alpha=16.0, lora_dropout=0.0, target_modules=list(TARGETS),
+                            layers_to_transform=chosen, bias="none", task_type="CAUSAL_LM")
+        model = get_peft_model(model, config)
+        model.train()
+        return model, tokenizer
+
+    model, tokenizer = tuned(None)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     packed = pack(tokenizer, train)
     single = unpack(packed)
@@ -75,6 +93,10 @@ def bench_planner_lm(argv: list[str]) -> int:
     shared_s, steps, shared_loss = _time(model, groups, pad, share=True)
     packed_s, _, packed_loss = _time(model, groups, pad)
     single_s, single_steps, single_loss = _time(model, batches(single, range(len(single)), args.batch_size), pad)
+    bf16_s, _, bf16_loss = _time(model, groups, pad, share=True, bf16=True)
+    top, _ = tuned(args.layers)
+    _time(top, batches(packed, range(min(2, len(packed))), args.batch_size), pad, bf16=True)  # warm-up
+    top_s, _, top_loss = _time(top, groups, pad, share=True, bf16=True)
     per_task = steps / max(1, len(packed))
     projected = (DEFAULT_TASKS + DEFAULT_SENSING) * 0.97 * per_task * DEFAULT_EPOCHS * shared_s / steps
     result = {
@@ -84,6 +106,9 @@ def bench_planner_lm(argv: list[str]) -> int:
         "packed_shared_s_per_step": shared_s / steps,
         "speedup_packed": single_s / packed_s, "speedup": single_s / shared_s,
         "same_loss": all(abs(v - single_loss) <= 1e-3 * max(1.0, abs(single_loss)) for v in (packed_loss, shared_loss)),
+        "bf16_s_per_step": bf16_s / steps, "speedup_bf16": shared_s / bf16_s,
+        "layers": args.layers, "top_layers_bf16_s_per_step": top_s / steps, "speedup_top_layers_bf16": shared_s / top_s,
+        "bf16_loss_change": max(abs(bf16_loss - shared_loss), abs(top_loss - shared_loss)) / max(1e-9, abs(shared_loss)),
         "threads": torch.get_num_threads(),
         "projected_default_training_h": projected / 3600,
     }
@@ -98,6 +123,11 @@ def bench_planner_lm(argv: list[str]) -> int:
         print(f"  ... and the prompt's opening once a batch: {result['packed_shared_s_per_step']:.3f} s per step text, "
               f"{result['speedup']:.2f}x")
         print(f"  same loss all three ways: {'yes' if result['same_loss'] else 'NO'}")
+        print(f"  --bf16, all layers    : {result['bf16_s_per_step']:.3f} s per step text, "
+              f"{result['speedup_bf16']:.2f}x the float32 row above")
+        print(f"  --bf16 --layers {args.layers:<6}: {result['top_layers_bf16_s_per_step']:.3f} s per step text, "
+              f"{result['speedup_top_layers_bf16']:.2f}x (bfloat16 moves the loss by "
+              f"{100 * result['bf16_loss_change']:.2f}% at most)")
         print(f"  the default training run ({DEFAULT_TASKS} + {DEFAULT_SENSING} tasks, {DEFAULT_EPOCHS} epoch) at this speed: "
               f"{result['projected_default_training_h']:.1f} h")
     return 0 if result["same_loss"] else 1
