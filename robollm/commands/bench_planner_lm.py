@@ -22,21 +22,29 @@ from robollm.errors import UserError
 DEFAULT_TASKS, DEFAULT_SENSING, DEFAULT_EPOCHS = 3500, 1200, 1  # robollm train planner-lm's defaults
 
 
+CHUNK_ROWS = 8  # rows of one step text each per backward pass: 32 of the scene prompt's need over 24 GB
+
+
 def _time(model: Any, groups: list[list], pad: int, share: bool = False,
-          bf16: bool = False) -> tuple[float, int, float]:
-    """Seconds, step texts and summed loss of forward and backward over `groups`."""
+          bf16: bool = False, chunk: int | None = None) -> tuple[float, int, float]:
+    """Seconds, step texts and summed loss of forward and backward over `groups`; with
+    `chunk`, each group's gradients accumulate over passes of at most that many rows."""
     import torch
 
     from robollm.training.planner_lm import _batch, _mean_loss
 
     started, steps, total = time.perf_counter(), 0, 0.0
     for group in groups:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss, tokens = _mean_loss(model, _batch(group, pad, "cpu", share=share))
-        (loss / max(1, tokens)).backward()
+        parts = [group[i:i + chunk] for i in range(0, len(group), chunk)] if chunk else [group]
+        counted = sum(len(seq) - spans if isinstance(spans, int) else sum(e - s for s, e in spans)
+                      for seq, spans in group)  # the tokens scored: the loss is their mean
+        for part in parts:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss, _ = _mean_loss(model, _batch(part, pad, "cpu", share=share))
+            (loss / max(1, counted)).backward()
+            total += float(loss.detach())
         model.zero_grad(set_to_none=True)
         steps += sum(len(spans) for _, spans in group)
-        total += float(loss.detach())
     return time.perf_counter() - started, steps, total
 
 
@@ -92,7 +100,8 @@ def bench_planner_lm(argv: list[str]) -> int:
     groups = batches(packed, range(len(packed)), args.batch_size)
     shared_s, steps, shared_loss = _time(model, groups, pad, share=True)
     packed_s, _, packed_loss = _time(model, groups, pad)
-    single_s, single_steps, single_loss = _time(model, batches(single, range(len(single)), args.batch_size), pad)
+    single_s, single_steps, single_loss = _time(model, batches(single, range(len(single)), args.batch_size), pad,
+                                                chunk=CHUNK_ROWS)
     bf16_s, _, bf16_loss = _time(model, groups, pad, share=True, bf16=True)
     top, _ = tuned(args.layers)
     _time(top, batches(packed, range(min(2, len(packed))), args.batch_size), pad, bf16=True)  # warm-up
