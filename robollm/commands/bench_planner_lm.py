@@ -35,13 +35,10 @@ def _time(model: Any, groups: list[list], pad: int, share: bool = False,
 
     started, steps, total = time.perf_counter(), 0, 0.0
     for group in groups:
-        parts = [group[i:i + chunk] for i in range(0, len(group), chunk)] if chunk else [group]
-        counted = sum(len(seq) - spans if isinstance(spans, int) else sum(e - s for s, e in spans)
-                      for seq, spans in group)  # the tokens scored: the loss is their mean
-        for part in parts:
+        for part in [group[i:i + chunk] for i in range(0, len(group), chunk)] if chunk else [group]:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss, _ = _mean_loss(model, _batch(part, pad, "cpu", share=share))
-            (loss / max(1, counted)).backward()
+                loss, tokens = _mean_loss(model, _batch(part, pad, "cpu", share=share))
+            (loss / max(1, tokens)).backward()  # the gradients are dropped: only the time counts
             total += float(loss.detach())
         model.zero_grad(set_to_none=True)
         steps += sum(len(spans) for _, spans in group)
@@ -67,25 +64,22 @@ def bench_planner_lm(argv: list[str]) -> int:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from robollm.commands.train import DEFAULT_PROMPT, make_samples
+    from robollm.commands.train import DEFAULT_PROMPT, adapted_layers, make_samples
     from robollm.llm.adapters import TARGETS
     from robollm.llm.hf_loading import load_pretrained
     from robollm.llm.model_files import ensure_converted, resolve_model
     from robollm.planner.prompt import load_prompt
-    from robollm.training.planner_lm import batches, pack, top_layers, unpack
+    from robollm.training.planner_lm import batches, pack, unpack
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     template = load_prompt(DEFAULT_PROMPT)
-    train, _ = make_samples(template, args.tasks, args.seed, args.tasks * DEFAULT_SENSING // DEFAULT_TASKS)
     source = ensure_converted(resolve_model(None))
+    top_chosen = adapted_layers(source, args.layers)  # a count the model cannot give fails before any work
+    train, _ = make_samples(template, args.tasks, args.seed, args.tasks * DEFAULT_SENSING // DEFAULT_TASKS)
 
-    def tuned(layers: int | None) -> Any:
+    def tuned(chosen: list[int] | None) -> Any:
         model, tokenizer = load_pretrained(source, torch.float32)
-        try:
-            chosen = top_layers(model.config, layers)
-        except ValueError as error:
-            raise UserError(f"--layers {layers}: {error}") from None
         config = LoraConfig(r=8, lora_alpha=16.0, lora_dropout=0.0, target_modules=list(TARGETS),
                             layers_to_transform=chosen, bias="none", task_type="CAUSAL_LM")
         model = get_peft_model(model, config)
@@ -103,7 +97,7 @@ def bench_planner_lm(argv: list[str]) -> int:
     single_s, single_steps, single_loss = _time(model, batches(single, range(len(single)), args.batch_size), pad,
                                                 chunk=CHUNK_ROWS)
     bf16_s, _, bf16_loss = _time(model, groups, pad, share=True, bf16=True)
-    top, _ = tuned(args.layers)
+    top, _ = tuned(top_chosen)
     _time(top, batches(packed, range(min(2, len(packed))), args.batch_size), pad, bf16=True)  # warm-up
     top_s, _, top_loss = _time(top, groups, pad, share=True, bf16=True)
     per_task = steps / max(1, len(packed))

@@ -27,6 +27,7 @@ from robollm.errors import UserError
 from robollm.training.task_split import split_tasks, suite_instructions  # noqa: F401 (used by tests)
 
 if TYPE_CHECKING:
+    from robollm.llm.model_files import ModelSource
     from robollm.planner.prompt import PromptTemplate
 
 DEFAULT_PROMPT = "saycan_scene"
@@ -109,6 +110,25 @@ def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int =
     return train, pairs(valid_tasks), alternatives
 
 
+def adapted_layers(source: ModelSource, layers: int | None) -> list[int] | None:
+    """The layer indices `--layers` names for the model at `source` (None: all), read from
+    its config before any weights load; a count the model cannot give is a user error."""
+    if layers is None:
+        return None
+    from robollm.util.compat import ensure_torchvision
+
+    ensure_torchvision()  # before transformers, on a CPU torch
+    from transformers import AutoConfig
+
+    from robollm.llm.model_files import ensure_converted
+    from robollm.training.planner_lm import top_layers
+
+    try:
+        return top_layers(AutoConfig.from_pretrained(ensure_converted(source).folder, local_files_only=True), layers)
+    except ValueError as error:
+        raise UserError(f"--layers {layers}: {error}") from None
+
+
 def train_planner_lm(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     for name in ("tasks", "epochs", "rank", "batch_size"):
@@ -146,20 +166,7 @@ def train_planner_lm(argv: list[str]) -> int:
         init_meta = read_meta(init)
         if init_meta.get("prompt_sha256") not in (None, text_digest(template.text)):
             raise UserError(f"--init {args.init!r} was trained with another prompt than {template.source}")
-    adapted = None
-    if args.layers is not None:
-        from robollm.util.compat import ensure_torchvision
-
-        ensure_torchvision()  # before transformers, on a CPU torch
-        from transformers import AutoConfig
-
-        from robollm.training.planner_lm import top_layers
-
-        try:
-            adapted = top_layers(AutoConfig.from_pretrained(ensure_converted(source).folder, local_files_only=True),
-                                 args.layers)
-        except ValueError as error:
-            raise UserError(f"--layers {args.layers}: {error}") from None
+    adapted = adapted_layers(source, args.layers)
     check_out(out)
 
     import torch
