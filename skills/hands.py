@@ -100,7 +100,7 @@ class PickBoth(Skill):
             if not res.ok:
                 return give_up(res.reason)
         for arm in ARMS:
-            if squeeze(m, arm, objects[arm]) < EMPTY_WIDTH:
+            if squeeze(m, arm, objects[arm])[0] < EMPTY_WIDTH:
                 return give_up(f"grasp missed: the {arm} fingers closed on nothing", arm)
         lift = {a: max(g.position[2] + APPROACH, CARRY_HEIGHT) for a, g in grasps.items()}
         res = m.move({a: Pose((*g.position[:2], lift[a]), g.orientation) for a, g in grasps.items()}, "both_async")

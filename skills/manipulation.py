@@ -66,7 +66,7 @@ def hand_full(state: SymbolicState, arm: str) -> Outcome:
     return Outcome.fail(f"the {arm} hand already holds the {str(held).replace('_', ' ')}", arm)
 
 
-def squeeze(m, arm: str, obj: ObjectInfo) -> float:
+def squeeze(m, arm: str, obj: ObjectInfo) -> tuple[float, float]:
     """Close gently, then squeeze harder step by step up to the arm's grasp force (a cup:
     at most CUP_FORCE).
 
@@ -74,19 +74,21 @@ def squeeze(m, arm: str, obj: ObjectInfo) -> float:
     grasp force would crush the fingers through it. A thin cup wall may give no sign
     before it is pierced (a foam cup at 40 N), hence the cup's lower limit, which still
     holds a metal cup many times over.
+
+    Returns the width the fingers stopped at and the force they hold with.
     """
     width = m.close_gripper(arm, force=GENTLE_FORCE)
     if width < EMPTY_WIDTH:
-        return width
+        return width, GENTLE_FORCE
     full, held = m.grasp_force(arm), GENTLE_FORCE
     if obj.type == "cup":
         full = min(full, CUP_FORCE)
     for force in [k * GENTLE_FORCE for k in SQUEEZE_STEPS if k * GENTLE_FORCE < full] + [full]:
         firmer = m.close_gripper(arm, force=force)
         if firmer < EMPTY_WIDTH or width - firmer > SOFT_YIELD:
-            return firmer if firmer < EMPTY_WIDTH else m.close_gripper(arm, force=held)
+            return (firmer, force) if firmer < EMPTY_WIDTH else (m.close_gripper(arm, force=held), held)
         width, held = firmer, force
-    return width
+    return width, held
 
 
 def lying_middle(obj: ObjectInfo) -> tuple[float, float, float] | None:
@@ -121,7 +123,7 @@ def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
         res = m.move({arm: target})
         if not res.ok:
             return Outcome.fail(res.reason, arm)
-    width = squeeze(m, arm, obj)
+    width, grip = squeeze(m, arm, obj)
     if width < EMPTY_WIDTH:
         m.open_gripper(arm, wait=0.2)
         m.move({arm: Pose((x, y, z + APPROACH), orn)})
@@ -139,7 +141,7 @@ def pick_up(ctx: SkillContext, arm: str, obj: ObjectInfo) -> Outcome:
         m.open_gripper(arm, wait=0.3)
         return Outcome.fail(f"grasp failed: the {obj.name.replace('_', ' ')} did not rise with the hand "
                             f"(it came up {max(rise, 0.0) * 100:.0f} cm)", arm)
-    return Outcome(True, arm=arm, data={"grasp_width": width, "rise": rise})
+    return Outcome(True, arm=arm, data={"grasp_width": width, "grip_force": grip, "rise": rise})
 
 
 def _rise(ctx: SkillContext, obj: ObjectInfo) -> float:

@@ -51,6 +51,9 @@ SLIDE_STEP = 0.001  # m per step of the stroke, each felt at rest
 STROKE_MARGIN = 5.0  # N over the target force: the object moves with the fingers
 SETTLE = 0.3  # s for an arm to come to rest before measuring
 AVERAGE_OVER = 0.5  # s of wrist readings averaged for a weight (one reading jitters)
+READ_GRIP_FRICTION = 0.3  # a friction coefficient below any fingertip-object pair's: the relaxed grip still holds
+READ_GRIP_MARGIN = 2.0  # x the grip that friction needs for the weight felt first
+LIGHTEST_READ_GRIP = 0.3  # N: the gentlest grip a weighing reads with
 PUT_BACK_TOLERANCE = 0.02  # m a weighed object may end up from where it stood
 RIM_INSET = 0.003  # m in from a container's outer edge: onto its 5-10 mm wall
 
@@ -305,6 +308,12 @@ class Weigh(Skill):
             readings.append(wrist.read())
         return float(np.mean([r.force[2] for r in readings])), readings
 
+    @staticmethod
+    def reading_grip(weight: float, grip: float) -> float:
+        """The grip force (N) to read a weight of `weight` N with, never above `grip`."""
+        needed = READ_GRIP_MARGIN * max(weight, 0.0) / (2.0 * READ_GRIP_FRICTION)
+        return min(grip, max(LIGHTEST_READ_GRIP, needed))
+
     def run(self, ctx: SkillContext, obj: str) -> Outcome:
         check = self.apply(ctx.symbolic(), obj=obj)
         if not check.success:
@@ -325,6 +334,13 @@ class Weigh(Skill):
         out = pick_up_again_if_missed(ctx, arm, obj, info)
         if not out.success:
             return out
+        grip = out.data.get("grip_force", m.grasp_force(arm))
+        first, _ = self._force_z(m, arm)
+        # The squeeze itself shows at the wrist: Bullet's fingers pressed into a few grams
+        # of foam at 10 N bend its reading by up to 0.9 g, at 0.3 N by 0.04 g. So relax to
+        # a grip that still holds twice the weight just felt on the least friction any
+        # object has, read the weight, and squeeze again to carry the object back.
+        m.close_gripper(arm, force=self.reading_grip(empty - first, grip))
         held, readings = self._force_z(m, arm)
         if ctx.perceive().holder(obj) != arm:
             return Outcome.fail("grasp slipped", arm)

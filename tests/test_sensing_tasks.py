@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from robollm.training.sensing_tasks import generate_sensing, load_bank
 from robollm.training.synthetic import normalise
 from robollm.training.task_split import suite_instructions
@@ -37,6 +39,20 @@ def test_the_expert_senses_before_it_acts():
     assert kinds == {"heaviest", "lightest", "soft", "hard", "metal", "foam"}
     assert any(s.startswith("touch") for t in TASKS if "soft" not in t.instruction and "hard" not in t.instruction
                for s in t.steps), "a doubtful knock is followed by a touch in some plans"
+
+
+def test_adjective_tasks_plan_alike_with_the_other_style_of_the_same_readings(tmp_path):
+    adjective = generate_sensing(60, seed=5, style="adjectives")
+    assert [t.steps for t in adjective] == [t.steps for t in TASKS[:60]]  # the same readings drawn
+    lines = [line.split(" Of the ")[0] for t in adjective for line in t.evidence.values()]
+    assert set(lines) <= bank_lines("adjectives") and not set(lines) & bank_lines("beliefs")
+    # another bank file: its lines, not the shipped ones
+    bank = load_bank()
+    other = {**bank, "sound": {k: [{**e, "adjectives": "It sounds new."} for e in v] for k, v in bank["sound"].items()}}
+    (tmp_path / "bank.json").write_text(json.dumps(other))
+    knocks = [line for t in generate_sensing(60, seed=5, style="adjectives", bank=str(tmp_path / "bank.json"))
+              for i, line in t.evidence.items() if t.steps[i].startswith("knock")]
+    assert knocks and set(knocks) <= {"It sounds new.", "No reading."}
 
 
 def test_lines_render_as_the_planner_writes_them():

@@ -112,6 +112,7 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     assert "validation loss" in printed
     assert "training: batch 1/" in printed  # no terminal: progress as plain lines
     assert meta["skill_library"] == "robollm.skills.catalog:register_with_hands"  # the default launch file's
+    assert meta["evidence_style"] == "beliefs" and "evidence_bank" not in meta  # the shipped bank
     # an existing adapter is never overwritten
     before = (out / "adapter_model.safetensors").read_bytes()
     assert main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "4"]) == 2
@@ -121,6 +122,24 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     blocker.write_text("mine")
     assert main(["train", "planner-lm", "--out", str(blocker / "sub"), "--model", str(tiny_folder)]) == 2
     assert "cannot create the folder" in capsys.readouterr().err and blocker.read_text() == "mine"
+
+
+def test_adjective_evidence_from_another_bank_is_recorded_and_kept(tiny_folder: Path, tmp_path: Path) -> None:
+    from robollm.training.sensing_tasks import BANK, BANK_COPY
+
+    bank = tmp_path / "my-bank.json"
+    bank.write_text(BANK.read_text())
+    out = tmp_path / "adapter"
+    assert main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "4",
+                 "--sensing-tasks", "4", "--prompt", "saycan_tuned", "--batch-size", "8", "--device", "cpu",
+                 "--evidence-style", "adjectives", "--evidence-bank", str(bank),
+                 "--dump", str(tmp_path / "pairs.jsonl")]) == 0
+    meta = read_meta(out)
+    assert meta["evidence_style"] == "adjectives" and meta["evidence_bank"]["file"] == "my-bank.json"
+    assert (out / BANK_COPY).read_text() == bank.read_text()
+    prompts = (tmp_path / "pairs.jsonl").read_text()
+    assert "It weighs about" in prompts or "It sounds" in prompts or "It feels" in prompts
+    assert "(within" not in prompts and "It is probably" not in prompts
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -134,8 +153,18 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     (["--model", "/no/such/model"], "does not exist"),
     (["--prompt", "/no/such/prompt.txt"], "no such file"),
     (["--skills", "no.such.module:register"], "--skills 'no.such.module:register': expected a skill library"),
+    (["--evidence-bank", "/no/such/bank.json"], "--evidence-bank '/no/such/bank.json': cannot read it"),
+    (["--evidence-bank", "BROKEN"], "not JSON"),
+    (["--evidence-bank", "NO_TOUCH"], "no usable 'touch' lines for every material and shape"),
 ])
 def test_train_command_rejects_bad_options(tmp_path: Path, capsys, flags, message) -> None:
+    from robollm.training.sensing_tasks import load_bank
+
+    files = {"BROKEN": "{not json", "NO_TOUCH": json.dumps({**load_bank(), "touch": {}})}
+    for i, flag in enumerate(flags):
+        if flag in files:
+            (tmp_path / "bank.json").write_text(files[flag])
+            flags = [*flags[:i], str(tmp_path / "bank.json"), *flags[i + 1:]]
     assert main(["train", "planner-lm", "--out", str(tmp_path / "a"), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "a").exists()

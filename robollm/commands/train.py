@@ -45,6 +45,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sensing-tasks", type=int, default=1200,
                    help="extra tasks that sense before acting, with evidence lines from the real "
                         "interpreters (robollm/training/data/sensing_evidence.json); default: 1200")
+    p.add_argument("--evidence-style", choices=("beliefs", "adjectives"), default="beliefs",
+                   help="how the sensing tasks' evidence lines read; plan with the same sensing.style "
+                        "(default: beliefs)")
+    p.add_argument("--evidence-bank", metavar="FILE",
+                   help="evidence lines for the sensing tasks, from python -m robollm.sim.evidence_bank "
+                        "(default: robollm/training/data/sensing_evidence.json)")
     p.add_argument("--skills", metavar="LIBRARY",
                    help="skill library the planner will run with, as in a launch file's skills.library "
                         "(default: the default launch file's, robollm.skills.catalog:register_with_hands; with "
@@ -72,10 +78,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int = 0,
-                 library: str | None = None, candidates: bool = False):
+                 library: str | None = None, candidates: bool = False, evidence_style: str = "beliefs",
+                 evidence_bank: str | None = None):
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines).
     `library` is the skill library the planner runs with (default: the built-in one).
+    `evidence_style` and `evidence_bank`: the sensing tasks' evidence lines (`split_tasks`).
     With `candidates`, also the texts the planner would score at each training step (one
     list per training pair, None where the expert's step is not among them): the
     alternatives that the ranking loss (`--rank-weight`) sets the expert's step against."""
@@ -86,7 +94,8 @@ def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int =
     skills = library_skills(library)
     # A prompt that describes the table brings the tasks that need it (and the rest of the
     # wider language of robollm.training.synthetic_language).
-    train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene, library=library)
+    train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene, library=library,
+                                           evidence_style=evidence_style, evidence_bank=evidence_bank)
 
     def pairs(ts: list) -> list[tuple[str, str]]:
         out = []
@@ -167,6 +176,10 @@ def train_planner_lm(argv: list[str]) -> int:
         if init_meta.get("prompt_sha256") not in (None, text_digest(template.text)):
             raise UserError(f"--init {args.init!r} was trained with another prompt than {template.source}")
     adapted = adapted_layers(source, args.layers)
+    if args.evidence_bank:
+        from robollm.training.sensing_tasks import check_bank
+
+        check_bank(args.evidence_bank, "--evidence-bank")
     check_out(out)
 
     import torch
@@ -174,6 +187,7 @@ def train_planner_lm(argv: list[str]) -> int:
 
     from robollm.llm.hf_loading import load_pretrained
     from robollm.training.planner_lm import save_adapter, train_lora
+    from robollm.training.sensing_tasks import BANK_COPY, bank_record
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -181,11 +195,12 @@ def train_planner_lm(argv: list[str]) -> int:
     if args.sensing_tasks < 0:
         raise UserError(f"--sensing-tasks must be 0 or more, got {args.sensing_tasks}")
     alternatives = None
+    evidence = {"evidence_style": args.evidence_style, "evidence_bank": args.evidence_bank}
     if args.rank_weight > 0:
         train, valid, alternatives = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library,
-                                                  candidates=True)
+                                                  candidates=True, **evidence)
     else:
-        train, valid = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library)
+        train, valid = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library, **evidence)
     print(f"{args.tasks} synthetic tasks: {len(train)} training steps, {len(valid)} validation steps; "
           f"prompt {template.source}")
     if args.dump:
@@ -220,6 +235,8 @@ def train_planner_lm(argv: list[str]) -> int:
         "prompt": Path(template.source).name,
         "prompt_sha256": text_digest(template.text),
         "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "skill_library": library,
+        "evidence_style": args.evidence_style,
+        **({"evidence_bank": bank_record(args.evidence_bank)} if args.evidence_bank else {}),
         "seed": args.seed, "epochs": args.epochs, "rank": args.rank if init is None else init_meta.get("rank"),
         "rank_weight": args.rank_weight, **({"init": str(init), "init_meta": init_meta} if init else {}),
         "layers": "all" if adapted is None else f"{adapted[0]}-{adapted[-1]}", "bf16": args.bf16,
@@ -231,6 +248,8 @@ def train_planner_lm(argv: list[str]) -> int:
         "command": "robollm train planner-lm " + " ".join(argv),
     }
     save_adapter(peft_model, out, meta)
+    if args.evidence_bank:  # the lines it learnt from travel with it (robollm train lm-temperature reads them)
+        (out / BANK_COPY).write_text(Path(args.evidence_bank).read_text())
     print(f"validation loss per step token: {losses['valid_nll_before']:.3f} -> {losses['valid_nll_after']:.3f}")
     print(f"adapter written to {out} ({meta['seconds']:.0f} s); plan with it by setting "
           f"planner.llm.adapter: {out} and planner.prompt: {meta['prompt'][:-4]}")

@@ -23,23 +23,55 @@ import re
 from functools import cache
 from pathlib import Path
 
+from robollm.errors import UserError
 from robollm.perception.weight import with_comparison
 from robollm.training.synthetic import Task, move, normalise, say
 from robollm.training.synthetic_places import draw_layout
 
 BANK = Path(__file__).resolve().parent / "data" / "sensing_evidence.json"
+BANK_COPY = "sensing_evidence.json"  # an adapter trained on another bank keeps a copy under this name
 MATERIALS = ("metal", "wood", "plastic", "glass", "ceramic", "foam")
 DENSITY_ORDER = ("foam", "wood", "plastic", "ceramic", "glass", "metal")  # lightest first
 HOLDER = {"block": ("bowl", "in the"), "cup": ("plate", "on the")}
 HOLDER_COLOURS = ("white", "red", "green", "blue", "yellow", "black", "purple", "orange", "pink", "cyan")
 MATERIAL_WORDS = {"wood": ("wood", "wooden"), "metal": ("metal", "metal", "steel")}
 DOUBT = 0.6  # a belief below this leaves the material in doubt: feel it too
+CUES = ("sound", "touch", "weight")
+SHAPES = ("block", "cup")
 KINDS = ("material", "material", "heaviest", "lightest", "soft", "hard")  # a material: six to tell apart
 
 
 @cache
 def load_bank(path: str | None = None) -> dict:
     return json.loads(Path(path or BANK).read_text())
+
+
+def check_bank(path: str, flag: str) -> dict:
+    """The bank at `path`, or a UserError naming `flag` and what a bank holds."""
+    expected = "a JSON file from python -m robollm.sim.evidence_bank (lines per cue and material/shape)"
+    try:
+        bank = load_bank(path)
+    except OSError as error:
+        raise UserError(f"{flag} {path!r}: cannot read it ({error.strerror}); expected {expected}") from None
+    except ValueError as error:
+        raise UserError(f"{flag} {path!r}: not JSON ({error}); expected {expected}") from None
+    for cue in CUES:
+        lines = bank.get(cue) if isinstance(bank, dict) else None
+        if not isinstance(lines, dict) or not all(
+                f"{m}/{s}" in lines and lines[f"{m}/{s}"] and all(
+                    isinstance(e, dict) and {"beliefs", "adjectives", "ok", "top", "grams"} <= set(e)
+                    for e in lines[f"{m}/{s}"]) for m in MATERIALS for s in SHAPES):
+            raise UserError(f"{flag} {path!r}: no usable '{cue}' lines for every material and shape "
+                            f"({', '.join(SHAPES)}); expected {expected}")
+    return bank
+
+
+def bank_record(path: str) -> dict:
+    """What an adapter records of the bank its sensing tasks drew from."""
+    from robollm.llm.adapters import text_digest
+
+    text = Path(path).read_text()
+    return {"file": Path(path).name, "sha256": text_digest(text), "record": json.loads(text).get("record")}
 
 
 def _top_belief(line: str) -> float:
@@ -120,13 +152,15 @@ def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None =
 
 
 def generate_sensing(count: int, seed: int, exclude: list[str] | tuple[str, ...] = (),
-                     style: str = "beliefs") -> list[Task]:
-    """`count` sensing tasks; none whose instruction is in `exclude` (the suites')."""
+                     style: str = "beliefs", bank: str | None = None) -> list[Task]:
+    """`count` sensing tasks; none whose instruction is in `exclude` (the suites'). Evidence
+    lines in `style` (beliefs or adjectives), from the bank file `bank` (default: shipped)."""
     rng = random.Random(seed)
     banned = {normalise(e) for e in exclude}
+    readings = load_bank(bank)
     out: list[Task] = []
     while len(out) < count:
-        task = sensing_task(rng, style)
+        task = sensing_task(rng, style, readings)
         if task is not None and normalise(task.instruction) not in banned:
             out.append(task)
     return out

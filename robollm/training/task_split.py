@@ -20,12 +20,15 @@ def suite_instructions() -> list[str]:
 
 
 def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
-                library: str | None = None) -> tuple[list, list]:
+                library: str | None = None, evidence_style: str = "beliefs",
+                evidence_bank: str | None = None) -> tuple[list, list]:
     """(training tasks, validation tasks): 3% kept for validation. The split the adapter
     was tuned on, so the language model's temperature is fitted on the same held-out
     tasks (`robollm train lm-temperature`). `language` draws the wider language of
     robollm.training.synthetic_language (for a prompt that describes the table), with its
-    requests that name the hand when the skill `library` has the skills for them."""
+    requests that name the hand when the skill `library` has the skills for them. The
+    sensing tasks' evidence lines are in `evidence_style`, drawn from `evidence_bank`
+    (default: the shipped bank)."""
     from robollm.training.synthetic import generate, names_hands
 
     banned = suite_instructions()
@@ -38,7 +41,7 @@ def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
     if sensing:
         from robollm.training.sensing_tasks import generate_sensing
 
-        tasks += generate_sensing(sensing, seed, exclude=banned)
+        tasks += generate_sensing(sensing, seed, exclude=banned, style=evidence_style, bank=evidence_bank)
     random.Random(seed).shuffle(tasks)
     n_valid = max(1, len(tasks) * 3 // 100)
     return tasks[n_valid:], tasks[:n_valid]
