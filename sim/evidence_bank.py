@@ -23,9 +23,9 @@ from pathlib import Path
 from robollm.perception.interactive import InteractivePerception
 from robollm.sim.feel_data import record, sense_plan
 from robollm.sim.knocks import record_knocks
+from robollm.training.sensing_tasks import SHAPES  # the look-alikes the training tasks draw
 from robollm.world.scene import DEFAULT_SIZE, MATERIALS
 
-SHAPES = ("block", "cup")
 SIZES = {s: (DEFAULT_SIZE[s], DEFAULT_SIZE[s]) for s in SHAPES}
 
 

@@ -334,13 +334,12 @@ class Weigh(Skill):
         out = pick_up_again_if_missed(ctx, arm, obj, info)
         if not out.success:
             return out
-        grip = out.data.get("grip_force", m.grasp_force(arm))
         first, _ = self._force_z(m, arm)
         # The squeeze itself shows at the wrist: Bullet's fingers pressed into a few grams
         # of foam at 10 N bend its reading by up to 0.9 g, at 0.3 N by 0.04 g. So relax to
         # a grip that still holds twice the weight just felt on the least friction any
-        # object has, read the weight, and squeeze again to carry the object back.
-        m.close_gripper(arm, force=self.reading_grip(empty - first, grip))
+        # object has, read the weight, and carry the object back at that grip.
+        m.close_gripper(arm, force=self.reading_grip(empty - first, out.data["grip_force"]))
         held, readings = self._force_z(m, arm)
         if ctx.perceive().holder(obj) != arm:
             return Outcome.fail("grasp slipped", arm)

@@ -69,9 +69,8 @@ def train_lm_temperature(argv: list[str]) -> int:
     template = load_prompt(pc.prompt)
     count, seed, sensing = int(meta.get("tasks", 6000)), int(meta.get("seed", 0)), int(meta.get("sensing_tasks", 0))
     library = config.skills.library
-    style, bank = meta.get("evidence_style", "beliefs"), None
-    if adapter and (resolve_adapter(adapter) / BANK_COPY).exists():  # trained on its own evidence lines
-        bank = str(resolve_adapter(adapter) / BANK_COPY)
+    style, copy = meta.get("evidence_style", "beliefs"), resolve_adapter(adapter) / BANK_COPY if adapter else None
+    bank = str(copy) if copy and copy.exists() else None  # trained on its own evidence lines
     _, valid = split_tasks(count, seed, sensing, language=template.uses_scene, library=library,
                            evidence_style=style, evidence_bank=bank)
     steps, skipped = heldout_steps(valid, template, args.limit, library)

@@ -37,7 +37,8 @@ HOLDER_COLOURS = ("white", "red", "green", "blue", "yellow", "black", "purple", 
 MATERIAL_WORDS = {"wood": ("wood", "wooden"), "metal": ("metal", "metal", "steel")}
 DOUBT = 0.6  # a belief below this leaves the material in doubt: feel it too
 CUES = ("sound", "touch", "weight")
-SHAPES = ("block", "cup")
+SHAPES = ("block", "cup")  # what the look-alikes are, and what the bank holds lines for
+ENTRY_KEYS = frozenset(("beliefs", "adjectives", "ok", "top", "grams"))  # of one bank line
 KINDS = ("material", "material", "heaviest", "lightest", "soft", "hard")  # a material: six to tell apart
 
 
@@ -46,8 +47,15 @@ def load_bank(path: str | None = None) -> dict:
     return json.loads(Path(path or BANK).read_text())
 
 
-def check_bank(path: str, flag: str) -> dict:
-    """The bank at `path`, or a UserError naming `flag` and what a bank holds."""
+def _usable(lines: object) -> bool:
+    """Lines of one cue: at least one complete entry for every material and shape."""
+    return isinstance(lines, dict) and all(
+        lines.get(f"{m}/{s}") and all(isinstance(e, dict) and ENTRY_KEYS <= set(e) for e in lines[f"{m}/{s}"])
+        for m in MATERIALS for s in SHAPES)
+
+
+def check_bank(path: str, flag: str) -> None:
+    """A UserError naming `flag` and what a bank holds, unless `path` is a usable bank."""
     expected = "a JSON file from python -m robollm.sim.evidence_bank (lines per cue and material/shape)"
     try:
         bank = load_bank(path)
@@ -56,22 +64,17 @@ def check_bank(path: str, flag: str) -> dict:
     except ValueError as error:
         raise UserError(f"{flag} {path!r}: not JSON ({error}); expected {expected}") from None
     for cue in CUES:
-        lines = bank.get(cue) if isinstance(bank, dict) else None
-        if not isinstance(lines, dict) or not all(
-                f"{m}/{s}" in lines and lines[f"{m}/{s}"] and all(
-                    isinstance(e, dict) and {"beliefs", "adjectives", "ok", "top", "grams"} <= set(e)
-                    for e in lines[f"{m}/{s}"]) for m in MATERIALS for s in SHAPES):
+        if not _usable(bank.get(cue) if isinstance(bank, dict) else None):
             raise UserError(f"{flag} {path!r}: no usable '{cue}' lines for every material and shape "
                             f"({', '.join(SHAPES)}); expected {expected}")
-    return bank
 
 
 def bank_record(path: str) -> dict:
     """What an adapter records of the bank its sensing tasks drew from."""
     from robollm.llm.adapters import text_digest
 
-    text = Path(path).read_text()
-    return {"file": Path(path).name, "sha256": text_digest(text), "record": json.loads(text).get("record")}
+    return {"file": Path(path).name, "sha256": text_digest(Path(path).read_text()),
+            "record": load_bank(path).get("record")}
 
 
 def _top_belief(line: str) -> float:
@@ -100,7 +103,7 @@ def _materials(rng: random.Random, kind: str, n: int) -> tuple[list[str], int]:
 
 def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None = None) -> Task | None:
     bank = bank or load_bank()
-    shape = rng.choice(("block", "cup"))
+    shape = rng.choice(SHAPES)
     n = rng.choice((2, 3, 3))
     kind = rng.choice(KINDS)
     mats, target = _materials(rng, kind, n)
