@@ -177,3 +177,19 @@ def test_references_by_place_name_the_only_object_of_its_kind_there() -> None:
             target = task.steps[-1].rsplit(" the ", 1)[1].replace(" ", "_")
             (banned,) = [o for o in objs if _type(o) == _type(target) and o != target]
             assert _colour(banned) in task.instruction
+
+
+def test_family_weights_follow_how_often_each_family_was_planned_right():
+    from robollm.training.family_weights import HIGHEST, LOWEST, from_plan_steps
+    from robollm.training.synthetic_language import language_families
+
+    result = {"families": {"pick_place": {"tasks": 12, "tasks_right": 12}, "under": {"tasks": 12, "tasks_right": 10},
+                           "except_one": {"tasks": 12, "tasks_right": 4}, "no_such": {"tasks": 12, "tasks_right": 0}}}
+    own = {name: weight for name, (weight, _) in language_families(hands=True).items()}
+    weights = from_plan_steps(result)
+    assert set(weights) == {"pick_place", "under", "except_one"}  # a family the generator lacks is left out
+    assert weights["pick_place"] == round(own["pick_place"] * LOWEST, 3)
+    assert weights["under"] == round(own["under"], 3)  # wrong twice in 12: as before
+    assert weights["except_one"] == round(own["except_one"] * HIGHEST, 3)
+    assert language_families(True, weights)["except_one"][0] == weights["except_one"]
+    assert language_families(True, weights)["long_tower"][0] == own["long_tower"]  # not named: unchanged

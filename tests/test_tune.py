@@ -93,7 +93,8 @@ def test_shipped_adapter_is_found_by_name_and_records_its_training(name: str, pr
     from robollm.planner.prompt import load_prompt
 
     train, valid = make_samples(load_prompt(meta["prompt"].removesuffix(".txt")), meta["tasks"], meta["seed"],
-                                meta.get("sensing_tasks", 0), meta.get("skill_library"))
+                                meta.get("sensing_tasks", 0), meta.get("skill_library"),
+                                family_weights=meta.get("family_weights"))
     assert (len(train), len(valid)) == (meta["train_steps"], meta["valid_steps"])
     if "pairs_sha256" in meta:
         assert text_digest(json.dumps(train)) == meta["pairs_sha256"]
@@ -122,6 +123,32 @@ def test_train_command_writes_an_adapter(tiny_folder: Path, tmp_path: Path, caps
     blocker.write_text("mine")
     assert main(["train", "planner-lm", "--out", str(blocker / "sub"), "--model", str(tiny_folder)]) == 2
     assert "cannot create the folder" in capsys.readouterr().err and blocker.read_text() == "mine"
+
+
+def test_family_weights_are_recorded_and_draw_the_tasks(tiny_folder: Path, tmp_path: Path) -> None:
+    from robollm.training.synthetic_language import language_families
+
+    weights = tmp_path / "weights.json"
+    only_under = {name: 0 for name in language_families(hands=True)} | {"under": 1.5}
+    weights.write_text(json.dumps(only_under))
+    out = tmp_path / "adapter"
+    assert main(["train", "planner-lm", "--out", str(out), "--model", str(tiny_folder), "--tasks", "6",
+                 "--sensing-tasks", "0", "--batch-size", "8", "--device", "cpu", "--family-weights", str(weights),
+                 "--dump", str(tmp_path / "pairs.jsonl")]) == 0
+    meta = read_meta(out)
+    assert meta["family_weights"] == {k: float(v) for k, v in only_under.items()}
+    from robollm.training.task_split import split_tasks
+
+    train_tasks, valid_tasks = split_tasks(6, 0, 0, language=True, library=meta["skill_library"],
+                                           family_weights=meta["family_weights"])
+    assert {t.family for t in train_tasks + valid_tasks} == {"under"}
+    from robollm.commands.train import make_samples
+    from robollm.llm.adapters import text_digest
+    from robollm.planner.prompt import load_prompt
+
+    train, _ = make_samples(load_prompt("saycan_scene"), 6, 0, 0, meta["skill_library"],
+                            family_weights=meta["family_weights"])
+    assert text_digest(json.dumps(train)) == meta["pairs_sha256"]  # the record rebuilds the pairs
 
 
 def test_adjective_evidence_from_another_bank_is_recorded_and_kept(tiny_folder: Path, tmp_path: Path) -> None:
@@ -156,15 +183,24 @@ def test_adjective_evidence_from_another_bank_is_recorded_and_kept(tiny_folder: 
     (["--evidence-bank", "/no/such/bank.json"], "--evidence-bank '/no/such/bank.json': cannot read it"),
     (["--evidence-bank", "BROKEN"], "not JSON"),
     (["--evidence-bank", "NO_TOUCH"], "no usable 'touch' lines for every material and shape"),
+    (["--family-weights", "/no/such/weights.json"], "--family-weights '/no/such/weights.json': cannot read"),
+    (["--family-weights", "BROKEN"], "not JSON"),
+    (["--family-weights", "UNKNOWN_FAMILY"], "no family 'except_two'; the families are pick_place,"),
+    (["--family-weights", "NEGATIVE"], "the weight of 'under' should be a number of 0 or more, got -1"),
+    (["--family-weights", "ALL_ZERO"], "every family has weight 0"),
+    (["--family-weights", "NEGATIVE", "--prompt", "saycan_tuned"], "which prompt"),
 ])
 def test_train_command_rejects_bad_options(tmp_path: Path, capsys, flags, message) -> None:
     from robollm.training.sensing_tasks import load_bank
+    from robollm.training.synthetic_language import language_families
 
-    files = {"BROKEN": "{not json", "NO_TOUCH": json.dumps({**load_bank(), "touch": {}})}
+    files = {"BROKEN": "{not json", "NO_TOUCH": json.dumps({**load_bank(), "touch": {}}),
+             "UNKNOWN_FAMILY": json.dumps({"except_one": 2, "except_two": 1}), "NEGATIVE": json.dumps({"under": -1}),
+             "ALL_ZERO": json.dumps(dict.fromkeys(language_families(hands=True), 0))}
     for i, flag in enumerate(flags):
         if flag in files:
-            (tmp_path / "bank.json").write_text(files[flag])
-            flags = [*flags[:i], str(tmp_path / "bank.json"), *flags[i + 1:]]
+            (tmp_path / "given.json").write_text(files[flag])
+            flags = [*flags[:i], str(tmp_path / "given.json"), *flags[i + 1:]]
     assert main(["train", "planner-lm", "--out", str(tmp_path / "a"), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "a").exists()

@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--evidence-bank", metavar="FILE",
                    help="evidence lines for the sensing tasks, from python -m robollm.sim.evidence_bank "
                         "(default: robollm/training/data/sensing_evidence.json)")
+    p.add_argument("--family-weights", metavar="FILE.json",
+                   help='other weights for the task generator\'s families, as {"except_one": 2.0, ...}; '
+                        "the families not named keep theirs (see robollm/training/synthetic_language.py)")
     p.add_argument("--skills", metavar="LIBRARY",
                    help="skill library the planner will run with, as in a launch file's skills.library "
                         "(default: the default launch file's, robollm.skills.catalog:register_with_hands; with "
@@ -79,11 +82,12 @@ def parser() -> argparse.ArgumentParser:
 
 def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int = 0,
                  library: str | None = None, candidates: bool = False, evidence_style: str = "beliefs",
-                 evidence_bank: str | None = None):
+                 evidence_bank: str | None = None, family_weights: dict[str, float] | None = None):
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines).
     `library` is the skill library the planner runs with (default: the built-in one).
-    `evidence_style` and `evidence_bank`: the sensing tasks' evidence lines (`split_tasks`).
+    `evidence_style` and `evidence_bank`: the sensing tasks' evidence lines, `family_weights`
+    other weights for the generator's families (`split_tasks`).
     With `candidates`, also the texts the planner would score at each training step (one
     list per training pair, None where the expert's step is not among them): the
     alternatives that the ranking loss (`--rank-weight`) sets the expert's step against."""
@@ -95,7 +99,8 @@ def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int =
     # A prompt that describes the table brings the tasks that need it (and the rest of the
     # wider language of robollm.training.synthetic_language).
     train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene, library=library,
-                                           evidence_style=evidence_style, evidence_bank=evidence_bank)
+                                           evidence_style=evidence_style, evidence_bank=evidence_bank,
+                                           family_weights=family_weights)
 
     def pairs(ts: list) -> list[tuple[str, str]]:
         out = []
@@ -180,6 +185,14 @@ def train_planner_lm(argv: list[str]) -> int:
         from robollm.training.sensing_tasks import check_bank
 
         check_bank(args.evidence_bank, "--evidence-bank")
+    weights = None
+    if args.family_weights:
+        if not template.uses_scene:
+            raise UserError(f"--family-weights weighs the wider language's families, which prompt "
+                            f"{template.source} does not use (it does not describe the table)")
+        from robollm.training.family_weights import check_family_weights
+
+        weights = check_family_weights(args.family_weights, names_hands(library))
     check_out(out)
 
     import torch
@@ -195,7 +208,8 @@ def train_planner_lm(argv: list[str]) -> int:
     if args.sensing_tasks < 0:
         raise UserError(f"--sensing-tasks must be 0 or more, got {args.sensing_tasks}")
     alternatives = None
-    evidence = {"evidence_style": args.evidence_style, "evidence_bank": args.evidence_bank}
+    evidence = {"evidence_style": args.evidence_style, "evidence_bank": args.evidence_bank,
+                "family_weights": weights}
     if args.rank_weight > 0:
         train, valid, alternatives = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library,
                                                   candidates=True, **evidence)
@@ -237,6 +251,7 @@ def train_planner_lm(argv: list[str]) -> int:
         "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "skill_library": library,
         "evidence_style": args.evidence_style,
         **({"evidence_bank": bank_record(args.evidence_bank)} if args.evidence_bank else {}),
+        **({"family_weights": weights} if weights else {}),
         "seed": args.seed, "epochs": args.epochs, "rank": args.rank if init is None else init_meta.get("rank"),
         "rank_weight": args.rank_weight, **({"init": str(init), "init_meta": init_meta} if init else {}),
         "layers": "all" if adapted is None else f"{adapted[0]}-{adapted[-1]}", "bf16": args.bf16,

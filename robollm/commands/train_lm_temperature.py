@@ -72,7 +72,7 @@ def train_lm_temperature(argv: list[str]) -> int:
     style, copy = meta.get("evidence_style", "beliefs"), resolve_adapter(adapter) / BANK_COPY if adapter else None
     bank = str(copy) if copy and copy.exists() else None  # trained on its own evidence lines
     _, valid = split_tasks(count, seed, sensing, language=template.uses_scene, library=library,
-                           evidence_style=style, evidence_bank=bank)
+                           evidence_style=style, evidence_bank=bank, family_weights=meta.get("family_weights"))
     steps, skipped = heldout_steps(valid, template, args.limit, library)
     print(f"{len(steps)} held-out planning steps from {len(valid)} validation tasks "
           f"({skipped} left out: an expert step outside the candidates)", flush=True)

@@ -346,10 +346,11 @@ def sentences(rng: random.Random, text: str) -> str:
 Family = Callable[[Phrases, list[str]], Task | None]
 
 
-def language_families(hands: bool = False) -> dict[str, tuple[float, Family]]:
+def language_families(hands: bool = False, weights: dict[str, float] | None = None) -> dict[str, tuple[float, Family]]:
     """The six plain kinds and the families above (with `hands`, those that name the hand
-    too): name -> (weight, family)."""
-    return FAMILIES | LANGUAGE_FAMILIES | SCENE_FAMILIES | (HAND_FAMILIES if hands else {})
+    too): name -> (weight, family). `weights` replaces the weights of the families it names."""
+    table = FAMILIES | LANGUAGE_FAMILIES | SCENE_FAMILIES | (HAND_FAMILIES if hands else {})
+    return {name: (float((weights or {}).get(name, weight)), family) for name, (weight, family) in table.items()}
 
 
 def table_task(rng: random.Random, objs: list[str], family: Family) -> Task | None:
@@ -363,10 +364,10 @@ def table_task(rng: random.Random, objs: list[str], family: Family) -> Task | No
     return task
 
 
-def sample_language_task(rng: random.Random, hands: bool = False) -> Task:
-    """One task of `language_families(hands)`, on a table with a layout; some instructions
-    are written as several sentences or with misspellings."""
-    table = language_families(hands)
+def sample_language_task(rng: random.Random, hands: bool = False, weights: dict[str, float] | None = None) -> Task:
+    """One task of `language_families(hands, weights)`, on a table with a layout; some
+    instructions are written as several sentences or with misspellings."""
+    table = language_families(hands, weights)
     names, weights = list(table), [w for w, _ in table.values()]
     while True:
         objs = random_objects(rng)
@@ -381,7 +382,10 @@ def sample_language_task(rng: random.Random, hands: bool = False) -> Task:
         return add_retry(rng, task)
 
 
-def generate_language(count: int, seed: int, exclude: Iterable[str] = (), hands: bool = False) -> list[Task]:
+def generate_language(count: int, seed: int, exclude: Iterable[str] = (), hands: bool = False,
+                      weights: dict[str, float] | None = None) -> list[Task]:
     """`synthetic.generate` with the wider language (with `hands`: requests naming the hand,
-    planned with the skills of synthetic.WITH_HANDS)."""
-    return generate(count, seed, exclude, sampler=lambda rng: sample_language_task(rng, hands))
+    planned with the skills of synthetic.WITH_HANDS; `weights`: other weights for the
+    families it names)."""
+    return generate(count, seed, exclude, sampler=lambda rng: sample_language_task(rng, hands, weights))
+

@@ -21,21 +21,24 @@ def suite_instructions() -> list[str]:
 
 def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
                 library: str | None = None, evidence_style: str = "beliefs",
-                evidence_bank: str | None = None) -> tuple[list, list]:
+                evidence_bank: str | None = None, family_weights: dict[str, float] | None = None) -> tuple[list, list]:
     """(training tasks, validation tasks): 3% kept for validation. The split the adapter
     was tuned on, so the language model's temperature is fitted on the same held-out
     tasks (`robollm train lm-temperature`). `language` draws the wider language of
     robollm.training.synthetic_language (for a prompt that describes the table), with its
     requests that name the hand when the skill `library` has the skills for them. The
     sensing tasks' evidence lines are in `evidence_style`, drawn from `evidence_bank`
-    (default: the shipped bank)."""
+    (default: the shipped bank). `family_weights` replaces the wider language's weights of
+    the families it names."""
     from robollm.training.synthetic import generate, names_hands
 
     banned = suite_instructions()
     if language:
         from robollm.training.synthetic_language import generate_language
 
-        tasks = generate_language(count, seed, exclude=banned, hands=names_hands(library))
+        tasks = generate_language(count, seed, exclude=banned, hands=names_hands(library), weights=family_weights)
+    elif family_weights:
+        raise ValueError("family weights apply to the wider language (a prompt that describes the table)")
     else:
         tasks = generate(count, seed, exclude=banned)
     if sensing:
