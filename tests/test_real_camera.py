@@ -1,6 +1,6 @@
 """The real Panda rig with its RealSense camera, end to end without hardware.
 
-The arms are panda-python's fake (tests/test_panda_driver.py), the camera pyrealsense2's
+The arms are panda-python's fake (tests/panda_fake.py), the camera pyrealsense2's
 fake (tests/realsense_fake.py) playing frames rendered by a simulated camera standing where
 the real launch file's placeholder extrinsics put the camera, with a RealSense D435's
 colour field of view (42 degrees high at 640x480).
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import yaml
 from conftest import real_launch_copy
+from panda_fake import FakeClock, Recorder, fake_sdk
 from realsense_fake import RSRecorder, fake_realsense, sim_recording
-from test_panda_driver import FakeClock, Recorder, fake_sdk
 
 from robollm.cli import main
 from robollm.config import LaunchConfig, load_config
