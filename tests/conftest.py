@@ -17,6 +17,13 @@ TINY_TEXT = ("Objects: red block, blue bowl.\nHuman: put the red block in the bl
              "it on the table. pick up the blue bowl. done. x")
 
 
+# the steps of two short plans, as the planner's training pairs (prompt, step text)
+PLAN_PAIRS = [("Objects: red block, blue bowl.\nTask: put the red block in the blue bowl.\n1.", " pick up the red block."),
+              ("Objects: red block, blue bowl.\nTask: put the red block in the blue bowl.\n1. pick up the red block.\n2.",
+               " place the red block in the blue bowl."),
+              ("Objects: red block, blue bowl.\nTask: pick up the red block.\n1. pick up the red block.\n2.", " done.")]
+
+
 @pytest.fixture(scope="session")
 def tiny_folder(tmp_path_factory):
     """A tiny random Llama (and a byte-level BPE trained on a few sentences) saved as a folder."""
