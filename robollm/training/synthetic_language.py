@@ -19,7 +19,6 @@ import random
 from collections.abc import Callable, Iterable
 
 from robollm.training.synthetic import (
-    FAMILIES,
     GRASPABLE,
     NOUNS,
     Phrases,
@@ -33,6 +32,7 @@ from robollm.training.synthetic import (
     random_objects,
     say,
 )
+from robollm.training.synthetic_families import FAMILIES
 from robollm.training.synthetic_places import (
     REGION_WORDS,
     SCENE_FAMILIES,
