@@ -229,7 +229,7 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
     return {"mode": "instruction", "instruction": result.instruction, "steps": steps,
             "finished": result.finished, "stop_reason": result.stop_reason, "missing": result.missing,
             "grounding": None if grounding is None else {"kind": grounding.kind, "missing": grounding.missing,
-                                                         "ambiguous": grounding.ambiguous},
+                                                         "ambiguous": grounding.ambiguous, "cannot": grounding.cannot},
             "lm_unavailable": result.lm_unavailable, "hands": dict(hands), "examples": examples,
             "stopped_early": result.refused or result.lm_unavailable,
             "completed": result.finished and not result.refused}

@@ -7,9 +7,10 @@ anything. The planner asks :func:`ground` first and stops, saying why, unless th
 answer is ``ok``. An instruction that asks for nothing ("do not touch anything") is
 ``nothing``: the planner chooses `done` at once.
 
-The check prefers precision to recall: it refuses only what it can name (an object
-word with nothing on the table to match it, a reference that fits several objects
-with no word to tell them apart, a sentence without a single word it knows). A valid
+The check prefers precision to recall: it refuses only what it can name (an action no
+skill performs, asked for where a verb stands; an object word with nothing on the table
+to match it; a reference that fits several objects with no word to tell them apart; a
+sentence without a single word it knows). A valid
 instruction of any shipped suite or of the training generator is never refused
 (tests/test_grounding.py checks that).
 """
@@ -47,6 +48,10 @@ OBJECT_NOUNS = frozenset("""
     candle lamp bulb clock necklace bracelet toothbrush soap shampoo
     basket bucket bin lid cork pillow blanket flower flowers
 """.split())
+# What can be poured or scooped: never an object on the table ("fill the cup with water").
+SUBSTANCE_NOUNS = frozenset("""
+    water milk juice coffee tea soup sand rice sugar salt flour oil wine beer soda honey cereal soil
+""".split())
 _NOUN_PLURALS = {"knives": "knife", "dice": "dice", "keys": "key", "shoes": "shoe", "socks": "sock",
                  "gloves": "glove", "flowers": "flower", "grapes": "grape", "cards": "card"}
 
@@ -68,6 +73,21 @@ ACTION_WORDS = frozenset("""
     organize fetch collect hold release open close turn rotate flip swap switch fill empty
     return leave keep stay insert remove nudge poke press squeeze hit match pair
 """.split())
+# Actions no built-in skill performs. Asked for where a verb stands (a clause's first word,
+# or after "please", "you", "to", "and", "then" ...), and not named by a registered skill,
+# the request cannot be done: the planner says so instead of doing something else and
+# calling it done. Verbs that people also use for placing ("throw it in the bowl", "pop",
+# "chuck") or tidying ("clean up") are left out.
+UNDOABLE_VERBS = frozenset("""
+    paint repaint colour color dye draw write sign print cut slice chop saw carve break smash crush
+    shatter crack bend squash shred wash rinse scrub wipe polish dry fold unfold tear rip burn heat
+    warm cool freeze chill melt cook bake boil fry grill microwave eat drink taste smell sniff lick
+    pour spray open unlock lock unwrap wrap seal shut glue tape nail screw unscrew drill hammer sew
+    knit tie untie inflate deflate charge plug unplug sing dance kick juggle catch feed hug kiss
+    wave clap photograph film sharpen peel water iron sweep vacuum mop shake stir whisk blend
+    measure read fix repair
+""".split())
+_VERB_LEADS = frozenset("please you to and then also just now first next finally kindly can".split())
 OTHER_KNOWN = frozenset("table side both hands arms hand arm tower stack done nothing".split())
 # Every word `understood` knows without the skills' own names.
 KNOWN_WORDS = (ACTION_WORDS | OTHER_KNOWN | set(TYPE_WORDS) | set(PLURAL_TYPE_WORDS) | set(COLOURS)
@@ -89,7 +109,7 @@ NOTHING_PATTERNS = [re.compile(_PLEASE + p + _THANKS) for p in (
 )]
 _CLAUSES = re.compile(r"[,;:]|\b(?:and|but|then|instead|except|unless|until|after|before|so)\b")
 
-Kind = Literal["ok", "missing", "not_understood", "ambiguous", "nothing"]
+Kind = Literal["ok", "cannot", "missing", "not_understood", "ambiguous", "nothing"]
 
 
 @dataclass
@@ -97,14 +117,15 @@ class Grounding:
     """What the check found. ``kind`` is ``ok`` when the planner may act."""
 
     kind: Kind = "ok"
+    cannot: list[str] = field(default_factory=list)  # actions asked for that no skill performs
     missing: list[str] = field(default_factory=list)  # phrases with nothing on the table to match
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # type word -> objects it fits
-    reason: str = ""  # the stop reason: "could not ground: ...", "ambiguous: ..." or ""
+    reason: str = ""  # the stop reason: "cannot do: ...", "could not ground: ...", "ambiguous: ..." or ""
 
     @property
     def refused(self) -> bool:
         """True when the planner must not act on the instruction."""
-        return self.kind in ("missing", "not_understood", "ambiguous")
+        return self.kind in ("cannot", "missing", "not_understood", "ambiguous")
 
 
 def _words(text: str) -> list[str]:
@@ -114,6 +135,8 @@ def _words(text: str) -> list[str]:
 
 def _noun(word: str) -> str | None:
     """The lexicon noun a word is (singular), if any."""
+    if word in SUBSTANCE_NOUNS:
+        return word
     if word in OBJECT_NOUNS:
         return _NOUN_PLURALS.get(word, word)
     for cut, add in (("ies", "y"), ("es", ""), ("s", "")):
@@ -165,6 +188,21 @@ def asks_for_nothing(instruction: str) -> bool:
             return False
         asked = True
     return asked
+
+
+def undoable_actions(instruction: str, skill_words: Iterable[str] = ()) -> list[str]:
+    """The actions the instruction asks for that no skill performs ('paint' in "please paint
+    the red block"): a word of UNDOABLE_VERBS where a verb stands, not negated ("don't
+    paint it"), and not a word of a registered skill's name."""
+    skills = set(skill_words)
+    out: list[str] = []
+    for clause in re.split(r"[,;:.!?]+", instruction):
+        words = _words(clause)
+        for i, word in enumerate(words):
+            if (word in UNDOABLE_VERBS and word not in skills and word not in out
+                    and (i == 0 or words[i - 1] in _VERB_LEADS) and not _negated(words, i)):
+                out.append(word)
+    return out
 
 
 def missing_objects(instruction: str, objects: Mapping[str, tuple[str, str]]) -> list[str]:
@@ -268,6 +306,10 @@ def ground(instruction: str, objects: Mapping[str, tuple[str, str]],
     if asks_for_nothing(instruction):
         return Grounding("nothing")
     seen = ", ".join(objects) or "nothing"
+    cannot = undoable_actions(instruction, skill_words)
+    if cannot:
+        return Grounding("cannot", cannot=cannot, reason=(
+            f"cannot do: no skill can {' or '.join(cannot)}"))
     if not understood(instruction, skill_words):
         return Grounding("not_understood", reason=(
             "could not ground: the instruction has no word the robot understands (no action, "
