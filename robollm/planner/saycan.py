@@ -122,6 +122,8 @@ class SayCanPlanner:
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
         self._failed: list[tuple[SkillCall, SceneState]] = []  # this run's failed calls
         self._table = ("", "")  # {scene} and {hands} as the table was when the run began
+        # (kept, excluded) of this run's instruction (Grounding): what it leaves out
+        self.left_out: tuple[list[str], list[str]] = ([], [])
 
     @classmethod
     def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
@@ -165,6 +167,9 @@ class SayCanPlanner:
         given = AffordanceInput(session.scene, state, skills, tuple(self._failed),
                                 scene_current=session.executor != "symbolic")
         affordances = self.affordance.score(given, calls)
+        if any(self.left_out):  # what the instruction leaves out is never disturbed, whatever the model says
+            affordances = [0.0 if a > 0 and self._disturbs(session, state, c) else a
+                           for c, a in zip(calls, affordances, strict=True)]
         # A call the affordance rules out (0) has a combined score of 0 whatever the model
         # says, so by default the model is not asked about it. The softmax over the calls
         # that are asked differs from one over all calls by one common factor, so the
@@ -186,6 +191,25 @@ class SayCanPlanner:
                   for c, t, v, p, a, r in zip(calls, texts, llm, probs, affordances, raw, strict=True)]
         scored.sort(key=lambda s: (-s.combined, -s.llm_prob))
         return scored, seconds
+
+    def _disturbs(self, session: Session, state: SymbolicState, call: SkillCall) -> bool:
+        """Whether `call` acts on an object the instruction leaves out (`Grounding.kept` or
+        `excluded`: its first argument, a knock or touch too), or, applied to `state`, moves
+        one or puts something in or on an excluded one."""
+        if call == DONE:
+            return False
+        kept, excluded = self.left_out
+        if call.args and call.args[0] in kept + excluded:
+            return True
+        after = self._imagine(session, state, call)
+
+        def where(s: SymbolicState, obj: str) -> tuple:
+            return s.relation.get(obj), s.parent.get(obj), obj in s.lifted_objects, obj in s.tipped
+
+        if any(where(state, o) != where(after, o) for o in kept + excluded):
+            return True
+        return any(after.parent.get(o) in excluded and state.parent.get(o) != after.parent.get(o)
+                   for o in after.parent)
 
     def _imagine(self, session: Session, state: SymbolicState, call: SkillCall) -> SymbolicState:
         nxt = state.copy()
@@ -223,6 +247,7 @@ class SayCanPlanner:
         scene = {n: (o.colour, o.type) for n, o in session.scene.objects.items()}  # as perceived
         words = {w for name in session.skills.names() for w in name.split("_")}
         result.grounding = ground(instruction, scene, words)
+        self.left_out = (list(result.grounding.kept), list(result.grounding.excluded))
         if result.grounding.refused:  # nothing moves: say what could not be grounded
             result.missing = result.grounding.missing
             result.stop_reason = result.grounding.reason
