@@ -1,33 +1,13 @@
 """The grounding check: what the planner refuses, asks about or does nothing for, and that
 no valid instruction of the suites or of the training generator is ever refused."""
 
-import re
-
 import pytest
+from planning_cases import OBJECTS, THREE, PrefersLM, make_planner, suite_episodes
 
 from robollm.commands.run import hands_of, plan_report
 from robollm.errors import LanguageModelUnavailable
-from robollm.llm import CandidateScore, LanguageModel, ScoringOptions
+from robollm.llm import CandidateScore
 from robollm.planner.grounding import ground
-from robollm.world.scene import ObjectSpec, SceneSpec
-
-THREE = SceneSpec([ObjectSpec("block", "red", region="left"), ObjectSpec("block", "blue", region="right"),
-                   ObjectSpec("block", "yellow", region="middle"), ObjectSpec("bowl", "green", region="right")],
-                  source="three blocks")
-OBJECTS = {o.object_name: (o.colour, o.type) for o in THREE.objects}
-
-
-class PrefersLM(LanguageModel):
-    """Prefers one candidate text; records how often it was asked."""
-
-    name = "prefers"
-
-    def __init__(self, want: str = "pick up the red block.") -> None:
-        self.want, self.calls = want, 0
-
-    def _score(self, prompt: str, candidates: list[str]) -> list[CandidateScore]:
-        self.calls += 1
-        return [CandidateScore(c, -1.0 if c.strip() == self.want else -8.0, 1) for c in candidates]
 
 
 class DiesOnSecondCall(PrefersLM):
@@ -38,14 +18,6 @@ class DiesOnSecondCall(PrefersLM):
             self.calls += 1
             raise LanguageModelUnavailable("http://127.0.0.1:9/v1/completions stopped answering")
         return super()._score(prompt, candidates)
-
-
-def make_planner(lm):
-    from robollm.affordance.heuristic import HeuristicAffordance
-    from robollm.planner.prompt import load_prompt
-    from robollm.planner.saycan import SayCanPlanner
-
-    return SayCanPlanner(lm, ScoringOptions(length="sum"), HeuristicAffordance(), load_prompt("saycan"))
 
 
 @pytest.mark.parametrize("text, phrase", [
@@ -138,19 +110,11 @@ def test_a_clause_that_leaves_something_is_part_of_a_request():
     assert ground("leave the blue block alone. Put the red block on the yellow cube", OBJECTS).kind == "ok"
 
 
-def _suite_episodes():
-    from robollm.eval.suites import load_suites
-
-    for name in ("all", "heldout", "wording", "language"):
-        for suite in load_suites(name):
-            yield from suite.episodes
-
-
 def test_no_suite_instruction_is_refused_or_ambiguous():
     """Except the `language` suite's `cannot` episodes, which ask for what no skill does:
     each of those is refused (an action no skill performs, or water, which is never on
     the table)."""
-    episodes = list(_suite_episodes())
+    episodes = list(suite_episodes())
     assert len(episodes) >= 130
     wrong = []
     for ep in episodes:
@@ -177,82 +141,9 @@ def test_no_generated_training_instruction_is_refused_or_ambiguous():
     assert not refused
 
 
-def _atoms(expr) -> list:
-    from robollm.world.predicates import atoms
-
-    return list(atoms(expr))
-
-
-def test_what_an_instruction_leaves_out_is_never_what_its_goal_moves():
-    """For every suite episode: the objects the check says to leave alone are never the
-    moved object of the success predicate (unless the atom holds from the start: "and the
-    blue block stays at the left"), and the excluded ones never its destination."""
-    from robollm.world.predicates import parse
-
-    wrong, found = [], 0
-    for ep in _suite_episodes():
-        spec = {o.object_name: o for o in ep.scene_spec().objects}
-        objects = {n: (o.colour, o.type) for n, o in spec.items()}
-        g = ground(ep.instruction, objects)
-        found += bool(g.kept or g.excluded)
-        for atom in _atoms(parse(ep.success)):
-            stays = atom.relation == "at" and getattr(spec.get(atom.args[0]), "region", None) == atom.args[1]
-            if atom.args and atom.args[0] in g.kept + g.excluded and not stays or \
-                    (len(atom.args) > 1 and atom.relation in ("in", "on") and atom.args[1] in g.excluded):
-                wrong.append((ep.id, ep.instruction, g.kept, g.excluded))
-    assert not wrong
-    assert found >= 5  # the language suite's exceptions and the like
-
-
-def test_what_a_training_instruction_leaves_out_its_plan_never_moves():
-    from robollm.training.synthetic_language import generate_language
-
-    wrong, found = [], 0
-    for task in generate_language(600, seed=3, hands=True):
-        objects = {n: tuple(n.rsplit("_", 1)) for n in task.objects}
-        g = ground(task.instruction, objects)
-        found += bool(g.kept or g.excluded)
-        for step in task.steps:
-            text = f" {step} "
-            moved = re.match(r" (?:pick up|push|lift|hand|tip|slide|nudge|place|put) (?:the )?(\w+ \w+)", text)
-            if moved and moved.group(1).replace(" ", "_") in g.kept + g.excluded or \
-                    any(f" {n.replace('_', ' ')} " in text for n in g.excluded):
-                wrong.append((task.instruction, step, g.kept, g.excluded))
-    assert not wrong
-    assert found >= 30
-
-
-@pytest.mark.parametrize("text, kept, excluded", [
-    ("put every block in the green bowl except the red one", [], ["red_block"]),
-    ("all the blocks other than the blue one go in the bowl", [], ["blue_block"]),
-    ("leave the yellow block alone and put the red block in the bowl", ["yellow_block"], []),
-    ("the blue block stays where it is; move the red block to the left", ["blue_block"], []),
-    ("put the red block in the bowl without touching the blue block", ["blue_block"], []),
-    ("keep the red block where it is and stack the blue block on it", ["red_block"], []),
-    ("leave the red block in the green bowl", [], []),  # where to leave it: a placement
-    ("put the red block in the green bowl", [], []),
-])
-def test_what_the_instruction_leaves_out(text, kept, excluded):
-    g = ground(text, OBJECTS)
-    assert (g.kept, g.excluded) == (kept, excluded)
-
-
-def test_the_planner_never_moves_what_the_instruction_leaves_out(session_factory):
-    """The model prefers the excluded block's pick; the planner rules it out."""
-    lm = PrefersLM()  # "pick up the red block."
-    session = session_factory(THREE, executor="symbolic")
-    planner = make_planner(lm)
-    result = planner.run(session, "put every block in the green bowl except the red one")
-    assert planner.left_out == ([], ["red_block"])
-    first = result.steps[0]
-    red = next(c for c in first.candidates if c.text == "pick up the red block")
-    assert red.affordance == 0.0 and first.chosen.text != "pick up the red block"
-    assert all("red block" not in s.chosen.text for s in result.steps)
-
-
 def test_the_check_reads_what_perception_reports(session_factory):
     """The suites' scenes as the session perceives them give the same answer as their files."""
-    ep = next(e for e in _suite_episodes() if e.id.startswith("multi_object"))
+    ep = next(e for e in suite_episodes() if e.id.startswith("multi_object"))
     session = session_factory(ep.scene_spec(), executor="symbolic")
     perceived = {n: (o.colour, o.type) for n, o in session.scene.objects.items()}
     assert perceived == {o.object_name: (o.colour, o.type) for o in ep.scene_spec().objects}

@@ -156,7 +156,7 @@ def _plan_and_act(planner, session: Session, args) -> dict:
     def print_step(step) -> None:
         if step.index == 1 and result_examples():
             print("examples in the prompt (closest last): " + " | ".join(result_examples()))
-        kept, excluded = planner.left_out
+        kept, excluded = planner.left_out.kept, planner.left_out.excluded
         if step.index == 1 and (kept or excluded):
             left = [f"{n} (not moved)" for n in kept] + [f"{n} (not moved, nothing put in or on it)" for n in excluded]
             print("left alone, as the instruction asks: " + ", ".join(left))
@@ -233,8 +233,8 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
     return {"mode": "instruction", "instruction": result.instruction, "steps": steps,
             "finished": result.finished, "stop_reason": result.stop_reason, "missing": result.missing,
             "grounding": None if grounding is None else {"kind": grounding.kind, "missing": grounding.missing,
-                                                         "ambiguous": grounding.ambiguous, "cannot": grounding.cannot,
-                                                         "kept": grounding.kept, "excluded": grounding.excluded},
+                                                         "ambiguous": grounding.ambiguous, "cannot": grounding.cannot},
+            "left_alone": {"kept": result.left_alone.kept, "excluded": result.left_alone.excluded},
             "lm_unavailable": result.lm_unavailable, "hands": dict(hands), "examples": examples,
             "stopped_early": result.refused or result.lm_unavailable,
             "completed": result.finished and not result.refused}

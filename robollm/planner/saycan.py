@@ -29,6 +29,7 @@ from robollm.perception.weight import with_comparison
 from robollm.plan import SkillCall
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import Grounding, ground
+from robollm.planner.left_alone import LeftAlone, left_alone
 from robollm.planner.prompt import ExampleSelector, PromptTemplate, load_prompt
 from robollm.planner.scene_text import hands_note, hands_text, perceived_scene_text
 from robollm.session import Session
@@ -67,6 +68,7 @@ class PlanResult:
     stop_reason: str = ""
     missing: list[str] = field(default_factory=list)  # phrases with nothing on the table to match
     grounding: Grounding | None = None  # the check before the first step (None: not run)
+    left_alone: LeftAlone = field(default_factory=LeftAlone)  # what the instruction leaves out
     lm_unavailable: bool = False  # the language model stopped answering; the run ended there
 
     @property
@@ -122,8 +124,7 @@ class SayCanPlanner:
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
         self._failed: list[tuple[SkillCall, SceneState]] = []  # this run's failed calls
         self._table = ("", "")  # {scene} and {hands} as the table was when the run began
-        # (kept, excluded) of this run's instruction (Grounding): what it leaves out
-        self.left_out: tuple[list[str], list[str]] = ([], [])
+        self.left_out = LeftAlone()  # what this run's instruction leaves out (robollm.planner.left_alone)
 
     @classmethod
     def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
@@ -167,7 +168,7 @@ class SayCanPlanner:
         given = AffordanceInput(session.scene, state, skills, tuple(self._failed),
                                 scene_current=session.executor != "symbolic")
         affordances = self.affordance.score(given, calls)
-        if any(self.left_out):  # what the instruction leaves out is never disturbed, whatever the model says
+        if self.left_out:  # what the instruction leaves out is never disturbed, whatever the model says
             affordances = [0.0 if a > 0 and self._disturbs(session, state, c) else a
                            for c, a in zip(calls, affordances, strict=True)]
         # A call the affordance rules out (0) has a combined score of 0 whatever the model
@@ -193,12 +194,12 @@ class SayCanPlanner:
         return scored, seconds
 
     def _disturbs(self, session: Session, state: SymbolicState, call: SkillCall) -> bool:
-        """Whether `call` acts on an object the instruction leaves out (`Grounding.kept` or
+        """Whether `call` acts on an object the instruction leaves out (`LeftAlone.kept` or
         `excluded`: its first argument, a knock or touch too), or, applied to `state`, moves
         one or puts something in or on an excluded one."""
         if call == DONE:
             return False
-        kept, excluded = self.left_out
+        kept, excluded = self.left_out.kept, self.left_out.excluded
         if call.args and call.args[0] in kept + excluded:
             return True
         after = self._imagine(session, state, call)
@@ -247,7 +248,8 @@ class SayCanPlanner:
         scene = {n: (o.colour, o.type) for n, o in session.scene.objects.items()}  # as perceived
         words = {w for name in session.skills.names() for w in name.split("_")}
         result.grounding = ground(instruction, scene, words)
-        self.left_out = (list(result.grounding.kept), list(result.grounding.excluded))
+        self.left_out = LeftAlone() if result.grounding.refused else left_alone(instruction, scene)
+        result.left_alone = self.left_out
         if result.grounding.refused:  # nothing moves: say what could not be grounded
             result.missing = result.grounding.missing
             result.stop_reason = result.grounding.reason
