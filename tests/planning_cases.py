@@ -34,6 +34,6 @@ def make_planner(lm):
 def suite_episodes():
     from robollm.eval.suites import load_suites
 
-    for name in ("all", "heldout", "wording", "language"):
+    for name in ("all", "heldout", "wording", "language", "property", "hard", "discovered"):
         for suite in load_suites(name):
             yield from suite.episodes
