@@ -252,6 +252,7 @@ def fake_launch(write_launch):
     ("put the red ball in the green bowl", "missing", "could not ground: there is no red ball on the table"),
     ("mets le bloc rouge dans le bol vert", "not_understood", "could not ground: the instruction has no word"),
     ("put the block in the green bowl", "ambiguous", "ambiguous: which block: red_block, blue_block or yellow_block?"),
+    ("please paint the red block blue", "cannot", "cannot do: no skill can paint"),
 ])
 def test_run_refuses_what_it_cannot_ground_and_exits_1(instruction, kind, start, fake_launch, capsys):
     args = ["run", instruction, "--config", fake_launch, "--executor", "symbolic"]
@@ -269,6 +270,18 @@ def test_run_does_nothing_for_an_instruction_that_asks_for_nothing(fake_launch, 
     out = json.loads(capsys.readouterr().out)
     assert [s["chosen"] for s in out["steps"]] == ["done"] and out["finished"] and out["success"]
     assert out["grounding"]["kind"] == "nothing"
+
+
+def test_run_reports_what_the_instruction_leaves_alone(fake_launch, capsys):
+    args = ["run", "put every block in the green bowl except the red one", "--config", fake_launch,
+            "--executor", "symbolic"]
+    main(args + ["--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["left_alone"] == {"kept": [], "excluded": ["red_block"]}
+    assert all("red_block" not in s["call"] for s in out["steps"])
+    main(args)
+    assert "left alone, as the instruction asks: red_block (not moved, nothing put in or on it)" in \
+        capsys.readouterr().out
 
 
 def test_run_reports_the_steps_and_hands_when_the_language_model_dies(fake_launch, monkeypatch, capsys):
