@@ -129,7 +129,7 @@ def test_no_suite_instruction_is_refused_or_ambiguous():
 
 
 def test_no_generated_training_instruction_is_refused_or_ambiguous():
-    from robollm.training.synthetic import generate
+    from robollm.training.synthetic_families import generate
 
     refused = []
     tasks = generate(400, seed=0) + generate(400, seed=7)

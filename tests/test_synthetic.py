@@ -11,7 +11,8 @@ from robollm.planner.candidates import describe, enumerate_calls
 from robollm.planner.prompt import load_prompt
 from robollm.registry import load_entry_point
 from robollm.skills.catalog import BUILTIN
-from robollm.training.synthetic import SIDES, generate, normalise
+from robollm.training.synthetic import SIDES, normalise
+from robollm.training.synthetic_families import generate
 from robollm.training.task_split import suite_instructions
 from robollm.training.task_text import step_lines
 from robollm.world.symbolic import SymbolicState

@@ -4,10 +4,11 @@ Each task is a random table (2-6 objects of distinct colour and type), an instru
 from a phrase grammar, and the expert plan that achieves it, written in the skills' own
 phrases (``Skill.describe``), so the tuned model learns exactly the texts the planner
 scores. This module holds the grammar's core (tables, object references, plans); the
-families of tasks are in `synthetic_families` (the suites' kinds) and `synthetic_language`
-(the wider language). The families mirror the evaluation suites (pick and place, stacking, several objects,
-regions, two-arm tasks, paraphrases), but no instruction that appears in a shipped or
-held-out suite is ever produced: `generate` drops them, and the tests check it.
+families of tasks and the sampling are in `synthetic_families` (the suites' kinds) and
+`synthetic_language` (the wider language). The families mirror the evaluation suites
+(pick and place, stacking, several objects, regions, two-arm tasks, paraphrases), but no
+instruction that appears in a shipped or held-out suite is ever produced:
+`synthetic_families.generate` drops them, and the tests check it.
 
 Some plans contain a failed step ("It failed: grasp slipped.") followed by a retry, as the
 closed loop writes them, so the model learns to try again after a failure.
@@ -16,7 +17,6 @@ closed loop writes them, so the model learns to try again after a failure.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -191,34 +191,5 @@ def add_retry(rng: random.Random, task: Task) -> Task:
     return task
 
 
-def sample_task(rng: random.Random, families: Iterable[str] | None = None) -> Task:
-    from robollm.training.synthetic_families import FAMILIES
-
-    chosen = list(families or FAMILIES)
-    weights = [FAMILIES[f][0] for f in chosen]
-    while True:
-        objs = random_objects(rng)
-        family = rng.choices(chosen, weights)[0]
-        task = FAMILIES[family][1](Phrases(rng, objs), objs)
-        if task is None:
-            continue
-        task.instruction = " ".join(task.instruction.split())
-        return add_retry(rng, task)
-
-
 def normalise(instruction: str) -> str:
     return " ".join(instruction.lower().strip().rstrip(".").split())
-
-
-def generate(count: int, seed: int, exclude: Iterable[str] = (),
-             sampler: Callable[[random.Random], Task] | None = None) -> list[Task]:
-    """`count` tasks from `sampler` (default: `sample_task`); none whose instruction
-    (normalised) is in `exclude`."""
-    rng = random.Random(seed)
-    banned = {normalise(e) for e in exclude}
-    tasks: list[Task] = []
-    while len(tasks) < count:
-        task = (sampler or sample_task)(rng)
-        if normalise(task.instruction) not in banned:
-            tasks.append(task)
-    return tasks

@@ -1,12 +1,14 @@
 """The task families that mirror the shipped suites' six kinds: pick and place, stacking,
 several objects, regions, two-arm tasks and paraphrases (each drawn with many phrasings),
-and their weights. `robollm.training.synthetic.sample_task` draws from them; the wider
-language (`synthetic_language`) adds its families beside them.
+and their weights, with `sample_task`, which draws from them, and `generate`, which draws
+many tasks from any sampler; the wider language (`synthetic_language`) adds its families
+beside them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterable
 
 from robollm.training.synthetic import (
     GRASPABLE,
@@ -18,7 +20,10 @@ from robollm.training.synthetic import (
     _colour,
     _targets_for,
     _type,
+    add_retry,
     move,
+    normalise,
+    random_objects,
     say,
 )
 
@@ -248,3 +253,28 @@ FAMILIES: dict[str, tuple[float, Callable[[Phrases, list[str]], Task | None]]] =
 }
 
 
+def sample_task(rng: random.Random, families: Iterable[str] | None = None) -> Task:
+    chosen = list(families or FAMILIES)
+    weights = [FAMILIES[f][0] for f in chosen]
+    while True:
+        objs = random_objects(rng)
+        family = rng.choices(chosen, weights)[0]
+        task = FAMILIES[family][1](Phrases(rng, objs), objs)
+        if task is None:
+            continue
+        task.instruction = " ".join(task.instruction.split())
+        return add_retry(rng, task)
+
+
+def generate(count: int, seed: int, exclude: Iterable[str] = (),
+             sampler: Callable[[random.Random], Task] | None = None) -> list[Task]:
+    """`count` tasks from `sampler` (default: `sample_task`); none whose instruction
+    (normalised) is in `exclude`."""
+    rng = random.Random(seed)
+    banned = {normalise(e) for e in exclude}
+    tasks: list[Task] = []
+    while len(tasks) < count:
+        task = (sampler or sample_task)(rng)
+        if normalise(task.instruction) not in banned:
+            tasks.append(task)
+    return tasks

@@ -10,7 +10,7 @@ the layout are drawn only for prompts that show it.
 
 The wording here is this module's own: the held-out `language` suite was written before
 it and is never read by it (instructions that match a suite's are dropped by
-`synthetic.generate`, and a test checks it).
+`synthetic_families.generate`, and a test checks it).
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from robollm.training.synthetic import (
     _targets_for,
     _type,
     add_retry,
-    generate,
     move,
     random_objects,
     say,
 )
-from robollm.training.synthetic_families import FAMILIES
+from robollm.training.synthetic_families import FAMILIES, generate
 from robollm.training.synthetic_places import (
     REGION_WORDS,
     SCENE_FAMILIES,
@@ -384,7 +383,7 @@ def sample_language_task(rng: random.Random, hands: bool = False, weights: dict[
 
 def generate_language(count: int, seed: int, exclude: Iterable[str] = (), hands: bool = False,
                       weights: dict[str, float] | None = None) -> list[Task]:
-    """`synthetic.generate` with the wider language (with `hands`: requests naming the hand,
+    """`synthetic_families.generate` with the wider language (with `hands`: requests naming the hand,
     planned with the skills of synthetic.WITH_HANDS; `weights`: other weights for the
     families it names)."""
     return generate(count, seed, exclude, sampler=lambda rng: sample_language_task(rng, hands, weights))

@@ -30,7 +30,8 @@ def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
     sensing tasks' evidence lines are in `evidence_style`, drawn from `evidence_bank`
     (default: the shipped bank). `family_weights` replaces the wider language's weights of
     the families it names."""
-    from robollm.training.synthetic import generate, names_hands
+    from robollm.training.synthetic import names_hands
+    from robollm.training.synthetic_families import generate
 
     banned = suite_instructions()
     if language:
