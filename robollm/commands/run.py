@@ -156,9 +156,9 @@ def _plan_and_act(planner, session: Session, args) -> dict:
     def print_step(step) -> None:
         if step.index == 1 and result_examples():
             print("examples in the prompt (closest last): " + " | ".join(result_examples()))
-        kept, excluded = planner.left_out.kept, planner.left_out.excluded
-        if step.index == 1 and (kept or excluded):
-            left = [f"{n} (not moved)" for n in kept] + [f"{n} (not moved, nothing put in or on it)" for n in excluded]
+        if step.index == 1 and planner.left_out:
+            left = [f"{n} (not moved)" for n in planner.left_out.kept] + \
+                [f"{n} (not moved, nothing put in or on it)" for n in planner.left_out.excluded]
             print("left alone, as the instruction asks: " + ", ".join(left))
         asked = sum(s.llm is not None for s in step.candidates)
         print(f"\nstep {step.index}  (language model {step.lm_seconds:.2f} s, {len(step.candidates)} "

@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
                         "(default: robollm/training/data/sensing_evidence.json)")
     p.add_argument("--family-weights", metavar="FILE.json",
                    help='other weights for the task generator\'s families, as {"except_one": 2.0, ...}; '
-                        "the families not named keep theirs (see robollm/training/synthetic_language.py)")
+                        "the families not named keep theirs (see robollm/training/family_weights.py)")
     p.add_argument("--skills", metavar="LIBRARY",
                    help="skill library the planner will run with, as in a launch file's skills.library "
                         "(default: the default launch file's, robollm.skills.catalog:register_with_hands; with "

@@ -325,4 +325,3 @@ def ground(instruction: str, objects: Mapping[str, tuple[str, str]],
         asks = "; ".join(f"which {word}: {_list(names)}?" for word, names in ambiguous.items())
         return Grounding("ambiguous", ambiguous=ambiguous, reason=f"ambiguous: {asks}")
     return Grounding()
-

@@ -58,6 +58,12 @@ class LeftAlone:
         return bool(self.kept or self.excluded)
 
 
+def _in_phrase(word: str) -> bool:
+    """Whether a word can stand in a noun phrase that names objects by colour and type."""
+    return (word in COLOURS or _type_word(word) is not None or word in _PHRASE_WORDS or word in SIZE_WORDS
+            or word in MATERIAL_WORDS)
+
+
 def _phrase_forward(words: list[str], i: int) -> tuple[list[str], list[str], int]:
     """Colours and types of the noun phrase that starts at `i` ("the red and the green ones"),
     and the index where it ends."""
@@ -73,7 +79,7 @@ def _phrase_forward(words: list[str], i: int) -> tuple[list[str], list[str], int
         elif w in ("and", "or", "nor") and colours and j + 1 < len(words) and \
                 (words[j + 1] in COLOURS or words[j + 1] in _PHRASE_WORDS):
             pass
-        elif not (w in _PHRASE_WORDS or w in SIZE_WORDS or w in MATERIAL_WORDS):
+        elif not _in_phrase(w):
             break
         j += 1
     return colours, types, j
@@ -82,8 +88,7 @@ def _phrase_forward(words: list[str], i: int) -> tuple[list[str], list[str], int
 def _phrase_back(words: list[str], i: int) -> tuple[list[str], list[str]]:
     """Colours and types of the noun phrase that ends just before `i` ("the red block stays")."""
     j = i
-    while j > 0 and (words[j - 1] in COLOURS or _type_word(words[j - 1]) is not None or
-                     words[j - 1] in _PHRASE_WORDS or words[j - 1] in SIZE_WORDS or words[j - 1] in MATERIAL_WORDS):
+    while j > 0 and _in_phrase(words[j - 1]):
         j -= 1
     return _phrase_forward(words[:i], j)[:2]
 
@@ -112,10 +117,19 @@ def _resolve(colours: list[str], types: list[str], context: str | None,
     return [n for n, (c, t) in objects.items() if (not colours or c in colours) and (not kinds or t in kinds)]
 
 
-def _find(text: str, marker: str) -> list[int]:
-    """Word indices at which `marker` (words) starts in `text` (lower case)."""
-    words, parts = text.split(), marker.split()
-    return [k for k in range(len(words) - len(parts) + 1) if words[k:k + len(parts)] == parts]
+def _starts(words: list[str], k: int, phrase: str) -> bool:
+    """Whether the words from `k` on begin with `phrase` (words separated by spaces)."""
+    parts = phrase.split()
+    return words[k:k + len(parts)] == parts
+
+
+def _find(words: list[str], marker: str) -> list[int]:
+    """Word indices at which `marker` starts."""
+    return [k for k in range(len(words)) if _starts(words, k, marker)]
+
+
+def _add(names: list[str], into: list[str]) -> None:
+    into.extend(n for n in names if n not in into)
 
 
 def left_alone(instruction: str, objects: Mapping[str, tuple[str, str]]) -> LeftAlone:
@@ -126,24 +140,19 @@ def left_alone(instruction: str, objects: Mapping[str, tuple[str, str]]) -> Left
     out = LeftAlone()
     for sentence in re.split(r"[.!?;]+", instruction):
         words = _words(sentence)
-        text = " ".join(words)
-
-        def add(names: list[str], into: list[str]) -> None:
-            into.extend(n for n in names if n not in into)
-
         for markers, into in ((_EXCLUDE_BEFORE, out.excluded), (_KEEP_BEFORE, out.kept)):
             for marker in markers:
-                for k in _find(text, marker):
+                for k in _find(words, marker):
                     colours, types, _ = _phrase_forward(words, k + len(marker.split()))
-                    add(_resolve(colours, types, _context_type(words, k), objects), into)
+                    _add(_resolve(colours, types, _context_type(words, k), objects), into)
         for k, word in enumerate(words):
             if word in _LEAVE:
                 colours, types, end = _phrase_forward(words, k + 1)
-                if any(_find(" ".join(words[end:end + 3]), e)[:1] == [0] for e in _LEAVE_ENDS):
-                    add(_resolve(colours, types, _context_type(words, k), objects), out.kept)
+                if any(_starts(words, end, e) for e in _LEAVE_ENDS):
+                    _add(_resolve(colours, types, _context_type(words, k), objects), out.kept)
         for marker in _KEEP_AFTER:
-            for k in _find(text, marker):
+            for k in _find(words, marker):
                 colours, types = _phrase_back(words, k)
-                add(_resolve(colours, types, None, objects), out.kept)
+                _add(_resolve(colours, types, None, objects), out.kept)
     out.kept = [n for n in out.kept if n not in out.excluded]
     return out

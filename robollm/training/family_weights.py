@@ -32,7 +32,7 @@ def check_family_weights(path: str, hands: bool, option: str = "--family-weights
     missing or unreadable file, a family the generator does not have, or a weight that is
     not a number of 0 or more is a user error naming the file."""
     try:
-        data = json.loads(open(path).read())
+        data = json.loads(Path(path).read_text())
     except OSError as error:
         raise UserError(f"{option} {path!r}: cannot read ({error.strerror})") from None
     except json.JSONDecodeError as error:
@@ -72,9 +72,10 @@ def main(argv: list[str]) -> int:
     result = json.loads(Path(argv[0]).read_text())
     weights = from_plan_steps(result)
     Path(argv[1]).write_text(json.dumps(weights, indent=1) + "\n")
+    table = language_families(True)
     for name, weight in weights.items():
-        print(f"{name:18} {result['families'][name]['tasks_right']:>2}/{result['families'][name]['tasks']}  "
-              f"{language_families(True)[name][0]:.2f} -> {weight:.2f}")
+        row = result["families"][name]
+        print(f"{name:18} {row['tasks_right']:>2}/{row['tasks']}  {table[name][0]:.2f} -> {weight:.2f}")
     return 0
 
 

@@ -238,7 +238,9 @@ def tray_lift(p: Phrases, objs: list[str]) -> Task | None:
     return Task("bimanual", objs, p.wrap(core), [say("lift_with_both_arms", obj=tray)])
 
 
-FAMILIES: dict[str, tuple[float, Callable[[Phrases, list[str]], Task | None]]] = {
+Family = Callable[[Phrases, list[str]], Task | None]  # a table's objects -> a task, or None where it does not fit
+
+FAMILIES: dict[str, tuple[float, Family]] = {
     "pick_place": (3.0, pick_place),
     "pick_up": (0.6, pick_up),
     "tower": (1.2, tower),

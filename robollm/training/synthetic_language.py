@@ -16,7 +16,7 @@ it and is never read by it (instructions that match a suite's are dropped by
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from robollm.training.synthetic import (
     GRASPABLE,
@@ -31,7 +31,7 @@ from robollm.training.synthetic import (
     random_objects,
     say,
 )
-from robollm.training.synthetic_families import FAMILIES, generate
+from robollm.training.synthetic_families import FAMILIES, Family, generate
 from robollm.training.synthetic_places import (
     REGION_WORDS,
     SCENE_FAMILIES,
@@ -342,9 +342,6 @@ def sentences(rng: random.Random, text: str) -> str:
     return f"{opener}{body}.{closer}"
 
 
-Family = Callable[[Phrases, list[str]], Task | None]
-
-
 def language_families(hands: bool = False, weights: dict[str, float] | None = None) -> dict[str, tuple[float, Family]]:
     """The six plain kinds and the families above (with `hands`, those that name the hand
     too): name -> (weight, family). `weights` replaces the weights of the families it names."""
@@ -367,10 +364,10 @@ def sample_language_task(rng: random.Random, hands: bool = False, weights: dict[
     """One task of `language_families(hands, weights)`, on a table with a layout; some
     instructions are written as several sentences or with misspellings."""
     table = language_families(hands, weights)
-    names, weights = list(table), [w for w, _ in table.values()]
+    names, chances = list(table), [w for w, _ in table.values()]
     while True:
         objs = random_objects(rng)
-        family = rng.choices(names, weights)[0]
+        family = rng.choices(names, chances)[0]
         task = table_task(rng, objs, table[family][1])
         if task is None:
             continue
