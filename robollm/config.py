@@ -118,6 +118,10 @@ class PlannerConfig:
     # Also ask the language model about calls the affordance rules out. Slower; it changes
     # only the printed language-model columns, never the choice.
     score_impossible: bool = False
+    # Put misspellings right, colours named by things as colour words, and objects named
+    # by place or neighbour as their names before the model reads the instruction
+    # (robollm/planner/reading.py).
+    read_instruction: bool = True
 
 
 SENSING_STYLES = ("adjectives", "beliefs")

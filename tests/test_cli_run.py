@@ -284,6 +284,22 @@ def test_run_reports_what_the_instruction_leaves_alone(fake_launch, capsys):
         capsys.readouterr().out
 
 
+def test_run_shows_how_it_read_the_instruction(fake_launch, write_launch, capsys):
+    args = ["run", "put the blok furthest to the right in the green bowl", "--config", fake_launch,
+            "--executor", "symbolic"]
+    main(args + ["--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["read_as"] == "put the yellow block in the green bowl"
+    assert [c["kind"] for c in out["reading"]] == ["spelling", "place"]
+    main(args)
+    assert "read as: put the yellow block in the green bowl  ('blok' -> 'block'; " in capsys.readouterr().out
+    plain = write_launch(read_instruction=False)
+    main(["run", "put the blok furthest to the right in the green bowl", "--config", plain, "--executor", "symbolic",
+          "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["read_as"] is None and out["reading"] == []
+
+
 def test_run_reports_the_steps_and_hands_when_the_language_model_dies(fake_launch, monkeypatch, capsys):
     from robollm.errors import LanguageModelUnavailable
     from robollm.llm import CandidateScore, LanguageModel

@@ -61,6 +61,11 @@ def test_what_a_training_instruction_leaves_out_its_plan_never_moves():
     ("the blue block stays where it is; move the red block to the left", ["blue_block"], []),
     ("put the red block in the bowl without touching the blue block", ["blue_block"], []),
     ("keep the red block where it is and stack the blue block on it", ["red_block"], []),
+    ("put everything but the red block in the green bowl", [], ["red_block"]),
+    ("all the blocks but the blue one go in the bowl", [], ["blue_block"]),
+    ("the yellow block is fine where it is; put the red block in the bowl", ["yellow_block"], []),
+    ("the red block can remain there. move the blue block", ["red_block"], []),
+    ("put the red block in the bowl, but the blue one goes on the left", [], []),  # "but" the conjunction
     ("leave the red block in the green bowl", [], []),  # where to leave it: a placement
     ("put the red block in the green bowl", [], []),
 ])

@@ -8,7 +8,8 @@ hand families when the launch file's skills name the hand) it draws `--tasks` ta
 a seed the training never used, on tables laid out as in training, leaves out any whose
 instruction the adapter was trained on, and scores every step of the expert plan as the
 planner scores it (the candidates the rules allow, the launch file's length rule, no
-calibration against a neutral prompt). It prints
+calibration against a neutral prompt; the instruction as the planner reads it unless the
+launch file sets `planner.read_instruction: false`). It prints
 per family the share of steps where the expert's call scores highest and of tasks where
 every step does. No evaluation suite is read: this measures how well a family was
 learnt, so that training settings can be chosen without looking at held-out suites.
@@ -52,9 +53,23 @@ def trained_instructions(adapter: Any) -> set[str]:
     return {normalise(t.instruction) for t in train}
 
 
+def read_task(task: Any, skills: dict[str, Any]) -> None:
+    """Rewrite the task's instruction as the planner reads it (robollm.planner.reading),
+    from the table the generator laid out."""
+    from robollm.planner.reading import read_instruction
+    from robollm.planner.references import Table
+    from robollm.training.synthetic import _colour, _type, layout_state
+
+    table = Table({o: (_colour(o), _type(o)) for o in task.objects}, layout_state(task.objects, task.layout),
+                  frozenset(task.near))
+    words = {w for name in skills for w in name.split("_")}
+    task.instruction = read_instruction(task.instruction, table, words).text
+
+
 def draw(family: Any, rng: random.Random, count: int, seen: set[str], template: Any,
-         skills: dict[str, Any]) -> list[list[Any]]:
-    """The scored steps of `count` fresh tasks of one family."""
+         skills: dict[str, Any], read: bool = False) -> list[list[Any]]:
+    """The scored steps of `count` fresh tasks of one family (with `read`, the instructions
+    as the planner reads them)."""
     from robollm.training.lm_temperature import task_steps
     from robollm.training.synthetic import normalise, random_objects
     from robollm.training.synthetic_language import table_task
@@ -68,6 +83,8 @@ def draw(family: Any, rng: random.Random, count: int, seen: set[str], template: 
         task = table_task(rng, random_objects(rng), family)
         if task is None or normalise(task.instruction) in seen:
             continue
+        if read:
+            read_task(task, skills)
         steps = task_steps(task, template, skills)
         if steps is not None:
             out.append(steps)
@@ -107,7 +124,7 @@ def bench_plan_steps(argv: list[str]) -> int:
     started, report = time.time(), {}
     for name in tqdm(names, desc="families", unit="family", disable=None):
         tasks_ok = steps_ok = steps_all = 0
-        for steps in draw(table[name][1], rng, args.tasks, seen, template, skills):
+        for steps in draw(table[name][1], rng, args.tasks, seen, template, skills, pc.read_instruction):
             right = [max(range(len(scores)), key=scores.__getitem__) == target
                      for scores, target in score_steps(llm, steps, options)]
             tasks_ok += all(right)

@@ -156,6 +156,8 @@ def _plan_and_act(planner, session: Session, args) -> dict:
     def print_step(step) -> None:
         if step.index == 1 and result_examples():
             print("examples in the prompt (closest last): " + " | ".join(result_examples()))
+        if step.index == 1 and planner.reading:
+            print(f"read as: {planner.reading.text}  ({planner.reading.summary()})")
         if step.index == 1 and planner.left_out:
             left = [f"{n} (not moved)" for n in planner.left_out.kept] + \
                 [f"{n} (not moved, nothing put in or on it)" for n in planner.left_out.excluded]
@@ -212,6 +214,8 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
     """The planner's result as `run --json` gives it; with `echo`, the closing lines of the
     text trace (why it stopped, and what each hand holds when the run was cut short)."""
     if echo and result.refused:
+        if result.reading:
+            print(f"read as: {result.reading.text}  ({result.reading.summary()})")
         print(f"stopped: {result.stop_reason}; nothing was moved")
     elif echo:
         print(f"\nstopped: {result.stop_reason}")
@@ -235,6 +239,9 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
             "grounding": None if grounding is None else {"kind": grounding.kind, "missing": grounding.missing,
                                                          "ambiguous": grounding.ambiguous, "cannot": grounding.cannot},
             "left_alone": {"kept": result.left_alone.kept, "excluded": result.left_alone.excluded},
+            "read_as": None if result.reading is None else result.reading.text,
+            "reading": [] if result.reading is None else [{"kind": k, "was": was, "now": now}
+                                                         for k, was, now in result.reading.changes],
             "lm_unavailable": result.lm_unavailable, "hands": dict(hands), "examples": examples,
             "stopped_early": result.refused or result.lm_unavailable,
             "completed": result.finished and not result.refused}

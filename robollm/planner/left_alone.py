@@ -42,7 +42,13 @@ _LEAVE = ("leave", "keep")
 _LEAVE_ENDS = ("alone", "where", "as", "untouched", "be", "in place", "still", "out of it", "there")
 # Markers after the object they keep: "the red block stays where it is".
 _KEEP_AFTER = ("stays", "stay", "must not move", "must stay", "should stay", "should not move",
-               "shouldn't move", "remains", "does not move", "doesn't move", "is to stay", "can stay")
+               "shouldn't move", "remains", "does not move", "doesn't move", "is to stay", "can stay",
+               "can remain", "should remain", "must remain") + tuple(
+    f"{be} {fine} {where}" for be in ("is", "are") for fine in ("fine", "ok", "okay", "good", "alright", "all right")
+    for where in ("where it is", "where they are", "as it is", "as they are", "as is", "there"))
+# "everything but the black block", "all the cups but the blue one": "but" after a quantifier
+# and only object words leaves out what follows (a bare "but" is also the conjunction).
+_QUANTIFIERS = ("everything", "anything", "all", "every", "each", "any")
 _PHRASE_WORDS = frozenset(("the", "a", "an", "one", "ones", "both"))
 
 
@@ -146,6 +152,10 @@ def left_alone(instruction: str, objects: Mapping[str, tuple[str, str]]) -> Left
                     colours, types, _ = _phrase_forward(words, k + len(marker.split()))
                     _add(_resolve(colours, types, _context_type(words, k), objects), into)
         for k, word in enumerate(words):
+            if word == "but" and any(words[q] in _QUANTIFIERS and all(_in_phrase(w) for w in words[q + 1:k])
+                                     for q in range(max(0, k - 5), k)):
+                colours, types, _ = _phrase_forward(words, k + 1)
+                _add(_resolve(colours, types, _context_type(words, k), objects), out.excluded)
             if word in _LEAVE:
                 colours, types, end = _phrase_forward(words, k + 1)
                 if any(_starts(words, end, e) for e in _LEAVE_ENDS):

@@ -31,6 +31,7 @@ from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import Grounding, ground
 from robollm.planner.left_alone import LeftAlone, left_alone
 from robollm.planner.prompt import ExampleSelector, PromptTemplate, load_prompt
+from robollm.planner.reading import Reading, read_instruction, scene_table
 from robollm.planner.scene_text import hands_note, hands_text, perceived_scene_text
 from robollm.session import Session
 from robollm.skill import Outcome
@@ -69,6 +70,7 @@ class PlanResult:
     missing: list[str] = field(default_factory=list)  # phrases with nothing on the table to match
     grounding: Grounding | None = None  # the check before the first step (None: not run)
     left_alone: LeftAlone = field(default_factory=LeftAlone)  # what the instruction leaves out
+    reading: Reading | None = None  # the instruction as the planner read it (robollm.planner.reading)
     lm_unavailable: bool = False  # the language model stopped answering; the run ended there
 
     @property
@@ -114,17 +116,19 @@ class SayCanPlanner:
                  prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
                  beam_depth: int = 2, score_impossible: bool = False,
                  selector: ExampleSelector | None = None, neutral_without_task: bool = False,
-                 evidence_style: str = "beliefs", temperature: float = 1.0) -> None:
+                 evidence_style: str = "beliefs", temperature: float = 1.0, read: bool = True) -> None:
         self.llm, self.options, self.affordance, self.prompt = llm, options, affordance, prompt
         self.max_steps, self.beam_width, self.beam_depth = max_steps, beam_width, beam_depth
         self.score_impossible, self.selector = score_impossible, selector
         self.neutral_without_task = neutral_without_task
         self.evidence_style = evidence_style
+        self.read = read  # rewrite the instruction as robollm.planner.reading does before the model reads it
         self.temperature = temperature  # divides the model's scores before the softmax (robollm.llm.temperature)
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
         self._failed: list[tuple[SkillCall, SceneState]] = []  # this run's failed calls
         self._table = ("", "")  # {scene} and {hands} as the table was when the run began
         self.left_out = LeftAlone()  # what this run's instruction leaves out (robollm.planner.left_alone)
+        self.reading: Reading | None = None  # this run's instruction as read (robollm.planner.reading)
 
     @classmethod
     def from_config(cls, config: LaunchConfig, llm: LanguageModel | None = None) -> SayCanPlanner:
@@ -155,7 +159,7 @@ class SayCanPlanner:
         return cls(llm, options, affordance, prompt, pc.max_steps, pc.beam_width,
                    pc.beam_depth, pc.score_impossible, selector=selector,
                    neutral_without_task=pc.scoring.neutral == "no_task",
-                   evidence_style=config.sensing.style, temperature=temperature)
+                   evidence_style=config.sensing.style, temperature=temperature, read=pc.read_instruction)
 
     # -- one step -----------------------------------------------------------------------
     def score(self, session: Session, instruction: str, lines: list[str],
@@ -247,6 +251,10 @@ class SayCanPlanner:
         result = PlanResult(instruction)
         scene = {n: (o.colour, o.type) for n, o in session.scene.objects.items()}  # as perceived
         words = {w for name in session.skills.names() for w in name.split("_")}
+        if self.read:  # what the model, the grounding and the left-alone checks read
+            result.reading = read_instruction(instruction, scene_table(session.scene, session.state), words)
+            instruction = result.reading.text
+        self.reading = result.reading
         result.grounding = ground(instruction, scene, words)
         self.left_out = LeftAlone() if result.grounding.refused else left_alone(instruction, scene)
         result.left_alone = self.left_out
