@@ -8,7 +8,7 @@ import pytest
 from planning_cases import THREE, PrefersLM, make_planner, suite_episodes
 
 from robollm.planner.colour_things import THINGS, name_colours
-from robollm.planner.references import Table, resolve_places
+from robollm.planner.references import Table, expand_every, resolve_places
 from robollm.planner.spelling import correct_spelling, edit_distance
 from robollm.world.symbolic import SymbolicState
 
@@ -54,6 +54,26 @@ TABLE = Table(OBJECTS, SymbolicState({n: t for n, (_, t) in OBJECTS.items()}, RE
 ])
 def test_objects_named_by_place_or_neighbour(text, read):
     assert resolve_places(text, TABLE)[0] == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("put all the blocks in the white bowl",
+     "put the red block, the orange block, the blue block and the blue block 2 in the white bowl"),
+    ("all of the blocks apart from the red one should end up on the pink plate",
+     "the orange block, the blue block and the blue block 2 should end up on the pink plate"),
+    ("put everything but the red block in the green bowl",
+     "put the orange block, the blue block and the blue block 2 in the green bowl"),
+    ("blocks into the bowl please, but not the orange one",
+     "the red block, the blue block and the blue block 2 into the bowl please, but not the orange one"),
+    ("move every block except the red and the orange ones into the white bowl",
+     "move the blue block and the blue block 2 into the white bowl"),
+    ("put both bowls on the plate", "put the green bowl and the white bowl on the plate"),
+    ("put all three blocks on the plate", "put all three blocks on the plate"),  # four on the table
+    ("put every block in the bowl of its colour", "put every block in the bowl of its colour"),  # each its own
+    ("put any block in the bowl", "put any block in the bowl"),  # one of them
+])
+def test_every_one_of_a_kind_as_a_list(text, read):
+    assert expand_every(text, TABLE)[0] == read
 
 
 @pytest.mark.parametrize("text, read", [
@@ -144,12 +164,15 @@ NAMES = r"the ([a-z]+ (?:block|bowl|plate|cup|tray|box)(?: \d)?)"
 
 
 @pytest.mark.parametrize("family", ["by_region", "region_ref", "region_all", "by_neighbour", "colour_of_thing",
-                                    "some_of"])
+                                    "some_of", "all_into", "except_one"])
 def test_generated_references_resolve_to_what_the_expert_plan_uses(family):
+    """Every name the reading puts in is one the expert plan uses (or, after "except",
+    "apart from", "skip" ..., one it leaves out)."""
     changed = 0
     for before, task in _generated(family, 60, seed=11):
         changed += task.instruction != before
-        new = set(re.findall(NAMES, task.instruction)) - set(re.findall(NAMES, before))
+        kept = re.split(r"\b(?:except|apart from|other than|but not|skip|but leave)\b", task.instruction)[0]
+        new = set(re.findall(NAMES, kept)) - set(re.findall(NAMES, before))
         plan = " ".join(task.steps)
         assert all(n in plan for n in new), (before, task.instruction, task.steps)
     assert changed >= 50

@@ -1,9 +1,10 @@
 """How the planner reads an instruction before the language model does.
 
-Three rewrites, each of which leaves alone what it cannot settle: misspelt words of the
+Four rewrites, each of which leaves alone what it cannot settle: misspelt words of the
 robot's vocabulary put right (`robollm.planner.spelling`), colours named by things put as
-colour words (`robollm.planner.colour_things`), and objects named by their place or a
-neighbour put as their names (`robollm.planner.references`). The model, the grounding
+colour words (`robollm.planner.colour_things`), objects named by their place or a
+neighbour put as their names, and then "all the blocks" (less what the instruction leaves
+out) put as the list of them (`robollm.planner.references`). The model, the grounding
 check and the left-alone check then read the result; the trace and `run --json` show it
 beside what the person wrote. `planner.read_instruction: false` in a launch file turns it
 off.
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from robollm.planner.colour_things import name_colours
-from robollm.planner.references import Table, resolve_places
+from robollm.planner.references import Table, expand_every, resolve_places
 from robollm.planner.scene_text import near_pairs
 from robollm.planner.spelling import correct_spelling
 from robollm.world.state import SceneState
@@ -29,6 +30,9 @@ class Reading:
 
     text: str
     changes: list[tuple[str, str, str]] = field(default_factory=list)
+    # before "all the blocks" became a list: what the left-alone check reads ("put every block
+    # in the bowl except the red one" still says which block is left out)
+    unexpanded: str = ""
 
     def __bool__(self) -> bool:
         return bool(self.changes)
@@ -41,7 +45,10 @@ def read_instruction(text: str, table: Table, skill_words: Iterable[str] = ()) -
     reading = Reading(text)
     for kind, rewrite in (("spelling", lambda t: correct_spelling(t, skill_words)),
                           ("colour", lambda t: name_colours(t, table.objects)),
-                          ("place", lambda t: resolve_places(t, table))):
+                          ("place", lambda t: resolve_places(t, table)),
+                          ("every", lambda t: expand_every(t, table))):
+        if kind == "every":
+            reading.unexpanded = reading.text
         reading.text, changes = rewrite(reading.text)
         reading.changes += [(kind, was, now) for was, now in changes]
     return reading

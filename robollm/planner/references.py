@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from robollm.planner.grounding import PLURAL_TYPE_WORDS, SIZE_WORDS, TYPE_WORDS
+from robollm.planner.left_alone import left_alone
 from robollm.world.scene import COLOUR_SPELLINGS, COLOURS
 from robollm.world.symbolic import SymbolicState
 
@@ -84,6 +85,8 @@ class _Phrase:
     region: str | None = None  # from a word before the noun ("the left block", "the leftmost cube")
     extreme: bool = False  # "the leftmost": the one furthest that way
     ordinal: int | None = None  # "the second block (from the left)": 1, counted from 0; "last": -1
+    every: bool = False  # "all the blocks", "every cube", "both cups", "the blocks": each one of them
+    number: int | None = None  # "all three cups"
 
 
 def _tokens(text: str) -> list[tuple[str, int, int]]:
@@ -103,12 +106,20 @@ def _at(words: list[str], i: int, phrases: tuple[str, ...]) -> int:
 def _noun_phrase(words: list[str], i: int) -> _Phrase | None:
     """'the red block', 'all the blocks', 'every cube', 'the leftmost bowl', 'the one' at `i`."""
     j, plural_lead = i, False
-    lead = _at(words, j, ("all of the", "all the", "every", "each", "any", "the", "whatever", "whichever"))
-    if not lead:
+    lead = _at(words, j, ("all of the", "all the", "all", "both the", "both", "every", "each", "any", "the",
+                          "whatever", "whichever"))
+    bare = not lead and (i == 0 or words[i - 1] in _CLAUSE_END or words[i - 1] in (",", ":")) and \
+        words[i] in PLURAL_TYPE_WORDS  # "blocks into the bowl please"
+    if not lead and not bare:
         return None
-    plural_lead = words[j] in ("all", "whatever", "whichever")
-    every = words[j] in ("every", "each", "any")
+    plural_lead = words[j] in ("all", "whatever", "whichever", "both")
+    every = words[j] in ("every", "each")
+    quantified = bare or words[j] in ("all", "every", "each", "both", "the")
     j += lead
+    number = _NUMBERS.get(words[j]) if j < len(words) and words[i] in ("all", "the", "both") and \
+        words[j] in ("two", "three", "four", "five") else None
+    if number is not None:
+        j += 1
     region = colour = None
     extreme = False
     ordinal = None
@@ -135,8 +146,9 @@ def _noun_phrase(words: list[str], i: int) -> _Phrase | None:
         kind, plural = TYPE_WORDS[w][0], False
     elif w in PLURAL_TYPE_WORDS:
         kind, plural = TYPE_WORDS[PLURAL_TYPE_WORDS[w]][0], True
-    elif w in ("one", "ones"):  # a member of the last group named ("of the three blocks, ... the left one")
-        before = [TYPE_WORDS[PLURAL_TYPE_WORDS[x]][0] for x in words[:i] if x in PLURAL_TYPE_WORDS]
+    elif w in ("one", "ones"):  # a member of the last group named ("of the blocks", "every cube")
+        before = [TYPE_WORDS[PLURAL_TYPE_WORDS.get(x, x)][0] for k, x in enumerate(words[:i])
+                  if x in PLURAL_TYPE_WORDS or (x in TYPE_WORDS and k and words[k - 1] in ("every", "each", "any"))]
         if not before:
             return None
         kind, plural = before[-1], w == "ones"
@@ -146,7 +158,7 @@ def _noun_phrase(words: list[str], i: int) -> _Phrase | None:
         plural = True
     if plural_lead and not plural:
         return None
-    return _Phrase(i, j + 1, colour, kind, plural, region, extreme, ordinal)
+    return _Phrase(i, j + 1, colour, kind, plural, region, extreme, ordinal, quantified and plural, number)
 
 
 def _place(words: list[str], i: int) -> tuple[str, int] | None:
@@ -272,6 +284,34 @@ def _count(words: list[str], i: int, table: Table) -> tuple[list[str], int] | No
     return cands[:count], k + 1
 
 
+_NAMING = frozenset(("except", "for", "from", "than", "not", "skip", "ignore", "leave", "excluding", "but", "touch",
+                     "move"))
+_EVERYTHING = ("everything", "all the objects", "all objects", "every object", "all the things", "all things")
+_SMALL_TYPES = ("block", "cup")  # what "everything" takes: what one hand picks and puts somewhere
+_EXCEPT = ("except for", "except", "apart from", "other than", "but not", "but", "excluding", "save for")
+
+
+def _every(words: list[str], phrase: _Phrase, cands: list[str],
+           left_out: set[str]) -> tuple[list[str], int] | None:
+    """The members of 'all the blocks' (less what the instruction leaves out), and where the
+    phrase ends, with an exception right after it ("except the red one") taken in."""
+    members = [o for o in cands if o not in left_out]
+    if not members or (phrase.number is not None and phrase.number != len(cands)):
+        return None
+    end = phrase.end
+    k = end + (words[end:end + 1] == [","])
+    n = _at(words, k, _EXCEPT)
+    if n:
+        j = k + n
+        while j < len(words) and (words[j] in ("the", "a", "and", "one", "ones", "or") or
+                                  COLOUR_SPELLINGS.get(words[j], words[j]) in COLOURS or words[j] in TYPE_WORDS
+                                  or words[j] in PLURAL_TYPE_WORDS):
+            j += 1
+        if j > k + n and left_out:
+            end = j
+    return members, end
+
+
 def _back_reference(words: list[str], i: int, mentioned: dict[str, str]) -> tuple[str, int] | None:
     """'that bowl', 'this cube', 'the same plate' at `i`: the object of that kind named last,
     and how many words the phrase takes."""
@@ -344,7 +384,8 @@ def resolve_places(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]
         if phrase is None:
             i += 1
             continue
-        before_dest = i > 0 and words[i - 1] in _DESTINATION
+        # after "in" (a destination) or "except", "skip" (what is left out), a place names the object
+        before_dest = i > 0 and (words[i - 1] in _DESTINATION or words[i - 1] in _NAMING)
         cands = _candidates(table, phrase)
         end, filtered = phrase.end, cands
         if phrase.region is not None:
@@ -376,6 +417,10 @@ def resolve_places(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]
         if len(cands) == 1 and not phrase.plural:
             mentioned[phrase.kind] = cands[0]
         i += 1
+    return _replace(text, spans)
+
+
+def _replace(text: str, spans: list[tuple[int, int, str]]) -> tuple[str, list[tuple[str, str]]]:
     out, last, changes = [], 0, []
     for start, stop, new in spans:
         out += [text[last:start], new]
@@ -383,3 +428,45 @@ def resolve_places(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]
         last = stop
     out.append(text[last:])
     return "".join(out), changes
+
+
+# Requests that pair each object with its own destination ("every block in the bowl of its
+# colour", "sort the blocks into the bowls") or put them in an order ("stack the blocks top
+# to bottom: ...") are left to the model: a list in the scene's order would say otherwise.
+_EACH_OWN = frozenset("same its their matching matches match corresponding respective own sort by order "
+                      "stack tower pile top bottom build".split())
+
+
+def expand_every(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]:
+    """`text` with 'all the blocks', 'every cube', 'both cups', 'the blocks' and 'everything'
+    (a block or a cup) put as the list of those objects on the table, less what the
+    instruction leaves out (robollm.planner.left_alone), with an exception right after the
+    phrase taken in: "put every block except the red one in the bowl" -> "put the blue block
+    and the green block in the bowl"."""
+    toks = _tokens(text)
+    words = [t[0] for t in toks]
+    if _EACH_OWN & set(words) or len({PLURAL_TYPE_WORDS[w] for w in words if w in PLURAL_TYPE_WORDS}) > 1:
+        return text, []
+    gone = left_alone(text, table.objects)
+    left_out = set(gone.kept) | set(gone.excluded)
+    spans: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        everything = _at(words, i, _EVERYTHING)
+        if everything:
+            phrase: _Phrase | None = _Phrase(i, i + everything, None, "block", True, every=True)
+            cands = [o for o, (_, t) in table.objects.items() if t in _SMALL_TYPES]
+        else:
+            phrase = _noun_phrase(words, i)
+            cands = _candidates(table, phrase) if phrase is not None else []
+        expanded = None
+        if phrase is not None and phrase.every and phrase.region is None and phrase.ordinal is None and \
+                _modifier(words, phrase.end, table, False) is None:
+            expanded = _every(words, phrase, cands, left_out)
+        if expanded is None:
+            i += 1
+            continue
+        members, end = expanded
+        spans.append((toks[i][1], toks[end - 1][2], _and(members)))
+        i = end
+    return _replace(text, spans)

@@ -256,7 +256,8 @@ class SayCanPlanner:
             instruction = result.reading.text
         self.reading = result.reading
         result.grounding = ground(instruction, scene, words)
-        self.left_out = LeftAlone() if result.grounding.refused else left_alone(instruction, scene)
+        self.left_out = LeftAlone() if result.grounding.refused else \
+            left_alone(result.reading.unexpanded if result.reading else instruction, scene)
         result.left_alone = self.left_out
         if result.grounding.refused:  # nothing moves: say what could not be grounded
             result.missing = result.grounding.missing
