@@ -72,6 +72,30 @@ def test_candidates_cover_every_skill_and_done(session_factory):
     assert sum(1 for s in scored if s.call.skill == "done") == 1
 
 
+def test_no_done_right_after_a_failure(session_factory, monkeypatch):
+    """The model would say done after the pick slipped; the planner tries again instead, and
+    stops with done only when nothing else is possible."""
+    from robollm.skill import Outcome
+
+    lm = ScriptedLM(["pick up the red block.", "done."])
+    session = session_factory(SCENE, executor="symbolic")
+    real, tries = session.execute, []
+
+    def slipping_once(call):
+        record = real(call)
+        tries.append(call)
+        if len(tries) == 1:
+            record.outcome = Outcome.fail("grasp slipped", "left")
+        return record
+
+    monkeypatch.setattr(session, "execute", slipping_once)
+    result = planner(lm, max_steps=4).run(session, "pick up the red block")
+    after_failure = result.steps[1]
+    assert next(c for c in after_failure.candidates if c.text == "done").affordance == 0.0
+    assert after_failure.chosen.text != "done"
+    assert result.steps[-1].chosen.text == "done" and result.finished
+
+
 def test_outcome_goes_back_into_the_prompt(session_factory, monkeypatch):
     from robollm.skill import Outcome
 

@@ -126,6 +126,7 @@ class SayCanPlanner:
         self.temperature = temperature  # divides the model's scores before the softmax (robollm.llm.temperature)
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
         self._failed: list[tuple[SkillCall, SceneState]] = []  # this run's failed calls
+        self._just_failed = False  # the last step's call failed: `done` may not come next
         self._table = ("", "")  # {scene} and {hands} as the table was when the run began
         self.left_out = LeftAlone()  # what this run's instruction leaves out (robollm.planner.left_alone)
         self.reading: Reading | None = None  # this run's instruction as read (robollm.planner.reading)
@@ -172,6 +173,8 @@ class SayCanPlanner:
         given = AffordanceInput(session.scene, state, skills, tuple(self._failed),
                                 scene_current=session.executor != "symbolic")
         affordances = self.affordance.score(given, calls)
+        if self._just_failed:  # no claim of success right after a failure: try again or otherwise
+            affordances = [0.0 if c == DONE else a for c, a in zip(calls, affordances, strict=True)]
         if self.left_out:  # what the instruction leaves out is never disturbed, whatever the model says
             affordances = [0.0 if a > 0 and self._disturbs(session, state, c) else a
                            for c, a in zip(calls, affordances, strict=True)]
@@ -274,6 +277,7 @@ class SayCanPlanner:
             return result
         self.examples = self.selector.select(instruction) if self.selector else None
         self._failed = []  # a failed call is re-scored from the scene it left
+        self._just_failed = False
         if self.prompt.uses_scene:  # told once, as the run begins: the steps say what changed
             self._table = (perceived_scene_text(session.scene, session.state), hands_text(session.state))
         lines: list[str] = []
@@ -300,6 +304,7 @@ class SayCanPlanner:
             evidence = None if record is None else record.evidence
             if outcome is not None and not outcome.success:
                 self._failed.append((chosen.call, seen))
+            self._just_failed = outcome is not None and not outcome.success
             report = StepReport(index, scored, chosen, outcome, seconds, evidence)
             result.steps.append(report)
             if on_step:
