@@ -71,6 +71,8 @@ def test_objects_named_by_place_or_neighbour(text, read):
     ("put all three blocks on the plate", "put all three blocks on the plate"),  # four on the table
     ("put every block in the bowl of its colour", "put every block in the bowl of its colour"),  # each its own
     ("put any block in the bowl", "put any block in the bowl"),  # one of them
+    ("stack the blocks top to bottom: red, orange, blue", "stack the blocks top to bottom: red, orange, blue"),
+    ("sort the blocks into the bowls", "sort the blocks into the bowls"),  # each to its own
 ])
 def test_every_one_of_a_kind_as_a_list(text, read):
     assert expand_every(text, TABLE)[0] == read
