@@ -73,6 +73,7 @@ def test_objects_named_by_place_or_neighbour(text, read):
     ("put any block in the bowl", "put any block in the bowl"),  # one of them
     ("stack the blocks top to bottom: red, orange, blue", "stack the blocks top to bottom: red, orange, blue"),
     ("sort the blocks into the bowls", "sort the blocks into the bowls"),  # each to its own
+    ("of the blocks, put the one on the left in the bowl", "of the blocks, put the one on the left in the bowl"),
 ])
 def test_every_one_of_a_kind_as_a_list(text, read):
     assert expand_every(text, TABLE)[0] == read

@@ -460,8 +460,9 @@ def expand_every(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]:
             phrase = _noun_phrase(words, i)
             cands = _candidates(table, phrase) if phrase is not None else []
         expanded = None
+        partitive = i > 0 and words[i - 1] == "of"  # "of the three blocks, ... the middle one": not all of them
         if phrase is not None and phrase.every and phrase.region is None and phrase.ordinal is None and \
-                _modifier(words, phrase.end, table, False) is None:
+                not partitive and _modifier(words, phrase.end, table, False) is None:
             expanded = _every(words, phrase, cands, left_out)
         if expanded is None:
             i += 1
