@@ -212,6 +212,8 @@ def test_the_planner_reads_the_instruction_before_the_model(session_factory):
     ("put the leftmost block in the green bowl", "put the blue block in the green bowl"),
     ("put the block on the far right in the white bowl", "put the yellow block in the white bowl"),
     ("put the block nearest to the green bowl in the white bowl", "put the yellow block in the white bowl"),
+    ("put the block to the left of the red block in the green bowl", "put the blue block in the green bowl"),
+    ("put the block to the right of the red block in the white bowl", "put the yellow block in the white bowl"),
     ("put the fourth block from the left in the bowl", "put the fourth block from the left in the bowl"),
 ])
 def test_positions_count_along_the_table(session_factory, text, read):
@@ -221,3 +223,33 @@ def test_positions_count_along_the_table(session_factory, text, read):
 
     session = session_factory("default", executor="symbolic")
     assert read_instruction(text, scene_table(session.scene, session.state)).text == read
+
+
+def _table_with(parent: dict[str, tuple[str, str]], sizes: dict[str, float] | None = None) -> Table:
+    """TABLE with some objects in or on others ({object: (relation, holder)}) and sizes."""
+    state = SymbolicState({n: t for n, (_, t) in OBJECTS.items()}, dict(REGIONS), {n: "at" for n in OBJECTS})
+    for obj, (relation, holder) in parent.items():
+        state.relation[obj], state.parent[obj] = relation, holder
+    size = None if sizes is None else (lambda n: sizes.get(n, 0.05))
+    return Table(OBJECTS, state, TABLE.near, size=size)
+
+
+@pytest.mark.parametrize("text, read", [
+    ("take the block out of the green bowl and put it on the plate", "take the blue block and put it on the plate"),
+    ("put the block that is in the green bowl on the plate", "put the blue block on the plate"),
+    ("put the block in the green bowl on the plate", "put the blue block on the plate"),
+    ("take the block from the white bowl", "take the orange block"),
+    ("put the block in the green bowl", "put the block in the green bowl"),  # where it goes
+    ("put the biggest block in the white bowl", "put the red block in the white bowl"),
+    ("put the small blue block on the plate", "put the blue block 2 on the plate"),
+    ("put the big orange block on the plate", "put the big orange block on the plate"),  # only one
+])
+def test_objects_named_by_what_holds_them_or_their_size(text, read):
+    table = _table_with({"blue_block": ("in", "green_bowl"), "orange_block": ("in", "white_bowl")},
+                        {"red_block": 0.07, "orange_block": 0.045, "blue_block": 0.05, "blue_block_2": 0.035})
+    assert resolve_places(text, table)[0] == read
+
+
+def test_sizes_that_do_not_stand_out_choose_nothing():
+    table = _table_with({}, {"blue_block": 0.05, "blue_block_2": 0.047})
+    assert resolve_places("put the big blue block on the plate", table)[0] == "put the big blue block on the plate"

@@ -73,4 +73,4 @@ def scene_table(scene: SceneState, state: SymbolicState) -> Table:
 
     lateral = leftness if "left" in scene.regions and "right" in scene.regions else None
     return Table({n: (o.colour, o.type) for n, o in scene.objects.items()}, state,
-                 frozenset(near_pairs(scene)), distance, lateral)
+                 frozenset(near_pairs(scene)), distance, lateral, lambda n: scene.objects[n].size)

@@ -37,6 +37,10 @@ _RELATIVE = ("that is", "that's", "which is", "that are", "which are", "that sit
 _SOURCE = ("from", "off")  # "the block from the left": always where the object is
 _EXTREME = ("furthest to", "farthest to", "furthest on", "farthest on", "most to")  # "the block furthest to the left"
 _PLACE_PREPS = ("over on", "on", "at", "in", "to", "toward", "towards", "over to")
+_OUT_OF = ("out of", "from inside", "from in", "from", "off")  # "the block out of the bowl": where it is now
+_HELD_IN = ("inside of", "inside", "in", "on top of", "on")  # "the block that is in the bowl"
+_LEFT_OF = ("to the left of", "on the left of", "left of")
+_RIGHT_OF = ("to the right of", "on the right of", "right of")
 _NEAR = ("right next to", "next to", "near to", "near", "beside", "close to", "alongside", "by")
 _NEAREST = ("nearest to", "nearest", "closest to", "closest")
 _FAR = ("far away from", "far from", "away from", "furthest from", "farthest from", "further from",
@@ -57,6 +61,7 @@ class Table:
     near: frozenset[frozenset[str]] = frozenset()
     distance: Callable[[str, str], float] | None = None
     leftness: Callable[[str], float] | None = None  # larger further left
+    size: Callable[[str], float] | None = None  # metres, where perception measured it
 
     def region(self, name: str) -> str | None:
         return self.state.region_of(name) if name in self.state.parent else None
@@ -87,6 +92,7 @@ class _Phrase:
     ordinal: int | None = None  # "the second block (from the left)": 1, counted from 0; "last": -1
     every: bool = False  # "all the blocks", "every cube", "both cups", "the blocks": each one of them
     number: int | None = None  # "all three cups"
+    size: str | None = None  # "the biggest block": "max"; "the small one": "min"
 
 
 def _tokens(text: str) -> list[tuple[str, int, int]]:
@@ -120,7 +126,7 @@ def _noun_phrase(words: list[str], i: int) -> _Phrase | None:
         words[j] in ("two", "three", "four", "five") else None
     if number is not None:
         j += 1
-    region = colour = None
+    region = colour = size = None
     extreme = False
     ordinal = None
     while j < len(words):
@@ -128,6 +134,7 @@ def _noun_phrase(words: list[str], i: int) -> _Phrase | None:
         if w in _ORDINALS and ordinal is None and words[i] == "the":
             ordinal, j = _ORDINALS[w], j + 1
         elif w in SIZE_WORDS:
+            size = _SIZES.get(w, size)
             j += 1
         elif w in COLOURS and colour is None:
             colour, j = w, j + 1
@@ -158,7 +165,7 @@ def _noun_phrase(words: list[str], i: int) -> _Phrase | None:
         plural = True
     if plural_lead and not plural:
         return None
-    return _Phrase(i, j + 1, colour, kind, plural, region, extreme, ordinal, quantified and plural, number)
+    return _Phrase(i, j + 1, colour, kind, plural, region, extreme, ordinal, quantified and plural, number, size)
 
 
 def _place(words: list[str], i: int) -> tuple[str, int] | None:
@@ -181,6 +188,8 @@ def _place(words: list[str], i: int) -> tuple[str, int] | None:
         j += 1
     if words[j:j + 3] == ["of", "the", "table"]:
         j += 3
+    elif words[j:j + 1] == ["of"]:
+        return None  # "to the left of the bowl": beside an object, not a region
     return side, j - i
 
 
@@ -223,7 +232,8 @@ def _modifier(words: list[str], j: int, table: Table,
         if not (rel or source or before_dest or _destination_after(words, k + n)):
             return None
         return (lambda c, s=side, e=extreme: _in_region(table, c, s, e)), k + n, None
-    for group, mode in ((_NEAREST, "nearest"), (_NEAR, "near"), (_FAR, "far")):
+    for group, mode in ((_OUT_OF, "out"), (_HELD_IN, "in"), (_LEFT_OF, "left"), (_RIGHT_OF, "right"),
+                        (_NEAREST, "nearest"), (_NEAR, "near"), (_FAR, "far")):
         n = _at(words, k, group)
         if not n:
             continue
@@ -235,13 +245,24 @@ def _modifier(words: list[str], j: int, table: Table,
             refs = [o for o in refs if table.region(o) == other.region]
         if len(refs) != 1:
             return None
-        if not (rel or before_dest or _destination_after(words, other.end)):
+        if not (rel or mode == "out" or before_dest or _destination_after(words, other.end)):
             return None
         ref = refs[0]
-        return _near_filter(table, ref, mode), other.end, ref
+        if mode in ("out", "in"):
+            keep = _inside_filter(table, ref)
+        elif mode in ("left", "right"):
+            if table.leftness is None:
+                return None
+            keep = _side_filter(table, ref, mode)
+        else:
+            keep = _near_filter(table, ref, mode)
+        return keep, other.end, ref
     return None
 
 
+_SIZES = {**{w: "max" for w in ("big", "bigger", "biggest", "large", "larger", "largest", "tall", "taller",
+                                 "tallest", "huge", "wide")},
+          **{w: "min" for w in ("small", "smaller", "smallest", "little", "tiny", "short", "shorter", "narrow")}}
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "a couple of": 2, "a pair of": 2,
             **{str(n): n for n in range(1, 6)}}
@@ -332,6 +353,18 @@ def _counted_from(table: Table, cands: list[str], ordinal: int, side: str) -> st
     return order[ordinal]
 
 
+def _by_size(table: Table, cands: list[str], phrase: _Phrase) -> list[str] | None:
+    """The biggest (or smallest) of two or more candidates, when its size stands out by a
+    fifth; None when sizes are unknown, there is nothing to choose, or it does not stand out."""
+    if phrase.size is None or phrase.plural or table.size is None or len(cands) < 2:
+        return None
+    ranked = sorted(cands, key=table.size, reverse=phrase.size == "max")
+    first, second = table.size(ranked[0]), table.size(ranked[1])
+    if abs(first - second) < 0.2 * max(first, second):
+        return None
+    return ranked[:1]
+
+
 def _in_region(table: Table, cands: list[str], side: str, extreme: bool) -> list[str]:
     """The candidates in a region; for "furthest to the left", "the leftmost", "on the far
     left", the one furthest that way when positions are known."""
@@ -340,6 +373,24 @@ def _in_region(table: Table, cands: list[str], side: str, extreme: bool) -> list
         sign = 1.0 if side == "left" else -1.0
         return [max(inside, key=lambda o: sign * table.leftness(o))]
     return inside
+
+
+def _inside_filter(table: Table, ref: str) -> Callable[[list[str]], list[str]]:
+    return lambda cands: [o for o in cands if table.state.parent.get(o) == ref
+                          and table.state.relation.get(o) in ("in", "on")]
+
+
+def _side_filter(table: Table, ref: str, side: str) -> Callable[[list[str]], list[str]]:
+    """Those on that side of `ref` (along the table); of several, the closest."""
+    assert table.leftness is not None
+    sign = 1.0 if side == "left" else -1.0
+
+    def keep(cands: list[str]) -> list[str]:
+        there = [o for o in cands if o != ref and sign * (table.leftness(o) - table.leftness(ref)) > 0]
+        if len(there) > 1 and table.distance is not None:
+            return [min(there, key=lambda o: table.distance(o, ref))]
+        return there
+    return keep
 
 
 def _near_filter(table: Table, ref: str, mode: str) -> Callable[[list[str]], list[str]]:
@@ -390,6 +441,9 @@ def resolve_places(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]
         end, filtered = phrase.end, cands
         if phrase.region is not None:
             filtered = _in_region(table, cands, phrase.region, phrase.extreme)
+        by_size = _by_size(table, filtered, phrase)
+        if by_size is not None:  # "the biggest block", "the small cup" among several
+            filtered = by_size
         if phrase.ordinal is not None:  # "the second block from the left": counted along the table
             side = words[phrase.end + 2:phrase.end + 3] if words[phrase.end:phrase.end + 2] == ["from", "the"] else []
             picked = _counted_from(table, cands, phrase.ordinal, side[0]) if side and side[0] in ("left", "right") \
@@ -405,7 +459,7 @@ def resolve_places(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]
         if mod is not None:
             keep, end, ref = mod
             filtered = keep(filtered)
-        changed = mod is not None or phrase.region is not None
+        changed = mod is not None or phrase.region is not None or by_size is not None
         if changed and filtered and (len(filtered) == 1 or phrase.plural):
             spans.append((toks[phrase.start][1], toks[end - 1][2], _and(sorted(filtered, key=list(table.objects).index))))
             if len(filtered) == 1:
