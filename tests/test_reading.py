@@ -8,7 +8,9 @@ import pytest
 from planning_cases import THREE, PrefersLM, make_planner, suite_episodes
 
 from robollm.planner.colour_things import THINGS, name_colours
-from robollm.planner.references import Table, expand_every, resolve_places
+from robollm.planner.every import expand_every
+from robollm.planner.phrases import Table
+from robollm.planner.references import resolve_places
 from robollm.planner.spelling import correct_spelling, edit_distance
 from robollm.world.symbolic import SymbolicState
 

@@ -56,8 +56,8 @@ def trained_instructions(adapter: Any) -> set[str]:
 def read_task(task: Any, skills: dict[str, Any]) -> None:
     """Rewrite the task's instruction as the planner reads it (robollm.planner.reading),
     from the table the generator laid out."""
+    from robollm.planner.phrases import Table
     from robollm.planner.reading import read_instruction
-    from robollm.planner.references import Table
     from robollm.training.synthetic import _colour, _type, layout_state
 
     table = Table({o: (_colour(o), _type(o)) for o in task.objects}, layout_state(task.objects, task.layout),

@@ -3,8 +3,8 @@
 Four rewrites, each of which leaves alone what it cannot settle: misspelt words of the
 robot's vocabulary put right (`robollm.planner.spelling`), colours named by things put as
 colour words (`robollm.planner.colour_things`), objects named by their place or a
-neighbour put as their names, and then "all the blocks" (less what the instruction leaves
-out) put as the list of them (`robollm.planner.references`). The model, the grounding
+neighbour put as their names (`robollm.planner.references`), and then "all the blocks"
+(less what the instruction leaves out) put as the list of them (`robollm.planner.every`). The model, the grounding
 check and the left-alone check then read the result; the trace and `run --json` show it
 beside what the person wrote. `planner.read_instruction: false` in a launch file turns it
 off.
@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from robollm.planner.colour_things import name_colours
-from robollm.planner.references import Table, expand_every, resolve_places
+from robollm.planner.every import expand_every
+from robollm.planner.phrases import Table
+from robollm.planner.references import resolve_places
 from robollm.planner.scene_text import near_pairs
 from robollm.planner.spelling import correct_spelling
 from robollm.world.state import SceneState

@@ -1,0 +1,88 @@
+"""'All the blocks', 'every cube', 'both cups', 'everything': the objects they stand for,
+listed by name before the model reads the instruction (the last step of
+`robollm.planner.reading`)."""
+
+from __future__ import annotations
+
+from robollm.planner.grounding import PLURAL_TYPE_WORDS, TYPE_WORDS
+from robollm.planner.left_alone import left_alone
+from robollm.planner.phrases import (
+    Phrase,
+    Table,
+    candidates,
+    listing,
+    match_at,
+    noun_phrase,
+    replace_spans,
+    tokens,
+)
+from robollm.planner.references import modifier
+from robollm.world.scene import COLOUR_SPELLINGS, COLOURS
+
+_EVERYTHING = ("everything", "all the objects", "all objects", "every object", "all the things", "all things")
+_SMALL_TYPES = ("block", "cup")  # what "everything" takes: what one hand picks and puts somewhere
+_EXCEPT = ("except for", "except", "apart from", "other than", "but not", "but", "excluding", "save for")
+
+
+def _every(words: list[str], phrase: Phrase, cands: list[str],
+           left_out: set[str]) -> tuple[list[str], int] | None:
+    """The members of 'all the blocks' (less what the instruction leaves out), and where the
+    phrase ends, with an exception right after it ("except the red one") taken in."""
+    members = [o for o in cands if o not in left_out]
+    if not members or (phrase.number is not None and phrase.number != len(cands)):
+        return None
+    end = phrase.end
+    k = end + (words[end:end + 1] == [","])
+    n = match_at(words, k, _EXCEPT)
+    if n:
+        j = k + n
+        while j < len(words) and (words[j] in ("the", "a", "and", "one", "ones", "or") or
+                                  COLOUR_SPELLINGS.get(words[j], words[j]) in COLOURS or words[j] in TYPE_WORDS
+                                  or words[j] in PLURAL_TYPE_WORDS):
+            j += 1
+        if j > k + n and left_out:
+            end = j
+    return members, end
+
+
+# Requests that pair each object with its own destination ("every block in the bowl of its
+# colour", "sort the blocks into the bowls") or put them in an order ("stack the blocks top
+# to bottom: ...") are left to the model: a list in the scene's order would say otherwise.
+_EACH_OWN = frozenset("same its their matching matches match corresponding respective own sort by order "
+                      "stack tower pile top bottom build".split())
+
+
+def expand_every(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]:
+    """`text` with 'all the blocks', 'every cube', 'both cups', 'the blocks' and 'everything'
+    (a block or a cup) put as the list of those objects on the table, less what the
+    instruction leaves out (robollm.planner.left_alone), with an exception right after the
+    phrase taken in: "put every block except the red one in the bowl" -> "put the blue block
+    and the green block in the bowl"."""
+    toks = tokens(text)
+    words = [t[0] for t in toks]
+    if _EACH_OWN & set(words) or len({PLURAL_TYPE_WORDS[w] for w in words if w in PLURAL_TYPE_WORDS}) > 1:
+        return text, []
+    gone = left_alone(text, table.objects)
+    left_out = set(gone.kept) | set(gone.excluded)
+    spans: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        everything = match_at(words, i, _EVERYTHING)
+        if everything:
+            phrase: Phrase | None = Phrase(i, i + everything, None, "block", True, every=True)
+            cands = [o for o, (_, t) in table.objects.items() if t in _SMALL_TYPES]
+        else:
+            phrase = noun_phrase(words, i)
+            cands = candidates(table, phrase) if phrase is not None else []
+        expanded = None
+        partitive = i > 0 and words[i - 1] == "of"  # "of the three blocks, ... the middle one": not all of them
+        if phrase is not None and phrase.every and phrase.region is None and phrase.ordinal is None and \
+                not partitive and modifier(words, phrase.end, table, False) is None:
+            expanded = _every(words, phrase, cands, left_out)
+        if expanded is None:
+            i += 1
+            continue
+        members, end = expanded
+        spans.append((toks[i][1], toks[end - 1][2], listing(members)))
+        i = end
+    return replace_spans(text, spans)
