@@ -6,7 +6,9 @@ right. The prompt already tells the model where everything is, but a small model
 those references less reliably than names, so the planner resolves what it can from
 the perceived scene: a region ("on the left", "in the middle", "the leftmost", "the
 right-hand one"), a neighbour ("next to", "near", "beside", "closest to" the green bowl)
-or its opposite ("far from", "away from"), and "all the blocks on the left".
+or its opposite ("far from", "away from"), a side of another object ("to the left of the
+red block"), what holds it ("the block out of the bowl"), its size ("the biggest block"),
+and "all the blocks on the left".
 
 It prefers precision to recall: a phrase is replaced only when exactly one object (or,
 for "all the ...", at least one) fits it and every object of that kind and colour on
@@ -96,7 +98,7 @@ def _destination_after(words: list[str], i: int) -> bool:
 
 
 def modifier(words: list[str], j: int, table: Table,
-              before_dest: bool) -> tuple[Callable[[list[str]], list[str]], int, str | None] | None:
+             before_dest: bool) -> tuple[Callable[[list[str]], list[str]], int, str | None] | None:
     """The restriction a phrase after a noun puts on its candidates, where it ends, and the
     neighbour it names (if any)."""
     k = j + (words[j:j + 1] == [","])
