@@ -4,6 +4,8 @@ listed by name before the model reads the instruction (the last step of
 
 from __future__ import annotations
 
+import re
+
 from robollm.planner.grounding import PLURAL_TYPE_WORDS, TYPE_WORDS
 from robollm.planner.left_alone import left_alone
 from robollm.planner.phrases import (
@@ -12,6 +14,7 @@ from robollm.planner.phrases import (
     candidates,
     listing,
     match_at,
+    name_of,
     noun_phrase,
     replace_spans,
     tokens,
@@ -52,18 +55,52 @@ _EACH_OWN = frozenset("same its their matching matches match corresponding respe
                       "stack tower pile top bottom build".split())
 
 
+# "every block in the bowl of its colour", "match the cups with the plates of their colours"
+_COLOUR_MATCH = re.compile(r"\b(?:(?:its|their) (?:own )?colou?rs?|(?:the )?same colou?r|matching colou?rs?|"
+                           r"matches its colou?r|shares its colou?r|by colou?r|same-colou?red)\b")
+_INTO = {"bowl": "in", "cup": "in", "tray": "in", "box": "in", "plate": "on", "block": "on"}
+
+
+def pair_by_colour(text: str, words: list[str], table: Table, left_out: set[str]) -> str | None:
+    """A one-sentence request that sends every object of a kind to the holder of its colour,
+    put as the pairs it asks for: "put each block in the bowl of its colour" -> "put the red
+    block in the red bowl and the blue block in the blue bowl". Objects already there, left
+    out, or without exactly one holder of their colour on the table are not named; None
+    when the request is not of this form or names no pair."""
+    if re.search(r"[.;!?].", text.strip()) or not _COLOUR_MATCH.search(text.lower().replace("color", "colour")):
+        return None
+    kinds = [TYPE_WORDS[PLURAL_TYPE_WORDS.get(w, w)][0] for w in words if w in TYPE_WORDS or w in PLURAL_TYPE_WORDS]
+    quantified = any(w in ("every", "each", "all", "both") for w in words) or any(w in PLURAL_TYPE_WORDS for w in words)
+    if len(set(kinds)) != 2 or not quantified:
+        return None
+    kind, holder_kind = kinds[0], next(k for k in kinds if k != kinds[0])
+    holders = {n: c for n, (c, t) in table.objects.items() if t == holder_kind and n not in left_out}
+    pairs = []
+    for name, (colour, t) in table.objects.items():
+        matching = [h for h, c in holders.items() if c == colour]
+        if t == kind and name not in left_out and len(matching) == 1 and table.state.parent.get(name) != matching[0]:
+            pairs.append(f"{name_of(name)} {_INTO.get(holder_kind, 'on')} {name_of(matching[0])}")
+    if not pairs:
+        return None
+    return "put " + (pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + " and " + pairs[-1])
+
+
 def expand_every(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]:
     """`text` with 'all the blocks', 'every cube', 'both cups', 'the blocks' and 'everything'
     (a block or a cup) put as the list of those objects on the table, less what the
     instruction leaves out (robollm.planner.left_alone), with an exception right after the
     phrase taken in: "put every block except the red one in the bowl" -> "put the blue block
-    and the green block in the bowl"."""
+    and the green block in the bowl"; a request to send each to the holder of its colour as
+    the pairs (`pair_by_colour`)."""
     toks = tokens(text)
     words = [t[0] for t in toks]
-    if _EACH_OWN & set(words) or len({PLURAL_TYPE_WORDS[w] for w in words if w in PLURAL_TYPE_WORDS}) > 1:
-        return text, []
     gone = left_alone(text, table.objects)
     left_out = set(gone.kept) | set(gone.excluded)
+    paired = pair_by_colour(text, words, table, left_out)
+    if paired is not None:
+        return paired, [(text, paired)]
+    if _EACH_OWN & set(words) or len({PLURAL_TYPE_WORDS[w] for w in words if w in PLURAL_TYPE_WORDS}) > 1:
+        return text, []
     spans: list[tuple[int, int, str]] = []
     i = 0
     while i < len(words):
