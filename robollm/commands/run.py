@@ -157,7 +157,7 @@ def _plan_and_act(planner, session: Session, args) -> dict:
         if step.index == 1 and result_examples():
             print("examples in the prompt (closest last): " + " | ".join(result_examples()))
         if step.index == 1 and planner.reading:
-            print(f"read as: {planner.reading.text}  ({planner.reading.summary()})")
+            print(planner.reading.trace_line())
         if step.index == 1 and planner.left_out:
             left = [f"{n} (not moved)" for n in planner.left_out.kept] + \
                 [f"{n} (not moved, nothing put in or on it)" for n in planner.left_out.excluded]
@@ -215,7 +215,7 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
     text trace (why it stopped, and what each hand holds when the run was cut short)."""
     if echo and result.refused:
         if result.reading:
-            print(f"read as: {result.reading.text}  ({result.reading.summary()})")
+            print(result.reading.trace_line())
         print(f"stopped: {result.stop_reason}; nothing was moved")
     elif echo:
         print(f"\nstopped: {result.stop_reason}")

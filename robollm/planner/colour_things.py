@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 
 from robollm.planner.grounding import PLURAL_TYPE_WORDS, TYPE_WORDS
+from robollm.planner.phrases import kind_of, replace_spans
 
 # Things by the colour they are usually named for; singular, without articles. A thing of
 # two words wins over its last word ("night sky" over "sky").
@@ -76,11 +77,6 @@ def thing_colours(words: str) -> tuple[tuple[str, ...], int] | None:
     return None
 
 
-def _kind(noun: str) -> str | None:
-    word = PLURAL_TYPE_WORDS.get(noun, noun)
-    return None if word in ("one", "ones") else TYPE_WORDS[word][0]
-
-
 def _pick(colours: tuple[str, ...], kind: str | None, scene: Mapping[str, tuple[str, str]]) -> str | None:
     """The first of `colours` an object of `kind` (any kind: None) has on the table."""
     present = {c for c, t in scene.values() if kind is None or t == kind}
@@ -90,8 +86,6 @@ def _pick(colours: tuple[str, ...], kind: str | None, scene: Mapping[str, tuple[
 def name_colours(text: str, scene: Mapping[str, tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
     """`text` with colours named by things put as colour words ("the block the colour of
     snow" -> "the white block"), and the (was, now) pairs. `scene`: name -> (colour, type)."""
-    changes: list[tuple[str, str]] = []
-    out, last = [], 0
     lower = text.lower()
     spans = []
     for match in _AFTER.finditer(lower):
@@ -99,7 +93,7 @@ def name_colours(text: str, scene: Mapping[str, tuple[str, str]]) -> tuple[str, 
         if found is None:
             continue
         colours, n = found
-        colour = _pick(colours, _kind(match.group("noun")), scene)
+        colour = _pick(colours, kind_of(match.group("noun")), scene)
         if colour is None:
             continue
         thing_words = list(re.finditer(r"[a-z]+", lower[match.start("thing"):]))
@@ -110,15 +104,12 @@ def name_colours(text: str, scene: Mapping[str, tuple[str, str]]) -> tuple[str, 
         found = thing_colours(match.group("thing"))
         if found is None or found[1] != len(match.group("thing").split()):
             continue
-        colour = _pick(found[0], _kind(match.group("noun")), scene)
+        colour = _pick(found[0], kind_of(match.group("noun")), scene)
         if colour is not None:
             spans.append((match.start(), match.end(), f"the {colour} {match.group('noun')}"))
-    for start, end, new in sorted(spans):
-        if start < last:
-            continue
-        out.append(text[last:start])
-        out.append(new)
-        changes.append((text[start:end], new))
-        last = end
-    out.append(text[last:])
-    return "".join(out), changes
+    kept, last = [], 0
+    for start, end, new in sorted(spans):  # a phrase the other pattern also matched counts once
+        if start >= last:
+            kept.append((start, end, new))
+            last = end
+    return replace_spans(text, kept)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 
-from robollm.planner.grounding import PLURAL_TYPE_WORDS, TYPE_WORDS
-from robollm.planner.left_alone import left_alone
+from robollm.planner.grounding import PLURAL_TYPE_WORDS
+from robollm.planner.left_alone import left_alone, phrase_end
 from robollm.planner.phrases import (
     Phrase,
     Table,
+    and_list,
     candidates,
+    kind_of,
     listing,
     match_at,
     name_of,
@@ -20,7 +22,6 @@ from robollm.planner.phrases import (
     tokens,
 )
 from robollm.planner.references import modifier
-from robollm.world.scene import COLOUR_SPELLINGS, COLOURS
 
 _EVERYTHING = ("everything", "all the objects", "all objects", "every object", "all the things", "all things")
 _SMALL_TYPES = ("block", "cup")  # what "everything" takes: what one hand picks and puts somewhere
@@ -38,11 +39,7 @@ def _every(words: list[str], phrase: Phrase, cands: list[str],
     k = end + (words[end:end + 1] == [","])
     n = match_at(words, k, _EXCEPT)
     if n:
-        j = k + n
-        while j < len(words) and (words[j] in ("the", "a", "and", "one", "ones", "or") or
-                                  COLOUR_SPELLINGS.get(words[j], words[j]) in COLOURS or words[j] in TYPE_WORDS
-                                  or words[j] in PLURAL_TYPE_WORDS):
-            j += 1
+        j = phrase_end(words, k + n)  # "the red one", "the red and the blue ones"
         if j > k + n and left_out:
             end = j
     return members, end
@@ -69,7 +66,7 @@ def pair_by_colour(text: str, words: list[str], table: Table, left_out: set[str]
     when the request is not of this form or names no pair."""
     if re.search(r"[.;!?].", text.strip()) or not _COLOUR_MATCH.search(text.lower().replace("color", "colour")):
         return None
-    kinds = [TYPE_WORDS[PLURAL_TYPE_WORDS.get(w, w)][0] for w in words if w in TYPE_WORDS or w in PLURAL_TYPE_WORDS]
+    kinds = [k for k in map(kind_of, words) if k is not None]
     quantified = any(w in ("every", "each", "all", "both") for w in words) or any(w in PLURAL_TYPE_WORDS for w in words)
     if len(set(kinds)) != 2 or not quantified:
         return None
@@ -82,7 +79,7 @@ def pair_by_colour(text: str, words: list[str], table: Table, left_out: set[str]
             pairs.append(f"{name_of(name)} {_INTO.get(holder_kind, 'on')} {name_of(matching[0])}")
     if not pairs:
         return None
-    return "put " + (pairs[0] if len(pairs) == 1 else ", ".join(pairs[:-1]) + " and " + pairs[-1])
+    return "put " + and_list(pairs)
 
 
 def expand_every(text: str, table: Table) -> tuple[str, list[tuple[str, str]]]:

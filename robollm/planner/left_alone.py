@@ -91,6 +91,11 @@ def _phrase_forward(words: list[str], i: int) -> tuple[list[str], list[str], int
     return colours, types, j
 
 
+def phrase_end(words: list[str], i: int) -> int:
+    """Where the noun phrase that starts at `i` ends ("the red and the green ones")."""
+    return _phrase_forward(words, i)[2]
+
+
 def _phrase_back(words: list[str], i: int) -> tuple[list[str], list[str]]:
     """Colours and types of the noun phrase that ends just before `i` ("the red block stays")."""
     j = i

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from robollm.planner.grounding import PLURAL_TYPE_WORDS, SIZE_WORDS, TYPE_WORDS
+from robollm.planner.scene_text import listed_neighbour
 from robollm.world.scene import COLOUR_SPELLINGS, COLOURS
 from robollm.world.symbolic import SymbolicState
 
@@ -49,14 +50,8 @@ class Table:
         return frozenset((a, b)) in self.near
 
     def neighbour(self, name: str) -> str | None:
-        """The neighbour the prompt names for an object on the table (robollm.planner.
-        scene_text): the closest of those near it, or the first listed without distances."""
-        if self.state.relation.get(name) != "at":
-            return None
-        close = [o for o in self.objects if o != name and self.is_near(name, o) and self.state.relation.get(o) == "at"]
-        if not close:
-            return None
-        return min(close, key=lambda o: self.distance(name, o)) if self.distance else close[0]
+        """The neighbour the prompt names for an object on the table."""
+        return listed_neighbour(self.state, name, self.objects, self.near, self.distance)
 
 
 @dataclass
@@ -75,8 +70,19 @@ class Phrase:
 
 
 def tokens(text: str) -> list[tuple[str, int, int]]:
-    return [(m.group(0).lower(), m.start(), m.end())
-            for m in re.finditer(r"[A-Za-z]+(?:'[a-z]+)?|[.,;:!?]", text.replace("’", "'"))]
+    """(word, start, end) of each word and punctuation mark, in lower case and with colour
+    words in the scene's spelling ("gray" -> "grey")."""
+    out = []
+    for m in re.finditer(r"[A-Za-z]+(?:'[a-z]+)?|[.,;:!?]", text.replace("’", "'")):
+        word = m.group(0).lower()
+        out.append((COLOUR_SPELLINGS.get(word, word), m.start(), m.end()))
+    return out
+
+
+def kind_of(word: str) -> str | None:
+    """The perceived type a type word names, singular or plural ("cubes" -> "block")."""
+    singular = word if word in TYPE_WORDS else PLURAL_TYPE_WORDS.get(word)
+    return TYPE_WORDS[singular][0] if singular else None
 
 
 def match_at(words: list[str], i: int, phrases: tuple[str, ...]) -> int:
@@ -109,7 +115,7 @@ def noun_phrase(words: list[str], i: int) -> Phrase | None:
     extreme = False
     ordinal = None
     while j < len(words):
-        w = COLOUR_SPELLINGS.get(words[j], words[j])
+        w = words[j]
         if w in ORDINALS and ordinal is None and words[i] == "the":
             ordinal, j = ORDINALS[w], j + 1
         elif w in SIZE_WORDS:
@@ -121,19 +127,17 @@ def noun_phrase(words: list[str], i: int) -> Phrase | None:
             region, extreme, j = w.removesuffix("most"), w.endswith("most"), j + 1
         elif w in ("middle", "centre", "center") and region is None and j + 1 < len(words) and \
                 (words[j + 1] in TYPE_WORDS or words[j + 1] in PLURAL_TYPE_WORDS or words[j + 1] == "one"
-                 or COLOUR_SPELLINGS.get(words[j + 1], words[j + 1]) in COLOURS):
+                 or words[j + 1] in COLOURS):
             region, j = "middle", j + 1
         else:
             break
     if j >= len(words):
         return None
     w = words[j]
-    if w in TYPE_WORDS:
-        kind, plural = TYPE_WORDS[w][0], False
-    elif w in PLURAL_TYPE_WORDS:
-        kind, plural = TYPE_WORDS[PLURAL_TYPE_WORDS[w]][0], True
+    if kind_of(w) is not None:
+        kind, plural = kind_of(w), w in PLURAL_TYPE_WORDS
     elif w in ("one", "ones"):  # a member of the last group named ("of the blocks", "every cube")
-        before = [TYPE_WORDS[PLURAL_TYPE_WORDS.get(x, x)][0] for k, x in enumerate(words[:i])
+        before = [kind_of(x) for k, x in enumerate(words[:i])
                   if x in PLURAL_TYPE_WORDS or (x in TYPE_WORDS and k and words[k - 1] in ("every", "each", "any"))]
         if not before:
             return None
@@ -156,9 +160,13 @@ def name_of(name: str) -> str:
     return "the " + name.replace("_", " ")
 
 
+def and_list(parts: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def listing(names: list[str]) -> str:
-    named = [name_of(n) for n in names]
-    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return and_list([name_of(n) for n in names])
 
 
 def count_phrase(words: list[str], i: int, table: Table) -> tuple[list[str], int] | None:
@@ -177,7 +185,7 @@ def count_phrase(words: list[str], i: int, table: Table) -> tuple[list[str], int
         k += of_the
     elif words[i] not in ("any", "just", "only") and not (count > 1 or words[k - 1] in ("of",)):
         return None
-    colour = COLOUR_SPELLINGS.get(words[k], words[k]) if k < len(words) else None
+    colour = words[k] if k < len(words) else None
     if colour in COLOURS:
         k += 1
     else:
@@ -185,10 +193,9 @@ def count_phrase(words: list[str], i: int, table: Table) -> tuple[list[str], int
     if k >= len(words):
         return None
     noun = words[k]
-    kind_word = PLURAL_TYPE_WORDS.get(noun) if count > 1 or of_the else (noun if noun in TYPE_WORDS else None)
-    if kind_word is None:
+    kind = kind_of(noun) if (noun in PLURAL_TYPE_WORDS) == bool(count > 1 or of_the) else None  # "two blocks", "one block"
+    if kind is None:
         return None
-    kind = TYPE_WORDS[kind_word][0]
     cands = [o for o, (c, t) in table.objects.items() if t == kind and (colour is None or c == colour)
              and table.state.relation.get(o) == "at"]
     if len(cands) < count:

@@ -39,8 +39,9 @@ class Reading:
     def __bool__(self) -> bool:
         return bool(self.changes)
 
-    def summary(self) -> str:
-        return "; ".join(f"{was!r} -> {now!r}" for _, was, now in self.changes)
+    def trace_line(self) -> str:
+        """'read as: <text>  (<was> -> <now>; ...)', as the run's trace prints it."""
+        return f"read as: {self.text}  (" + "; ".join(f"{was!r} -> {now!r}" for _, was, now in self.changes) + ")"
 
 
 def read_instruction(text: str, table: Table, skill_words: Iterable[str] = ()) -> Reading:

@@ -34,6 +34,7 @@ from robollm.planner.phrases import (
     Table,
     candidates,
     count_phrase,
+    kind_of,
     listing,
     match_at,
     name_of,
@@ -146,7 +147,7 @@ def _back_reference(words: list[str], i: int, mentioned: dict[str, str]) -> tupl
     n = match_at(words, i, ("that same", "this same", "that", "this", "the same"))
     if not n or i + n >= len(words) or words[i + n] not in TYPE_WORDS:
         return None
-    kind = TYPE_WORDS[words[i + n]][0]
+    kind = kind_of(words[i + n])
     return (mentioned[kind], n + 1) if kind in mentioned else None
 
 

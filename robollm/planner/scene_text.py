@@ -16,7 +16,7 @@ these same functions, so the tuned model reads exactly the text it was trained o
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from robollm.world.state import SceneState
 from robollm.world.symbolic import ARMS, SymbolicState
@@ -51,6 +51,18 @@ def where(state: SymbolicState, obj: str) -> str:
     return parent or "on the table"
 
 
+def listed_neighbour(state: SymbolicState, name: str, names: Iterable[str], near: Collection[frozenset[str]],
+                     distance: Callable[[str, str], float] | None = None) -> str | None:
+    """The neighbour the prompt names for an object standing on the table: of the objects
+    on the table near it, the closest by `distance`, or the first of `names` without one."""
+    if state.relation.get(name) != "at":
+        return None
+    close = [o for o in names if o != name and frozenset((name, o)) in near and state.relation.get(o) == "at"]
+    if not close:
+        return None
+    return min(close, key=lambda o: distance(name, o)) if distance else close[0]
+
+
 def scene_text(state: SymbolicState, order: Iterable[str] | None = None,
                near: Iterable[frozenset[str]] = (), distances: Mapping[frozenset[str], float] | None = None) -> str:
     """One entry per object in `order` (default: the state's), with its place and, for an
@@ -58,15 +70,13 @@ def scene_text(state: SymbolicState, order: Iterable[str] | None = None,
     given, else the first in `order`)."""
     names = list(order if order is not None else state.types)
     near = set(near)
+    distance = (lambda a, b: distances.get(frozenset((a, b)), 0.0)) if distances else None
     parts = []
     for name in names:
         place = where(state, name)
-        if state.relation.get(name) == "at":
-            close = [o for o in names if o != name and frozenset((name, o)) in near
-                     and state.relation.get(o) == "at"]
-            if close:
-                best = min(close, key=lambda o: (distances or {}).get(frozenset((name, o)), 0.0))
-                place += f", near the {words(best)}"
+        best = listed_neighbour(state, name, names, near, distance)
+        if best is not None:
+            place += f", near the {words(best)}"
         parts.append(f"{words(name)} ({place})")
     return ", ".join(parts)
 
