@@ -98,6 +98,10 @@ class ScoringConfig:
     # the probability it has on held-out plans. null: the temperature fitted for the
     # adapter (robollm-temperature.json beside it, `robollm train lm-temperature`), 1 without.
     temperature: float | None = None
+    # An instruction offering a choice ("the red block or the blue block") is scored as
+    # written and with the two swapped, and the softmaxes averaged, so the model's
+    # preference for whichever is named first cancels (robollm.planner.alternatives).
+    both_orders: bool = True
 
 
 @dataclass

@@ -28,13 +28,13 @@ from robollm.session import Session
 from robollm.world.scene import SIZE_RANGE, ObjectSpec, SceneSpec, check_on_table, validate_scene
 
 CASES = ("mixed", "crowded", "reach", "small_support", "stack", "heavy", "slippery_soft",
-         "push_clutter", "small_container")
+         "push_clutter", "small_container", "boxed_in")
 COLOURS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan", "white", "black")
 ALL_MATERIALS = ("metal", "wood", "plastic", "glass", "ceramic", "foam")
 # Skills the walk favours in each case (weights over skill names; others weigh 1).
 FAVOURED = {"stack": {"place": 4.0, "pick": 3.0}, "small_support": {"place": 4.0, "pick": 3.0},
             "small_container": {"place": 4.0, "pick": 3.0}, "push_clutter": {"push": 5.0},
-            "crowded": {"pick": 4.0}, "reach": {"pick": 3.0, "push": 2.0}}
+            "crowded": {"pick": 4.0}, "reach": {"pick": 3.0, "push": 2.0}, "boxed_in": {"pick": 5.0}}
 ALLOWED_SHARE = 0.85  # of calls drawn among those the heuristic allows
 
 
@@ -75,6 +75,25 @@ def _draw(rng: np.random.Generator, case: str, config: LaunchConfig) -> list[Obj
             angle += rng.uniform(-0.9, 0.9)
             pos = pos + step * np.array([math.cos(angle), math.sin(angle)]) * (1 + (i == 0) * 0.2)
         objs.append(ObjectSpec("bowl", colours[6], size=_size(rng, "bowl")))
+    elif case == "boxed_in":
+        # A block hemmed in on two to four sides, across both grasp directions, by blocks,
+        # cups or a bowl of any size and material with gaps of 0-3 cm (a light neighbour
+        # gives way to the fingers, a heavy one does not), and free blocks elsewhere.
+        cx, cy = rng.uniform(x0 + 0.12, x1 - 0.12), rng.uniform(y0 + 0.15, y1 - 0.15)
+        centre = _block(rng, colours[0], pose=[float(cx), float(cy), 0.0])
+        objs.append(centre)
+        turn = rng.uniform(0, math.pi / 2)
+        sides = rng.permutation(4)[:int(rng.integers(2, 5))]
+        for k, side in enumerate(sides):
+            kind = str(rng.choice(["block", "block", "block", "cup", "bowl"]))
+            s = _size(rng, kind, 0.0, 0.5) if kind != "block" else _size(rng, kind)
+            d = centre.resolved_size / 2 + s / 2 + rng.uniform(0.0, 0.03)
+            a = turn + side * math.pi / 2 + rng.uniform(-0.25, 0.25)
+            pose = [float(cx + d * math.cos(a)), float(cy + d * math.sin(a)), 0.0]
+            objs.append(ObjectSpec(kind, colours[1 + k], str(rng.choice(ALL_MATERIALS)), s, pose=pose))
+        for c in colours[6:6 + int(rng.integers(1, 3))]:
+            objs.append(_block(rng, c, region=str(rng.choice(regions))))
+        objs.append(ObjectSpec("bowl", colours[9], size=_size(rng, "bowl"), region=str(rng.choice(regions))))
     elif case == "reach":
         # The far corners and far edge: the heuristic says "reachable" for the whole region.
         for c in colours[:int(rng.integers(2, 4))]:

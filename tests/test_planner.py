@@ -316,3 +316,60 @@ def test_temperature_keeps_the_choice_and_gives_the_second_best_its_share(sessio
     assert b[1].llm_prob > a[1].llm_prob and b[0].llm_prob < a[0].llm_prob
     assert [c.llm_prob_raw for c in b] == pytest.approx([c.llm_prob_raw for c in a])
     assert all(c.llm_prob == pytest.approx(c.llm_prob_raw) for c in a if c.llm_prob_raw is not None)
+
+
+class FirstNamedLM(LanguageModel):
+    """Prefers picking whichever block the task names first (an order bias, as the tuned
+    model has); records every prompt it saw."""
+
+    name = "first-named"
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def _score(self, prompt: str, candidates: list[str]) -> list[CandidateScore]:
+        self.prompts.append(prompt)
+        task = prompt.rsplit("Task:", 1)[-1].split("\n", 1)[0]
+        first = min(("red", "blue"), key=lambda c: task.find(c) if c in task else len(task))
+        return [CandidateScore(c, -0.5 if c.strip() == f"pick up the {first} block." else
+                               -4.5 if c.strip().startswith("pick up the") else -9.0, 1) for c in candidates]
+
+
+class Prefers(HeuristicAffordance):
+    """The rules' answer, with picks of `obj` at `level`."""
+
+    def __init__(self, obj: str, level: float) -> None:
+        self.obj, self.level = obj, level
+
+    def score(self, given, calls):
+        return [a * self.level if c.skill == "pick" and c.args[:1] == (self.obj,) else a
+                for c, a in zip(calls, super().score(given, calls), strict=True)]
+
+
+def test_a_choice_is_scored_in_both_orders_so_the_affordance_decides(session_factory):
+    """'the red block or the blue block': the model's preference for the first named
+    cancels, so an affordance a little lower on the red pick sends the robot to the blue
+    block; scored as written only, the model's order decides."""
+    text = "put the red block or the blue block in the green bowl"
+    lm = FirstNamedLM()
+    both = SayCanPlanner(lm, ScoringOptions(length="sum"), Prefers("red_block", 0.9), load_prompt("saycan"),
+                         max_steps=1)
+    result = both.run(session_factory(SCENE, executor="symbolic"), text)
+    step = result.steps[0]
+    assert result.swapped == "put the blue block or the red block in the green bowl"
+    assert step.chosen.text == "pick up the blue block"
+    red = next(c for c in step.candidates if c.text == "pick up the red block")
+    assert red.llm_prob == pytest.approx(step.chosen.llm_prob)  # the two orders average to a tie
+    assert any("Task: put the blue block or the red block" in p for p in lm.prompts)
+    as_written = SayCanPlanner(FirstNamedLM(), ScoringOptions(length="sum"), Prefers("red_block", 0.9),
+                               load_prompt("saycan"), max_steps=1, both_orders=False)
+    result = as_written.run(session_factory(SCENE, executor="symbolic"), text)
+    assert result.swapped is None and result.steps[0].chosen.text == "pick up the red block"
+
+
+def test_an_instruction_without_a_choice_is_scored_once(session_factory):
+    lm = FirstNamedLM()
+    result = SayCanPlanner(lm, ScoringOptions(length="sum"), HeuristicAffordance(), load_prompt("saycan"),
+                           max_steps=1).run(session_factory(SCENE, executor="symbolic"),
+                                            "put the red block in the green bowl")
+    assert result.swapped is None and len(lm.prompts) == 1

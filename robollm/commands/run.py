@@ -158,6 +158,8 @@ def _plan_and_act(planner, session: Session, args) -> dict:
             print("examples in the prompt (closest last): " + " | ".join(result_examples()))
         if step.index == 1 and planner.reading:
             print(planner.reading.trace_line())
+        if step.index == 1 and planner.swapped:
+            print(f"a choice: also scored as {planner.swapped!r}, the two orders' LM p averaged")
         if step.index == 1 and planner.left_out:
             left = [f"{n} (not moved)" for n in planner.left_out.kept] + \
                 [f"{n} (not moved, nothing put in or on it)" for n in planner.left_out.excluded]
@@ -240,6 +242,7 @@ def plan_report(result, hands: dict[str, str | None], show: int, examples: list[
                                                          "ambiguous": grounding.ambiguous, "cannot": grounding.cannot},
             "left_alone": {"kept": result.left_alone.kept, "excluded": result.left_alone.excluded},
             "read_as": None if result.reading is None else result.reading.text,
+            "also_scored_as": result.swapped,
             "reading": [] if result.reading is None else [{"kind": k, "was": was, "now": now}
                                                          for k, was, now in result.reading.changes],
             "lm_unavailable": result.lm_unavailable, "hands": dict(hands), "examples": examples,

@@ -27,6 +27,7 @@ from robollm.llm.temperature import softmax_t
 from robollm.perception.evidence import Evidence
 from robollm.perception.weight import with_comparison
 from robollm.plan import SkillCall
+from robollm.planner.alternatives import swap_alternatives
 from robollm.planner.candidates import DONE, describe, enumerate_calls
 from robollm.planner.grounding import Grounding, ground
 from robollm.planner.left_alone import LeftAlone, left_alone
@@ -72,6 +73,7 @@ class PlanResult:
     left_alone: LeftAlone = field(default_factory=LeftAlone)  # what the instruction leaves out
     reading: Reading | None = None  # the instruction as the planner read it (robollm.planner.reading)
     lm_unavailable: bool = False  # the language model stopped answering; the run ended there
+    swapped: str | None = None  # also scored with its alternatives swapped (robollm.planner.alternatives)
 
     @property
     def refused(self) -> bool:
@@ -116,7 +118,8 @@ class SayCanPlanner:
                  prompt: PromptTemplate, max_steps: int = 10, beam_width: int = 1,
                  beam_depth: int = 2, score_impossible: bool = False,
                  selector: ExampleSelector | None = None, neutral_without_task: bool = False,
-                 evidence_style: str = "beliefs", temperature: float = 1.0, read: bool = True) -> None:
+                 evidence_style: str = "beliefs", temperature: float = 1.0, read: bool = True,
+                 both_orders: bool = True) -> None:
         self.llm, self.options, self.affordance, self.prompt = llm, options, affordance, prompt
         self.max_steps, self.beam_width, self.beam_depth = max_steps, beam_width, beam_depth
         self.score_impossible, self.selector = score_impossible, selector
@@ -124,6 +127,8 @@ class SayCanPlanner:
         self.evidence_style = evidence_style
         self.read = read  # rewrite the instruction as robollm.planner.reading does before the model reads it
         self.temperature = temperature  # divides the model's scores before the softmax (robollm.llm.temperature)
+        self.both_orders = both_orders  # score a choice "X or Y" as "Y or X" too (robollm.planner.alternatives)
+        self.swapped: str | None = None  # this run's instruction with its alternatives swapped, if it offers any
         self.examples: list[str] | None = None  # this run's examples; None = the whole pool
         self._failed: list[tuple[SkillCall, SceneState]] = []  # this run's failed calls
         self._just_failed = False  # the last step's call failed: `done` may not come next
@@ -160,7 +165,8 @@ class SayCanPlanner:
         return cls(llm, options, affordance, prompt, pc.max_steps, pc.beam_width,
                    pc.beam_depth, pc.score_impossible, selector=selector,
                    neutral_without_task=pc.scoring.neutral == "no_task",
-                   evidence_style=config.sensing.style, temperature=temperature, read=pc.read_instruction)
+                   evidence_style=config.sensing.style, temperature=temperature, read=pc.read_instruction,
+                   both_orders=pc.scoring.both_orders)
 
     # -- one step -----------------------------------------------------------------------
     def score(self, session: Session, instruction: str, lines: list[str],
@@ -188,12 +194,20 @@ class SayCanPlanner:
         if options.calibration and self.neutral_without_task:
             options = replace(options, neutral_prompt=self.prompt.render(objects, "", lines, self.examples,
                                                                          *self._table))
-        values = score_candidates(self.llm, prompt, [f" {texts[i]}." for i in asked], options)
+        asked_texts = [f" {texts[i]}." for i in asked]
+        values = score_candidates(self.llm, prompt, asked_texts, options)
+        tempered, plain = softmax_t(values, self.temperature), softmax(values)
+        if self.swapped is not None and asked:  # the same step with the alternatives swapped
+            other = score_candidates(self.llm, self.prompt.render(objects, self.swapped, lines, self.examples,
+                                                                  *self._table), asked_texts, options)
+            values = [(a + b) / 2 for a, b in zip(values, other, strict=True)]
+            tempered = [(a + b) / 2 for a, b in zip(tempered, softmax_t(other, self.temperature), strict=True)]
+            plain = [(a + b) / 2 for a, b in zip(plain, softmax(other), strict=True)]
         seconds = time.perf_counter() - started
         llm: list[float | None] = [None] * len(calls)
         probs = [0.0] * len(calls)
         raw: list[float | None] = [None] * len(calls)
-        for i, v, p, r in zip(asked, values, softmax_t(values, self.temperature), softmax(values), strict=True):
+        for i, v, p, r in zip(asked, values, tempered, plain, strict=True):
             llm[i], probs[i], raw[i] = v, p, r
         scored = [Scored(c, t, v, p, a, p * a, r)
                   for c, t, v, p, a, r in zip(calls, texts, llm, probs, affordances, raw, strict=True)]
@@ -258,6 +272,8 @@ class SayCanPlanner:
             result.reading = read_instruction(instruction, scene_table(session.scene, session.state), words)
             instruction = result.reading.text
         self.reading = result.reading
+        self.swapped = swap_alternatives(instruction) if self.both_orders else None
+        result.swapped = self.swapped
         result.grounding = ground(instruction, scene, words)
         self.left_out = LeftAlone() if result.grounding.refused else \
             left_alone(result.reading.unexpanded if result.reading else instruction, scene)
