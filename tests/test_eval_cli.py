@@ -126,3 +126,17 @@ def test_summary_reports_sensing_steps_per_run():
     assert s["families"]["property"]["average_sensing_steps"] == pytest.approx(2.0)
     header, prop = format_summary(s).splitlines()[:2]
     assert "sensing" in header and prop.split()[-2] == "2.00"
+
+
+def test_summary_counts_failed_calls_apart_from_success():
+    from robollm.eval.summary import format_summary, summarise
+
+    rows = [{"id": f"e{i}", "seed": 0, "family": "hard", "executor": "physics", "success": ok,
+             "goal_reached": ok, "disturbed": [], "steps": 3, "lm_seconds_per_step": 0.5,
+             "failed_steps": ["left arm stopped short"] * n} for i, (ok, n) in enumerate(((True, 0), (True, 2), (False, 1)))]
+    s = summarise(rows)["families"]["hard"]
+    assert s["execution_success"] == pytest.approx(2 / 3)
+    assert s["average_failed_calls"] == pytest.approx(1.0)
+    assert s["success_without_failed_call"] == pytest.approx(1 / 3)
+    header, row = format_summary(summarise(rows)).splitlines()[:2]
+    assert "failed" in header and row.split()[header.split().index("failed")] == "1.00"
