@@ -30,6 +30,9 @@ def test_the_two_alternatives_change_places(text, swapped):
     "put the blocks or the cups away",  # groups, not one of two
     "or the red block",
     "the red block or",
+    "pick up the red block or the blue block or the green block",  # three: no two orders
+    "pick up the red or the blue or the green block",
+    "pick up the red block, the blue block or the green block",
 ])
 def test_no_choice_no_swap(text):
     assert swap_alternatives(text) is None

@@ -10,7 +10,8 @@ instruction twice, as written and with the two alternatives swapped, and average
 two softmaxes: a model's order preference cancels, and what it says about anything
 else (which step comes next, which bowl) is kept.
 
-`swap_alternatives` finds each two-way "X or Y" between objects and swaps the two:
+`swap_alternatives` finds each two-way "X or Y" between objects and swaps the two (a
+choice of three, "X or Y or Z", is left as written):
 
 - colours of one type: "the red block or the blue block", "the red or the blue block",
   "the red or blue block", "the red block or the blue one" (only the colour words move,
@@ -41,6 +42,8 @@ def swap_alternatives(text: str) -> str | None:
         if pair is None:
             continue
         (a0, a1), (b0, b1) = pair  # token ranges of the two sides
+        if _more_than_two(words, k, a0):
+            return None
         left, right = text[toks[a0][1]:toks[a1 - 1][2]], text[toks[b0][1]:toks[b1 - 1][2]]
         spans += [(toks[a0][1], toks[a1 - 1][2], right), (toks[b0][1], toks[b1 - 1][2], left)]
     if not spans:
@@ -49,6 +52,15 @@ def swap_alternatives(text: str) -> str | None:
     for start, end, new in sorted(spans, reverse=True):
         out = out[:start] + new + out[end:]
     return out
+
+
+def _more_than_two(words: list[str], k: int, start: int) -> bool:
+    """A choice of three or more ("X or Y or Z", "X, Y or Z"): swapping two is not both orders."""
+    near = words[max(0, k - 5):k] + words[k + 1:k + 6]
+    lead = start - 1
+    while lead >= 0 and words[lead] in _LEADS:
+        lead -= 1
+    return "or" in near or (lead >= 0 and words[lead] == ",")
 
 
 def _colour_pair(words: list[str], k: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
