@@ -194,15 +194,13 @@ class SayCanPlanner:
         if options.calibration and self.neutral_without_task:
             options = replace(options, neutral_prompt=self.prompt.render(objects, "", lines, self.examples,
                                                                          *self._table))
-        asked_texts = [f" {texts[i]}." for i in asked]
-        values = score_candidates(self.llm, prompt, asked_texts, options)
-        tempered, plain = softmax_t(values, self.temperature), softmax(values)
+        prompts = [prompt]
         if self.swapped is not None and asked:  # the same step with the alternatives swapped
-            other = score_candidates(self.llm, self.prompt.render(objects, self.swapped, lines, self.examples,
-                                                                  *self._table), asked_texts, options)
-            values = [(a + b) / 2 for a, b in zip(values, other, strict=True)]
-            tempered = [(a + b) / 2 for a, b in zip(tempered, softmax_t(other, self.temperature), strict=True)]
-            plain = [(a + b) / 2 for a, b in zip(plain, softmax(other), strict=True)]
+            prompts.append(self.prompt.render(objects, self.swapped, lines, self.examples, *self._table))
+        asked_texts = [f" {texts[i]}." for i in asked]
+        runs = [score_candidates(self.llm, p, asked_texts, options) for p in prompts]
+        values = _mean(runs)
+        tempered, plain = _mean([softmax_t(v, self.temperature) for v in runs]), _mean([softmax(v) for v in runs])
         seconds = time.perf_counter() - started
         llm: list[float | None] = [None] * len(calls)
         probs = [0.0] * len(calls)
@@ -338,6 +336,11 @@ class SayCanPlanner:
             lines.append(line)
         result.stop_reason = f"step limit ({self.max_steps}) reached"
         return result
+
+
+def _mean(rows: list[list[float]]) -> list[float]:
+    """Element-wise mean of equally long rows (one row: the row itself)."""
+    return [sum(col) / len(rows) for col in zip(*rows, strict=True)]
 
 
 def outcome_line(line: str, outcome: Outcome | None, evidence: Evidence | None, style: str) -> str:
