@@ -19,7 +19,7 @@ import numpy as np
 
 from robollm.affordance.base import AffordanceInput
 from robollm.affordance.heuristic import HeuristicAffordance
-from robollm.affordance.records import LIBRARY_VERSION, scene_record
+from robollm.affordance.records import HELDOUT_EVERY, LIBRARY_VERSION, scene_record
 from robollm.config import LaunchConfig
 from robollm.errors import ConfigError
 from robollm.plan import SkillCall
@@ -130,10 +130,19 @@ def _draw(rng: np.random.Generator, case: str, config: LaunchConfig) -> list[Obj
     return objs
 
 
+def case_of(scene_seed: int) -> str:
+    """The scene case of a seed: every case once in each position of the held-out cycle
+    over any 5 x 10 consecutive seeds, so the training and the held-out scenes both cover
+    every case. (`seed % len(CASES)` did that while the count of cases was prime to
+    HELDOUT_EVERY; with ten cases it put two cases in the held-out scenes only.)"""
+    cycle, position = divmod(scene_seed, HELDOUT_EVERY)
+    return CASES[(cycle + position) % len(CASES)]
+
+
 def random_scene(scene_seed: int, config: LaunchConfig) -> tuple[str, SceneSpec]:
     """(case, scene) for a scene seed; a draw that is invalid is drawn again from the same stream."""
     rng = np.random.default_rng([scene_seed, 17])
-    case = str(CASES[scene_seed % len(CASES)])  # every case equally often, in any range of seeds
+    case = case_of(scene_seed)
     for _ in range(50):
         scene = SceneSpec(_draw(rng, case, config), source=f"affordance scene {scene_seed} ({case})")
         try:
