@@ -11,7 +11,7 @@ anything is only written into with --force. It writes `learned-v0.pt` and
 heuristic, time, machine, the command) and `heldout-test.jsonl.gz`, the held-out calls
 used for neither training nor calibration, which `robollm bench affordance` reads when
 the weights ship. Point `planner.affordance` at the file with
-`{name: learned, options: {weights: my-affordance/learned-v0.pt}}`.
+`{name: learned, weights: my-affordance/learned-v0.pt}`.
 """
 
 from __future__ import annotations
