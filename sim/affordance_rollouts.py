@@ -131,12 +131,13 @@ def _draw(rng: np.random.Generator, case: str, config: LaunchConfig) -> list[Obj
 
 
 def case_of(scene_seed: int) -> str:
-    """The scene case of a seed: every case once in each position of the held-out cycle
-    over any 5 x 10 consecutive seeds, so the training and the held-out scenes both cover
-    every case. (`seed % len(CASES)` did that while the count of cases was prime to
-    HELDOUT_EVERY; with ten cases it put two cases in the held-out scenes only.)"""
+    """The scene case of a seed. Every 100 seeds from a multiple of 100 hold each case
+    eight times among the training scenes and once in each half of the held-out ones (the
+    calibration half, `(seed // 5)` even, and the test half), whatever the count of cases
+    up to ten: `seed % len(CASES)` with ten cases put two cases in the held-out scenes
+    only, and `seed // 5 + seed % 5` split the held-out cases between the two halves."""
     cycle, position = divmod(scene_seed, HELDOUT_EVERY)
-    return CASES[(cycle + position) % len(CASES)]
+    return CASES[(cycle + position + cycle // len(CASES)) % len(CASES)]
 
 
 def random_scene(scene_seed: int, config: LaunchConfig) -> tuple[str, SceneSpec]:

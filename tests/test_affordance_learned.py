@@ -135,15 +135,17 @@ def test_collection_is_deterministic_and_split_by_scene(collected, tmp_path):
     assert set(r["scene"]["holding"]) == {"left", "right"} and r["heuristic"] in (0.0, 0.05, 1.0)
 
 
-def test_every_case_is_in_both_training_and_heldout_scenes():
+def test_every_case_is_in_training_calibration_and_test_scenes():
+    from robollm.training.affordance import is_calibration
     from sim.affordance_rollouts import CASES, case_of
 
-    for start in (0, 5000, 7013):  # any 50 consecutive seeds: each case once per position
-        seeds = range(start, start + 50)
-        held = [case_of(s) for s in seeds if is_heldout(s)]
+    for start in (0, 5000, 7100):  # each 100 seeds from a multiple of 100
+        seeds = range(start, start + 100)
         train = [case_of(s) for s in seeds if not is_heldout(s)]
-        assert sorted(held) == sorted(CASES)
-        assert sorted(train) == sorted(CASES * 4)
+        calibration = [case_of(s) for s in seeds if is_heldout(s) and is_calibration(s)]
+        test = [case_of(s) for s in seeds if is_heldout(s) and not is_calibration(s)]
+        assert sorted(calibration) == sorted(test) == sorted(CASES)
+        assert sorted(train) == sorted(CASES * 8)
 
 
 def _write(folder, lines: list[str]) -> None:
