@@ -302,6 +302,28 @@ def test_bench_runs_on_the_shipped_heldout_calls(capsys):
     assert result["timing"]["candidates"] == 80 and result["timing"]["learned_ms"] > 0
 
 
+def test_bench_reads_held_out_calls_from_a_file_and_names_a_bad_one(tmp_path, capsys):
+    """--data takes a `.jsonl.gz` of held-out calls (another model's test calls) as well
+    as a collected folder; a missing or unreadable one is one line and exit 2."""
+    import gzip
+
+    from robollm.commands.bench_affordance import read_heldout, shipped_heldout
+
+    calls = read_heldout(None)
+    part = tmp_path / "some-test.jsonl.gz"
+    with gzip.open(part, "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in calls[:40])
+    assert read_heldout(str(part)) == calls[:40]
+    assert read_heldout(str(shipped_heldout())) == calls
+    (tmp_path / "junk.jsonl.gz").write_bytes(b"not gzip")
+    (tmp_path / "empty.jsonl.gz").write_bytes(gzip.compress(b""))
+    for name, words in (("none.jsonl.gz", "no such file"), ("junk.jsonl.gz", "cannot be read"),
+                        ("empty.jsonl.gz", "no held-out calls")):
+        assert main(["bench", "affordance", "--data", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert name in err and words in err and len(err.splitlines()) == 1
+
+
 @pytest.mark.slow
 def test_a_stopped_collection_keeps_what_it_finished(tmp_path):
     """SIGTERM (a scheduler's stop, `kill`) ends a collection as Ctrl-C does: the scenes

@@ -10,6 +10,7 @@ ever seen in training, even through another call in it.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -64,26 +65,36 @@ class DataSet:
     meta: dict[str, Any]
 
 
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """Checked records from one file: a collection's `.jsonl`, or a `.jsonl.gz` of held-out
+    calls that `robollm train affordance` writes beside its weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        return list(_read_lines(path))
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: cannot be read as records ({e})") from None
+
+
 def _read_lines(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path) as f:
+    with (gzip.open(path, "rt") if path.suffix == ".gz" else open(path)) as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
-                raise UserError(f"{path}:{n}: malformed record ({e.msg}); nothing was trained") from None
+                raise UserError(f"{path}:{n}: malformed record ({e.msg})") from None
             if not isinstance(record, dict) or any(k not in record for k in REQUIRED):
                 missing = [k for k in REQUIRED if not isinstance(record, dict) or k not in record]
-                raise UserError(f"{path}:{n}: malformed record (missing {', '.join(missing)}); "
-                                "nothing was trained")
+                raise UserError(f"{path}:{n}: malformed record (missing {', '.join(missing)})")
             if record["version"] != LIBRARY_VERSION:
                 raise UserError(f"{path}:{n}: collected with skill library {record['version']!r}, this is "
                                 f"{LIBRARY_VERSION!r}; collect again with `robollm collect affordance`")
             if not isinstance(record["scene"], dict) or not isinstance(record["call"], dict) \
                     or not isinstance(record["success"], bool):
-                raise UserError(f"{path}:{n}: malformed record (scene, call or success has the wrong type); "
-                                "nothing was trained")
+                raise UserError(f"{path}:{n}: malformed record (scene, call or success has the wrong type)")
             yield record
 
 

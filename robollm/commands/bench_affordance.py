@@ -5,13 +5,13 @@ calls the rules allow, and per skill, over the held-out scenes not used for cali
 Speed: the time to score every candidate of one planner step (80 candidates, the size of
 a crowded table's step), both models side by side in one run, median of repeats. Both
 models are called through the same `Affordance.score` the planner calls. Without --data
-it reads the held-out file that ships beside the default weights. Exit 1 when a target
+it reads the held-out file that ships beside the default weights; --data takes a
+collected folder or such a file (another model's test calls). Exit 1 when a target
 is missed.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 from pathlib import Path
@@ -34,7 +34,9 @@ def shipped_heldout() -> Path:
 
 
 def read_heldout(data: str | None) -> list[dict[str, Any]]:
-    from robollm.affordance.records import load_dataset
+    """The reporting half of held-out calls: the shipped file, a collected folder, or a
+    `.jsonl.gz` of held-out calls (another model's test calls)."""
+    from robollm.affordance.records import load_dataset, read_records
     from robollm.training.affordance import is_calibration
 
     if data is None:
@@ -42,10 +44,13 @@ def read_heldout(data: str | None) -> list[dict[str, Any]]:
         if not path.is_file():
             raise UserError(f"{path}: the shipped held-out calls are missing; pass --data with a folder "
                             "written by `robollm collect affordance`")
-        with gzip.open(path, "rt") as f:
-            records = [json.loads(line) for line in f if line.strip()]
+        records = read_records(path)
+    elif data.endswith(".jsonl.gz"):
+        records = read_records(data)
     else:
         records = load_dataset(data, need_train=False).heldout
+    if not records:
+        raise UserError(f"--data {data!r}: no held-out calls in it")
     return [r for r in records if not is_calibration(r["scene_seed"])]
 
 
@@ -73,7 +78,8 @@ def _timing(reader, learned, heuristic, records: list[dict[str, Any]], repeats: 
 
 def bench_affordance(argv: list[str]) -> int:
     parser = Parser(prog="robollm bench affordance")
-    parser.add_argument("--data", help="a collected data folder (default: the shipped held-out calls)")
+    parser.add_argument("--data", help="a collected data folder, or a .jsonl.gz of held-out calls written by "
+                        "`robollm train affordance` (default: the held-out calls shipped with the weights)")
     parser.add_argument("--weights", help="learned-v0 weights (default: the shipped file)")
     parser.add_argument("--config", help="launch file of the rig the data was collected on")
     parser.add_argument("--json", action="store_true")
