@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="launch file (default: launch/sim_bimanual.yaml)")
     run.add_argument("--scene", help="scene file or built-in scene name (default: the launch file's)")
     run.add_argument("--perception", help="a perception name (ground_truth, clip) instead of the launch file's")
+    run.add_argument("--affordance", help="an affordance model (learned, heuristic) instead of the launch file's")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--executor", choices=("physics", "symbolic"), default=None,
                      help="physics runs the motions; symbolic applies only the skills' effects")

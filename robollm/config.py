@@ -181,19 +181,24 @@ def default_config_path() -> Path:
     return launch_dir() / "sim_bimanual.yaml"
 
 
-def load_config(path: str | Path | None = None, perception: str | None = None) -> LaunchConfig:
+def load_config(path: str | Path | None = None, perception: str | None = None,
+                affordance: str | None = None) -> LaunchConfig:
     """A launch file, strictly checked. Relative paths in it (`sim.scene`, `planner.prompt`,
     `planner.llm.model`, `planner.llm.adapter`) are read from the file's folder; names of
     things that ship with robollm (`default`, `saycan_scene`, `saycan-hands-smollm2`) stay names.
 
-    `perception` names a perception that replaces the file's (`--perception`).
+    `perception` names a perception that replaces the file's (`--perception`), and
+    `affordance` an affordance model that replaces `planner.affordance` (`--affordance`).
 
     The files it names are not opened here: `robollm.launch_check.check_launch` does that."""
     p = Path(path) if path is not None else default_config_path()
     cfg = load_dataclass(LaunchConfig, read_yaml(p) or {}, str(p))
     cfg.source = str(p)
-    if perception is not None:  # `--perception NAME`: that entry with its default options
-        cfg.perception = perception
+    # `--perception NAME`, `--affordance NAME`: that entry with its default options
+    if perception is not None:
+        cfg.perception = _named_on_command_line("perception", perception)
+    if affordance is not None:
+        cfg.planner.affordance = _named_on_command_line("affordance", affordance)
     _resolve_choices(cfg)
     _resolve_paths(cfg, p)
     _check(cfg, str(p))
@@ -235,6 +240,20 @@ def resolve_choice(registry: Any, value: Any, source: str, key: str, name_key: s
     except Exception as e:  # an unknown name: the registry's message, with the key
         raise ConfigError(f"{source}: key '{key}{'.' + name_key if isinstance(value, dict) else ''}': {e}") from None
     return Choice(spec.name, registry.options(spec.id, options, source, key))
+
+
+def _named_on_command_line(flag: str, name: str) -> str:
+    """A registry name given as `--perception` or `--affordance`, checked with the flag
+    named in the error rather than the launch file that did not say it."""
+    from robollm.affordance.registry import affordance_registry
+    from robollm.perception.registry import perception_registry
+
+    registry = {"perception": perception_registry, "affordance": affordance_registry}[flag]()
+    try:
+        registry.spec(name)
+    except Exception as e:
+        raise ConfigError(f"--{flag} {name!r}: {e}") from None
+    return name
 
 
 def _resolve_choices(cfg: LaunchConfig) -> None:

@@ -266,6 +266,25 @@ def test_registry_options_and_weights_errors(tmp_path):
     assert isinstance(registry.make("learned"), LearnedAffordance)  # the shipped weights load
 
 
+def test_affordance_named_on_the_command_line(tmp_path, capsys):
+    """`--affordance NAME` replaces the launch file's model in `run` and in every worker of
+    `eval`, is recorded in the evaluation's header, and a wrong name names the flag."""
+    from robollm.eval.evaluate import make_executor, run_header
+    from robollm.eval.runner import EpisodeRunner
+
+    assert load_config(None).planner.affordance.name == "heuristic"
+    assert load_config(None, affordance="learned").planner.affordance.name == "learned"
+    runner = make_executor(None, 1, overrides={"affordance": "learned"}).runner  # not loaded yet
+    assert isinstance(runner, EpisodeRunner) and runner.overrides == {"affordance": "learned"}
+    assert run_header([], None, ["symbolic"], None, {"affordance": "learned"})["affordance"] == "learned"
+    assert main(["run", "--plan", "pick red_block", "--affordance", "lerned"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("(expected one of: heuristic, learned)") and "--affordance 'lerned'" in err
+    assert "did you mean 'learned'" in err and len(err.splitlines()) == 1
+    assert main(["eval", "pick_place", "--affordance", "nosuch", "--out", str(tmp_path / "e")]) == 2
+    assert "--affordance 'nosuch'" in capsys.readouterr().err and not (tmp_path / "e").exists()
+
+
 def test_cli_usage_errors(tmp_path, capsys):
     assert main(["collect"]) == 2
     assert main(["collect", "grasps", "--episodes", "1", "--out", str(tmp_path / "a")]) == 2

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="continue the interrupted evaluation in --out, skipping finished runs")
     parser.add_argument("--config", help="launch file")
     parser.add_argument("--perception", help="a perception name (ground_truth, clip) instead of the launch file's")
+    parser.add_argument("--affordance", help="an affordance model (learned, heuristic) instead of the launch file's")
     parser.add_argument("--limit", type=int, help="only the first N episodes of each suite")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser
@@ -50,7 +51,8 @@ def eval_command(argv: list[str]) -> int:
     try:
         result = evaluate(args.suite, executors=[args.executor] if args.executor else None,
                           workers=args.workers, ray=args.ray, out=args.out, resume=args.resume,
-                          config=args.config, limit=args.limit, perception=args.perception)
+                          config=args.config, limit=args.limit,
+                          overrides={"perception": args.perception, "affordance": args.affordance})
     except WorkerLost as e:
         print(f"robollm: error: {e}", file=sys.stderr)
         return EXIT_FAILED

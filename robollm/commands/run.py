@@ -28,7 +28,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.gui:
         check_display()
     record_path = check_output_path(args.record, force=args.force) if args.record else None
-    config = load_config(args.config, perception=args.perception)
+    config = load_config(args.config, perception=args.perception, affordance=args.affordance)
     # Everything the launch file names, before a model or the simulator loads; a scripted
     # --plan never loads the planner, so the planner's files are checked only for planning.
     scene = check_launch(config, scene=args.scene, planner=args.instruction is not None).scene

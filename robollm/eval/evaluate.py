@@ -4,7 +4,7 @@ an executor, keep the results in the `--out` folder as they arrive, and summaris
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -37,17 +37,18 @@ class Evaluation:
 
 
 def make_executor(config_path: str | None, workers: int | None = None,
-                  ray: str | None = None, perception: str | None = None,
+                  ray: str | None = None, overrides: Mapping[str, str] | None = None,
                   runner: Callable[..., Any] = EpisodeRunner) -> Executor:
     """In-process for one worker, local processes for more, Ray when `ray` is given
     (`LOCAL_RAY` starts a local instance, anything else is a cluster address).
 
-    `runner(config_path, threads)` makes each worker's runner; `perception` overrides the
-    launch file's perception in every episode runner."""
+    `runner(config_path, threads)` makes each worker's runner; `overrides` (`perception`,
+    `affordance`: names from the command line) replace the launch file's in every episode
+    runner."""
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
-    if perception is not None:
-        runner = partial(runner, perception=perception)
+    if overrides:
+        runner = partial(runner, overrides=dict(overrides))
     if ray is not None:
         from robollm.eval.ray_executor import RayExecutor, require_ray
 
@@ -59,14 +60,14 @@ def make_executor(config_path: str | None, workers: int | None = None,
 
 
 def run_header(suites: list[Suite], config_path: str | None, executors: list[str],
-               limit: int | None, perception: str | None = None) -> dict[str, Any]:
+               limit: int | None, overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What an `--out` folder was written for; `--resume` must match it."""
     return {"suites": [{"suite": s.suite, "source": str(Path(s.source).resolve()),
                         "sha256": file_digest(s.source)} for s in suites],
             "config": str(Path(config_path).resolve()) if config_path else None,
             "config_sha256": file_digest(config_path),
             "executors": executors, "limit": limit,
-            **({"perception": perception} if perception else {})}
+            **dict(overrides or {})}
 
 
 def load_jobs(suite: str, executors: list[str] | None = None,
@@ -80,7 +81,7 @@ def load_jobs(suite: str, executors: list[str] | None = None,
 def evaluate(suite: str, *, executors: list[str] | None = None, workers: int | None = None,
              ray: str | None = None, out: str | None = None, resume: bool = False,
              config: str | None = None, limit: int | None = None,
-             progress: bool = True, perception: str | None = None) -> Evaluation:
+             progress: bool = True, overrides: Mapping[str, str] | None = None) -> Evaluation:
     from tqdm import tqdm
 
     from robollm.config import load_config
@@ -88,12 +89,13 @@ def evaluate(suite: str, *, executors: list[str] | None = None, workers: int | N
     if resume and out is None:
         raise UserError("--resume needs --out, the folder of the evaluation to continue")
     executors = list(executors or EXECUTORS)
-    load_config(config, perception=perception)  # a bad launch file fails before any worker starts
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    load_config(config, **overrides)  # a bad launch file fails before any worker starts
     suites, jobs = load_jobs(suite, executors, limit)
-    executor = make_executor(config, workers, ray, perception)
+    executor = make_executor(config, workers, ray, overrides)
     folder = None
     if out is not None:
-        header = run_header(suites, config, executors, limit, perception)
+        header = run_header(suites, config, executors, limit, overrides)
         folder = ResultsFolder.resume(out, header) if resume else ResultsFolder.create(out, header)
     results = list(folder.previous) if folder else []
     done = {r.key for r in results}

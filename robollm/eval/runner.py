@@ -43,8 +43,8 @@ class WorkerStartError(RuntimeError):
 
 class EpisodeRunner:
     def __init__(self, config_path: str | None, threads: int | None = None,
-                 perception: str | None = None) -> None:
-        self.config_path, self.threads, self.perception = config_path, threads, perception
+                 overrides: dict[str, str] | None = None) -> None:
+        self.config_path, self.threads, self.overrides = config_path, threads, overrides or {}
         self.config = self.planner = None
 
     def load(self) -> None:
@@ -57,7 +57,7 @@ class EpisodeRunner:
             import torch
 
             torch.set_num_threads(self.threads)
-        self.config = load_config(self.config_path, perception=self.perception)
+        self.config = load_config(self.config_path, **self.overrides)
         self.planner = SayCanPlanner.from_config(self.config)
 
     def try_load(self) -> StartFailure | None:
