@@ -269,6 +269,8 @@ class Touch(FingertipSkill):
         Position control cannot hold a force, so each step corrects the height by the
         force error over the stiffness just measured. A force far above the target means
         the object moves with the fingers (dragged or tipping), and the stroke ends there.
+        A press whose force did not rise (the object gave way beneath the fingers) measured
+        no stiffness: the stroke then keeps its height.
         """
         target, k = press[1][1], stiffness(press)
         c, s = math.cos(info.yaw), math.sin(info.yaw)
@@ -279,7 +281,8 @@ class Touch(FingertipSkill):
             _, force = feel(above, point)
             if force > target + STROKE_MARGIN:
                 return i * SLIDE_STEP
-            above += float(np.clip((force - target) / k, -PRESS_STEP, 2 * PRESS_STEP))
+            if k > 0:
+                above += float(np.clip((force - target) / k, -PRESS_STEP, 2 * PRESS_STEP))
         return SLIDE
 
 

@@ -238,3 +238,23 @@ def test_a_block_that_a_touch_tipped_over_is_still_picked_and_placed(session_fac
         outcome = s.execute(call).outcome
         assert outcome.success, f"{call}: {outcome.reason}"
     assert s.facts().holds("in", ("block_c", "white_bowl"))
+
+
+def test_a_stroke_after_a_press_that_measured_no_stiffness_keeps_its_height() -> None:
+    """The press's force fell back to the free reading (the object gave way beneath the
+    fingers): no stiffness was measured, so the stroke holds its height instead of
+    dividing by zero (a collection scene once stopped on that)."""
+    from robollm.skills.sensing import SLIDE, stiffness
+    from robollm.world.state import ObjectInfo
+
+    press = [(0.100, 0.0), (0.099, 1.0), (0.098, 0.0)]
+    assert stiffness(press) == 0.0
+    block = ObjectInfo("red_block", "block", "red", 0.045, Pose((0.5, 0.1, 0.0)), 0.045, (0.045, 0.045))
+    heights = []
+
+    def feel(above: float, point=None) -> tuple[float, float]:
+        heights.append(above)
+        return above, 0.5
+
+    assert Touch._stroke(feel, press, 0.099, block, (0.5, 0.1, 0.02)) == SLIDE
+    assert set(heights) == {0.099}
