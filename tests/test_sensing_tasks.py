@@ -100,3 +100,31 @@ def test_tables_and_hands_as_the_planner_writes_them():
         pick = next(i for i, s in enumerate(t.steps) if s.startswith("pick up"))
         held = t.steps[pick].removeprefix("pick up the ")
         assert notes[pick].endswith(f"hand holds the {held}.") and notes[pick + 1] == " Now both hands are empty."
+
+
+def test_some_experts_sense_past_the_one_asked_for_and_still_take_the_one_that_fits():
+    """With `sense_past` the object to take is not always the one sensed last: the expert
+    senses on, and takes the one whose reading fits (only one does)."""
+    from robollm.training.sensing_tasks import _fits
+
+    def sensed_past(t) -> bool:
+        pick = next(i for i, s in enumerate(t.steps) if s.startswith("pick up"))
+        sensed = [s for s in t.steps[:pick] if not s.startswith("weigh")]
+        return bool(sensed) and not sensed[-1].endswith(t.steps[pick].removeprefix("pick up the "))
+
+    assert not any(sensed_past(t) for t in TASKS)  # without it the expert stops at the one it takes
+    tasks = generate_sensing(300, seed=5, sense_past=0.3)
+    past = [t for t in tasks if sensed_past(t)]
+    assert 15 <= len(past) <= 90, len(past)
+    bank = load_bank()
+    tops = {e["beliefs"]: e["top"] for cue in ("sound", "touch") for entries in bank[cue].values()
+            for e in entries if e["ok"]}
+    for t in past:
+        taken = next(s for s in t.steps if s.startswith("pick up")).removeprefix("pick up the ")
+        kind = next(k for k in ("soft", "hard") if f" {k} " in t.instruction) if (
+            " soft " in t.instruction or " hard " in t.instruction) else "material"
+        word = t.instruction.split(" ")[2]
+        wanted = {"wooden": "wood", "steel": "metal"}.get(word, word)
+        fitting = {t.steps[i].split("the ", 1)[1] for i, line in t.evidence.items()
+                   if _fits(kind, wanted, tops.get(line))}
+        assert fitting == {taken}, (t.instruction, t.steps, t.evidence)

@@ -90,7 +90,7 @@ def test_shipped_adapter_is_found_by_name_and_records_its_training(name: str, pr
 
     train, valid = make_samples(load_prompt(meta["prompt"].removesuffix(".txt")), meta["tasks"], meta["seed"],
                                 meta.get("sensing_tasks", 0), meta.get("skill_library"),
-                                family_weights=meta.get("family_weights"))
+                                family_weights=meta.get("family_weights"), sense_past=meta.get("sense_past", 0.0))
     assert (len(train), len(valid)) == (meta["train_steps"], meta["valid_steps"])
     if "pairs_sha256" in meta:
         assert text_digest(json.dumps(train)) == meta["pairs_sha256"]
@@ -169,6 +169,8 @@ def test_adjective_evidence_from_another_bank_is_recorded_and_kept(tiny_folder: 
     (["--tasks", "0"], "--tasks must be at least 1"),
     (["--lr", "-1"], "--lr must be positive"),
     (["--rank-weight", "-1"], "--rank-weight must be 0 or more"),
+    (["--sensing-tasks", "-1"], "--sensing-tasks must be 0 or more"),
+    (["--sense-past", "1.5"], "--sense-past must be a share from 0 to 1, got 1.5"),
     (["--layers", "0"], "--layers must be at least 1"),
     (["--layers", "2", "--init", "saycan-hands-smollm2"], "--layers applies to new adapters"),
     (["--init", "/no/such/adapter"], "no such folder"),

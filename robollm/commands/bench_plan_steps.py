@@ -49,7 +49,8 @@ def trained_instructions(adapter: Any) -> set[str]:
     if "tasks" not in meta:
         return set()
     train, _ = split_tasks(meta["tasks"], meta.get("seed", 0), meta.get("sensing_tasks", 0), language=True,
-                           library=meta.get("skill_library"), family_weights=meta.get("family_weights"))
+                           library=meta.get("skill_library"), family_weights=meta.get("family_weights"),
+                           sense_past=float(meta.get("sense_past", 0.0)))
     return {normalise(t.instruction) for t in train}
 
 

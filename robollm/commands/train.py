@@ -45,6 +45,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sensing-tasks", type=int, default=1200,
                    help="extra tasks that sense before acting, with evidence lines from the real "
                         "interpreters (robollm/training/data/sensing_evidence.json); default: 1200")
+    p.add_argument("--sense-past", type=float, default=0.3, metavar="P",
+                   help="share of the sensing tasks (knock or touch) in which the expert senses the rest "
+                        "after finding the one asked for, so the one to take is not always the one sensed "
+                        "last (default: 0.3)")
     p.add_argument("--evidence-style", choices=("beliefs", "adjectives"), default="beliefs",
                    help="how the sensing tasks' evidence lines read; plan with the same sensing.style "
                         "(default: beliefs)")
@@ -82,12 +86,14 @@ def parser() -> argparse.ArgumentParser:
 
 def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int = 0,
                  library: str | None = None, candidates: bool = False, evidence_style: str = "beliefs",
-                 evidence_bank: str | None = None, family_weights: dict[str, float] | None = None):
+                 evidence_bank: str | None = None, family_weights: dict[str, float] | None = None,
+                 sense_past: float = 0.0):
     """(train pairs, validation pairs) rendered with `template`. 3% of tasks are kept for validation.
     `sensing` more tasks need a knock, touch or weighing before acting (real evidence lines).
     `library` is the skill library the planner runs with (default: the built-in one).
-    `evidence_style` and `evidence_bank`: the sensing tasks' evidence lines, `family_weights`
-    other weights for the generator's families (`split_tasks`).
+    `evidence_style` and `evidence_bank`: the sensing tasks' evidence lines, `sense_past` how
+    often they sense past the one asked for, `family_weights` other weights for the
+    generator's families (`split_tasks`).
     With `candidates`, also the texts the planner would score at each training step (one
     list per training pair, None where the expert's step is not among them): the
     alternatives that the ranking loss (`--rank-weight`) sets the expert's step against."""
@@ -100,7 +106,7 @@ def make_samples(template: PromptTemplate, count: int, seed: int, sensing: int =
     # wider language of robollm.training.synthetic_language).
     train_tasks, valid_tasks = split_tasks(count, seed, sensing, language=template.uses_scene, library=library,
                                            evidence_style=evidence_style, evidence_bank=evidence_bank,
-                                           family_weights=family_weights)
+                                           family_weights=family_weights, sense_past=sense_past)
 
     def pairs(ts: list) -> list[tuple[str, str]]:
         out = []
@@ -156,6 +162,10 @@ def train_planner_lm(argv: list[str]) -> int:
         raise UserError(f"--lr must be positive, got {args.lr}")
     if not args.rank_weight >= 0:
         raise UserError(f"--rank-weight must be 0 or more, got {args.rank_weight}")
+    if args.sensing_tasks < 0:
+        raise UserError(f"--sensing-tasks must be 0 or more, got {args.sensing_tasks}")
+    if not 0.0 <= args.sense_past <= 1.0:
+        raise UserError(f"--sense-past must be a share from 0 to 1, got {args.sense_past}")
     out = Path(args.out)
     device = pick_device(args.device)
     from robollm.llm.model_files import ensure_converted, resolve_model
@@ -205,11 +215,9 @@ def train_planner_lm(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.time()
-    if args.sensing_tasks < 0:
-        raise UserError(f"--sensing-tasks must be 0 or more, got {args.sensing_tasks}")
     alternatives = None
     evidence = {"evidence_style": args.evidence_style, "evidence_bank": args.evidence_bank,
-                "family_weights": weights}
+                "family_weights": weights, "sense_past": args.sense_past}
     if args.rank_weight > 0:
         train, valid, alternatives = make_samples(template, args.tasks, args.seed, args.sensing_tasks, library,
                                                   candidates=True, **evidence)
@@ -249,7 +257,7 @@ def train_planner_lm(argv: list[str]) -> int:
         "prompt": Path(template.source).name,
         "prompt_sha256": text_digest(template.text),
         "tasks": args.tasks, "sensing_tasks": args.sensing_tasks, "skill_library": library,
-        "evidence_style": args.evidence_style,
+        "evidence_style": args.evidence_style, "sense_past": args.sense_past,
         **({"evidence_bank": bank_record(args.evidence_bank)} if args.evidence_bank else {}),
         **({"family_weights": weights} if weights else {}),
         "seed": args.seed, "epochs": args.epochs, "rank": args.rank if init is None else init_meta.get("rank"),

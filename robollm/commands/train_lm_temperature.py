@@ -72,7 +72,8 @@ def train_lm_temperature(argv: list[str]) -> int:
     style, copy = meta.get("evidence_style", "beliefs"), resolve_adapter(adapter) / BANK_COPY if adapter else None
     bank = str(copy) if copy and copy.exists() else None  # trained on its own evidence lines
     _, valid = split_tasks(count, seed, sensing, language=template.uses_scene, library=library,
-                           evidence_style=style, evidence_bank=bank, family_weights=meta.get("family_weights"))
+                           evidence_style=style, evidence_bank=bank, family_weights=meta.get("family_weights"),
+                           sense_past=float(meta.get("sense_past", 0.0)))
     steps, skipped = heldout_steps(valid, template, args.limit, library)
     print(f"{len(steps)} held-out planning steps from {len(valid)} validation tasks "
           f"({skipped} left out: an expert step outside the candidates)", flush=True)
@@ -89,6 +90,7 @@ def train_lm_temperature(argv: list[str]) -> int:
         "adapter": str(adapter) if adapter else None, "prompt": str(pc.prompt), "scoring": options.length,
         "data": {"generator": "robollm.training.synthetic (validation split of robollm train planner-lm)",
                  "tasks": count, "seed": seed, "sensing_tasks": sensing, "evidence_style": style,
+                 "sense_past": float(meta.get("sense_past", 0.0)),
                  "evidence_bank": bank and BANK_COPY, "validation_tasks": len(valid),
                  "steps": len(steps), "tasks_left_out": skipped,
                  "mean_candidates": round(sum(len(s.candidates) for s in steps) / max(1, len(steps)), 1)},

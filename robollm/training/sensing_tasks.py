@@ -7,7 +7,9 @@ time; the instruction names a property eyes cannot see: a material (drawn twice 
 often as each other kind: six materials to tell apart), the heaviest or lightest, the
 soft or the hard one. The expert senses before it acts: it knocks (for a material) or
 touches (for soft or hard) one object after another until the evidence points at the
-one asked for, and it weighs every look-alike before choosing the heaviest or lightest
+one asked for (now and then, with probability `sense_past`, it senses the rest too before it
+acts, so that the one to take is the one whose evidence fits, not the one sensed last), and
+it weighs every look-alike before choosing the heaviest or lightest
 (each weighing after the first also says which of those weighed so far is heaviest and
 lightest, as the planner's prompt does). When a knock gives no reading or leaves the
 material in doubt, it touches the same object: another cue. Every evidence line was produced by the real interpreters on simulated objects of
@@ -101,7 +103,13 @@ def _materials(rng: random.Random, kind: str, n: int) -> tuple[list[str], int]:
     return [*others[:index], wanted, *others[index:]], index
 
 
-def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None = None) -> Task | None:
+def _fits(kind: str, wanted: str, top: str | None) -> bool:
+    """Whether a reading's top material is what the instruction asks for."""
+    return {"soft": top == "foam", "hard": top not in (None, "foam")}.get(kind, top == wanted)
+
+
+def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None = None,
+                 sense_past: float = 0.0) -> Task | None:
     bank = bank or load_bank()
     shape = rng.choice(SHAPES)
     n = rng.choice((2, 3, 3))
@@ -137,15 +145,18 @@ def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None =
         chosen = (max if kind == "heaviest" else min)(grams, key=grams.__getitem__)
     else:
         cue, skill = ("sound", "knock") if kind == "material" else ("touch", "touch")
-        for i in order:
+
+        def reading(i: int) -> str | None:
             entry = sense(skill, cue, i)
             if cue == "sound" and (not entry["ok"] or _top_belief(entry["beliefs"]) < DOUBT):
                 entry = sense("touch", "touch", i)  # the knock left it open: feel it as well
-            top = entry["top"] if entry["ok"] else None
-            if (kind == "material" and top == mats[target]) or (kind == "soft" and top == "foam") or \
-                    (kind == "hard" and top not in (None, "foam")):
-                chosen = i
-                break
+            return entry["top"] if entry["ok"] else None
+
+        chosen = next((i for i in order if _fits(kind, mats[target], reading(i))), None)
+        if chosen is not None and sense_past and rng.random() < sense_past:
+            for i in order[order.index(chosen) + 1:]:  # the rest as well, before acting
+                if _fits(kind, mats[target], reading(i)):
+                    return None  # two fit: the evidence does not say which
     if chosen != target:  # the evidence misled: not a plan to learn from
         return None
     steps += move(names[target], holder)
@@ -155,15 +166,16 @@ def sensing_task(rng: random.Random, style: str = "beliefs", bank: dict | None =
 
 
 def generate_sensing(count: int, seed: int, exclude: list[str] | tuple[str, ...] = (),
-                     style: str = "beliefs", bank: str | None = None) -> list[Task]:
+                     style: str = "beliefs", bank: str | None = None, sense_past: float = 0.0) -> list[Task]:
     """`count` sensing tasks; none whose instruction is in `exclude` (the suites'). Evidence
-    lines in `style` (beliefs or adjectives), from the bank file `bank` (default: shipped)."""
+    lines in `style` (beliefs or adjectives), from the bank file `bank` (default: shipped);
+    `sense_past`: how often the expert senses the rest after finding the one asked for."""
     rng = random.Random(seed)
     banned = {normalise(e) for e in exclude}
     readings = load_bank(bank)
     out: list[Task] = []
     while len(out) < count:
-        task = sensing_task(rng, style, readings)
+        task = sensing_task(rng, style, readings, sense_past)
         if task is not None and normalise(task.instruction) not in banned:
             out.append(task)
     return out

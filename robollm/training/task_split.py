@@ -21,15 +21,17 @@ def suite_instructions() -> list[str]:
 
 def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
                 library: str | None = None, evidence_style: str = "beliefs",
-                evidence_bank: str | None = None, family_weights: dict[str, float] | None = None) -> tuple[list, list]:
+                evidence_bank: str | None = None, family_weights: dict[str, float] | None = None,
+                sense_past: float = 0.0) -> tuple[list, list]:
     """(training tasks, validation tasks): 3% kept for validation. The split the adapter
     was tuned on, so the language model's temperature is fitted on the same held-out
     tasks (`robollm train lm-temperature`). `language` draws the wider language of
     robollm.training.synthetic_language (for a prompt that describes the table), with its
     requests that name the hand when the skill `library` has the skills for them. The
     sensing tasks' evidence lines are in `evidence_style`, drawn from `evidence_bank`
-    (default: the shipped bank). `family_weights` replaces the wider language's weights of
-    the families it names."""
+    (default: the shipped bank); in a share `sense_past` of them the expert senses the rest
+    after finding the one asked for. `family_weights` replaces the wider language's weights
+    of the families it names."""
     from robollm.training.synthetic import names_hands
     from robollm.training.synthetic_families import generate
 
@@ -45,7 +47,8 @@ def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
     if sensing:
         from robollm.training.sensing_tasks import generate_sensing
 
-        tasks += generate_sensing(sensing, seed, exclude=banned, style=evidence_style, bank=evidence_bank)
+        tasks += generate_sensing(sensing, seed, exclude=banned, style=evidence_style, bank=evidence_bank,
+                                  sense_past=sense_past)
     random.Random(seed).shuffle(tasks)
     n_valid = max(1, len(tasks) * 3 // 100)
     return tasks[n_valid:], tasks[:n_valid]
