@@ -368,3 +368,17 @@ def test_a_stopped_collection_keeps_what_it_finished(tmp_path):
     assert meta["interrupted"] and 1 <= meta["scenes_done"] < 40
     lines = (out / TRAIN_FILE).read_text().splitlines() + (out / HELDOUT_FILE).read_text().splitlines()
     assert len(lines) == meta["records"] >= 2
+
+
+def test_the_fresh_test_calls_are_from_scenes_the_shipped_model_never_saw_and_hold_every_case():
+    """`fresh-test.jsonl.gz` (a collection made after the model) holds all ten cases and
+    no scene of the collections the shipped weights were trained and calibrated on."""
+    from robollm.commands.bench_affordance import read_heldout, shipped_heldout
+    from sim.affordance_rollouts import CASES
+
+    calls = read_heldout(str(shipped_heldout().parent / "fresh-test.jsonl.gz"))
+    record = json.loads((shipped_heldout().parent / "learned-v0.json").read_text())
+    used = {s for c in record["collection"]["collections"] for s in range(c["seed"], c["seed"] + c["episodes"])}
+    seeds = {r["scene_seed"] for r in calls}
+    assert len(calls) == 800 and len(seeds) == 100 and not seeds & used
+    assert {r["case"] for r in calls} == set(CASES)
