@@ -121,8 +121,7 @@ def test_some_experts_sense_past_the_one_asked_for_and_still_take_the_one_that_f
             for e in entries if e["ok"]}
     for t in past:
         taken = next(s for s in t.steps if s.startswith("pick up")).removeprefix("pick up the ")
-        kind = next(k for k in ("soft", "hard") if f" {k} " in t.instruction) if (
-            " soft " in t.instruction or " hard " in t.instruction) else "material"
+        kind = next((k for k in ("soft", "hard") if f" {k} " in t.instruction), "material")
         word = t.instruction.split(" ")[2]
         wanted = {"wooden": "wood", "steel": "metal"}.get(word, word)
         fitting = {t.steps[i].split("the ", 1)[1] for i, line in t.evidence.items()

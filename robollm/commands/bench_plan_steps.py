@@ -21,6 +21,7 @@ import argparse
 import json
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 from robollm.commands.parser import Parser
@@ -43,14 +44,12 @@ def trained_instructions(adapter: Any) -> set[str]:
     """The normalised instructions of the tasks the adapter was trained on (from its record)."""
     from robollm.llm.adapters import read_meta
     from robollm.training.synthetic import normalise
-    from robollm.training.task_split import split_tasks
+    from robollm.training.task_split import recorded_settings, split_tasks
 
     meta = read_meta(adapter)
     if "tasks" not in meta:
         return set()
-    train, _ = split_tasks(meta["tasks"], meta.get("seed", 0), meta.get("sensing_tasks", 0), language=True,
-                           library=meta.get("skill_library"), family_weights=meta.get("family_weights"),
-                           sense_past=float(meta.get("sense_past", 0.0)))
+    train, _ = split_tasks(**recorded_settings(meta, Path(adapter)), language=True, library=meta.get("skill_library"))
     return {normalise(t.instruction) for t in train}
 
 

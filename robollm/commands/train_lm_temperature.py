@@ -63,17 +63,14 @@ def train_lm_temperature(argv: list[str]) -> int:
     from robollm.planner.prompt import load_prompt
     from robollm.training.lm_temperature import heldout_steps, planner_scorer, score_steps
     from robollm.training.sensing_tasks import BANK_COPY
-    from robollm.training.task_split import split_tasks
+    from robollm.training.task_split import recorded_settings, split_tasks
 
     started = time.time()
     template = load_prompt(pc.prompt)
-    count, seed, sensing = int(meta.get("tasks", 6000)), int(meta.get("seed", 0)), int(meta.get("sensing_tasks", 0))
     library = config.skills.library
-    style, copy = meta.get("evidence_style", "beliefs"), resolve_adapter(adapter) / BANK_COPY if adapter else None
-    bank = str(copy) if copy and copy.exists() else None  # trained on its own evidence lines
-    _, valid = split_tasks(count, seed, sensing, language=template.uses_scene, library=library,
-                           evidence_style=style, evidence_bank=bank, family_weights=meta.get("family_weights"),
-                           sense_past=float(meta.get("sense_past", 0.0)))
+    # the split the adapter was tuned on, its own evidence lines included
+    settings = recorded_settings(meta, resolve_adapter(adapter) if adapter else None)
+    _, valid = split_tasks(**settings, language=template.uses_scene, library=library)
     steps, skipped = heldout_steps(valid, template, args.limit, library)
     print(f"{len(steps)} held-out planning steps from {len(valid)} validation tasks "
           f"({skipped} left out: an expert step outside the candidates)", flush=True)
@@ -89,9 +86,9 @@ def train_lm_temperature(argv: list[str]) -> int:
         "temperature": round(t, 4),
         "adapter": str(adapter) if adapter else None, "prompt": str(pc.prompt), "scoring": options.length,
         "data": {"generator": "robollm.training.synthetic (validation split of robollm train planner-lm)",
-                 "tasks": count, "seed": seed, "sensing_tasks": sensing, "evidence_style": style,
-                 "sense_past": float(meta.get("sense_past", 0.0)),
-                 "evidence_bank": bank and BANK_COPY, "validation_tasks": len(valid),
+                 "tasks": settings["count"], "seed": settings["seed"], "sensing_tasks": settings["sensing"],
+                 "evidence_style": settings["evidence_style"], "sense_past": settings["sense_past"],
+                 "evidence_bank": settings["evidence_bank"] and BANK_COPY, "validation_tasks": len(valid),
                  "steps": len(steps), "tasks_left_out": skipped,
                  "mean_candidates": round(sum(len(s.candidates) for s in steps) / max(1, len(steps)), 1)},
         "before": {"temperature": 1.0, "nll": round(nll(scored, 1.0), 4), **chosen_ece(scored, 1.0)},

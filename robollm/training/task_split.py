@@ -9,6 +9,8 @@ evaluation suite is ever generated.
 from __future__ import annotations
 
 import random
+from pathlib import Path
+from typing import Any
 
 
 def suite_instructions() -> list[str]:
@@ -52,3 +54,17 @@ def split_tasks(count: int, seed: int, sensing: int = 0, language: bool = False,
     random.Random(seed).shuffle(tasks)
     n_valid = max(1, len(tasks) * 3 // 100)
     return tasks[n_valid:], tasks[:n_valid]
+
+
+def recorded_settings(meta: dict[str, Any], folder: Path | None = None) -> dict[str, Any]:
+    """`split_tasks`' settings as an adapter's record (`robollm-adapter.json`, `meta`)
+    holds them, with the copy of the evidence bank it was trained on when its `folder` has
+    one: what rebuilds the split it was tuned on. A record without tasks (no adapter)
+    gives the generator's 6,000 tasks and no sensing tasks."""
+    from robollm.training.sensing_tasks import BANK_COPY
+
+    copy = folder / BANK_COPY if folder is not None else None
+    return {"count": int(meta.get("tasks", 6000)), "seed": int(meta.get("seed", 0)),
+            "sensing": int(meta.get("sensing_tasks", 0)), "evidence_style": meta.get("evidence_style", "beliefs"),
+            "evidence_bank": str(copy) if copy is not None and copy.exists() else None,
+            "family_weights": meta.get("family_weights"), "sense_past": float(meta.get("sense_past", 0.0))}
